@@ -1,0 +1,391 @@
+"""The ``followup-bot`` command line (cli.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from bot.console import print_digest, print_lanes, print_suppressed
+from bot.db.session import DatabaseError, ensure_schema, make_engine
+from bot.engine.business_time import zone
+from bot.engine.digest import select_digest
+from bot.engine.facts import load_org, load_users
+from bot.engine.lookup import find_account
+from bot.engine.sweep import run_sweep
+from bot.engine.triage import exclude_account, include_account
+from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="followup-bot",
+    help="Daily follow-up lanes for customer-success managers: import your portfolio, sweep it, "
+    "and deliver each CSM's cards in Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class DigestFormat(StrEnum):
+    text = "text"
+    json = "json"
+    blocks = "blocks"
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one clear message, exit status 1."""
+
+
+@dataclass
+class State:
+    database_url: str | None = None
+
+    def settings(self) -> Settings:
+        return load_settings(database_url=self.database_url)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="SQLAlchemy URL of the database (wins over DATABASE_URL). "
+            f"Default: {DEFAULT_DATABASE_URL}",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(database_url=database_url)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except (CliError, SettingsError, DatabaseError) as exc:
+        fail(str(exc))
+
+
+def _engine(ctx: typer.Context, url: str | None = None) -> Engine:
+    state: State = ctx.obj
+    settings = state.settings()
+    engine = make_engine(url or settings.database_url)
+    ensure_schema(engine)
+    return engine
+
+
+def parse_instant(text: str, tz_name: str, what: str = "--as-of") -> datetime:
+    """ISO 8601 with an offset (absolute), without one (org time zone) or a plain date."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone(tz_name)).astimezone(UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{what}: '{text}' is not an ISO 8601 time (e.g. 2026-11-16T09:00:00Z or 2026-11-16)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(tz_name))
+    return moment.astimezone(UTC)
+
+
+def _as_of(engine: Engine, as_of: str | None) -> datetime:
+    if as_of is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    with engine.connect() as conn:
+        tz = load_org(conn).timezone
+    return parse_instant(as_of, tz)
+
+
+def _dump_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# ------------------------------------------------------------------------------ db
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply the database migrations (Alembic) up to the latest version."""
+    with _errors():
+        engine = _engine(ctx)
+        out.print(f"Database is up to date: {engine.url.render_as_string(hide_password=True)}")
+
+
+# -------------------------------------------------------------------------- import
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int | None, str], None] | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def update(done: int, total: int | None, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield update
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A portfolio JSON file (followup-portfolio/1) or an accounts CSV.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and preview; write nothing.")] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="CSV: import the valid rows; write rejected rows to a file."),
+    ] = False,
+) -> None:
+    """Import a portfolio JSON file or an accounts CSV (all or nothing)."""
+    from bot.importer import ImportFailed, import_file
+
+    with _errors():
+        if not file.is_file():
+            raise CliError(f"{file}: no such file")
+        engine = _engine(ctx)
+        try:
+            with _progress_bar(err.is_terminal) as progress:
+                report = import_file(
+                    engine,
+                    file,
+                    now=datetime.now(UTC).replace(microsecond=0),
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                    progress=progress,
+                )
+        except ImportFailed as exc:
+            err.print(f"[bold red]error:[/] {exc.source}: {len(exc.errors)} problem(s); nothing was imported")
+            for issue in exc.errors[:200]:
+                err.print(f"  {issue}", markup=False)
+            if len(exc.errors) > 200:
+                err.print(f"  … and {len(exc.errors) - 200} more")
+            raise typer.Exit(1) from None
+    _print_import_report(report)
+
+
+def _print_import_report(report: Any) -> None:
+    if report.mapping:
+        table = Table(title="Column mapping", show_header=True)
+        table.add_column("CSV column")
+        table.add_column("imported as")
+        for column, target in report.mapping.items():
+            table.add_row(column, target)
+        out.print(table)
+    if report.preview:
+        table = Table(title=f"First {len(report.preview)} rows as they would be imported")
+        keys = list(report.preview[0])
+        for key in keys:
+            table.add_column(key)
+        for row in report.preview:
+            table.add_row(*("" if row.get(k) is None else str(row.get(k)) for k in keys))
+        out.print(table)
+    verb = "would be" if report.dry_run else "were"
+    kinds = sorted(set(report.created) | set(report.updated) | set(report.unchanged))
+    table = Table(title=f"{report.source}: {'dry run, nothing written' if report.dry_run else 'imported'}")
+    table.add_column("records")
+    table.add_column(f"created", justify="right")
+    table.add_column(f"updated", justify="right")
+    table.add_column("unchanged", justify="right")
+    for kind in kinds:
+        table.add_row(
+            kind,
+            str(report.created.get(kind, 0)),
+            str(report.updated.get(kind, 0)),
+            str(report.unchanged.get(kind, 0)),
+        )
+    out.print(table)
+    created, updated = sum(report.created.values()), sum(report.updated.values())
+    out.print(f"{created} created and {updated} updated records {verb} imported"
+              + (f" in {report.seconds:.1f}s" if report.seconds and not report.dry_run else "") + ".")
+    if report.rejected:
+        out.print(f"[yellow]{report.rejected} row(s) rejected[/]; see {report.rejects_file}")
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@app.command()
+def sweep(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json (the sweep JSON).")] = Format.text,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and print; change no alert state.")] = False,
+    user: Annotated[str | None, typer.Option("--user", help="Only this CSM's accounts (user id).")] = None,
+) -> None:
+    """Run the follow-up sweep: flag accounts into lanes and record alerts (never sends)."""
+    with _errors():
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        if user is not None:
+            _require_user(engine, user)
+        result = run_sweep(engine, now, dry_run=dry_run, csm_id=user)
+    if fmt is Format.json:
+        _dump_json(result.to_json())
+        return
+    out.print(
+        f"Sweep as of {now.isoformat()}: {result.accounts} accounts, {len(result.cards)} cards"
+        + ("" if dry_run else f", {result.alerts_new} new alerts")
+        + (" (dry run)" if dry_run else "")
+    )
+    print_lanes(out, result.lanes())
+    print_suppressed(out, result.suppressed)
+
+
+def _require_user(engine: Engine, user_id: str) -> None:
+    with engine.connect() as conn:
+        users = load_users(conn, "UTC")
+    if user_id not in users:
+        known = ", ".join(sorted(users)[:10]) or "none imported yet"
+        raise CliError(f"--user: unknown user '{user_id}' (known: {known})")
+
+
+# -------------------------------------------------------------------------- digest
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option("--user", help="The user id whose digest to show.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="As of this time (ISO 8601). Default: now.")] = None,
+    fmt: Annotated[DigestFormat, typer.Option("--format", help="text, json, or blocks (Slack payloads).")] = DigestFormat.text,
+) -> None:
+    """Show what a user's daily DM holds after their digest settings (changes nothing)."""
+    with _errors():
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        _require_user(engine, user)
+        with engine.connect() as conn:
+            org = load_org(conn)
+            reader = load_users(conn, org.timezone)[user]
+        result = run_sweep(engine, now, dry_run=True, csm_id=user)
+        selected = select_digest(result, reader, org)
+        if fmt is DigestFormat.blocks:
+            raise CliError("--format blocks: the Slack payloads arrive with the Slack app; use text or json")
+    if fmt is DigestFormat.json:
+        _dump_json(selected.to_json())
+    else:
+        print_digest(out, selected)
+
+
+# ------------------------------------------------------------------------- exclude
+
+
+def resolve_account(engine: Engine, query: str) -> tuple[str, str]:
+    with engine.connect() as conn:
+        found = find_account(conn, query)
+    if found.match is not None:
+        return found.match.id, found.match.name
+    if found.candidates:
+        listed = "; ".join(f"{c.name} ({c.id})" for c in found.candidates)
+        raise CliError(f"account '{query}' matches several accounts: {listed}")
+    hint = ""
+    if found.suggestions:
+        hint = " — closest: " + "; ".join(f"{s.name} ({s.id})" for s in found.suggestions)
+    raise CliError(f"unknown account '{query}'{hint}")
+
+
+@app.command()
+def exclude(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Account id or name.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it is kept out.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Keep it out until this date (YYYY-MM-DD).")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Let the account back into the queues.")] = False,
+) -> None:
+    """Keep an account out of every queue (or let it back in with --remove)."""
+    with _errors():
+        engine = _engine(ctx)
+        account_id, name = resolve_account(engine, account)
+        until_date = None
+        if until is not None:
+            try:
+                until_date = date.fromisoformat(until)
+            except ValueError:
+                raise CliError(f"--until: '{until}' is not a date (YYYY-MM-DD)") from None
+        now = datetime.now(UTC).replace(microsecond=0)
+        with engine.begin() as conn:
+            if remove:
+                if not include_account(conn, account_id, actor="cli", now=now):
+                    raise CliError(f"{name} ({account_id}) is not excluded")
+                out.print(f"{name} ({account_id}) is back in the queues.")
+                return
+            exclude_account(conn, account_id, reason=reason, until=until_date, actor="cli", now=now)
+    until_text = f" until {until_date.isoformat()}" if until_date else ""
+    out.print(f"{name} ({account_id}) is excluded from every queue{until_text}.")
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def sample_portfolio_path() -> Path:
+    return Path(str(resources.files("bot.data") / "sample_portfolio.json"))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the Slack payloads.")] = Path("demo-out"),
+) -> None:
+    """Load the bundled sample portfolio into a fresh database, sweep it at its reference time
+    and print each CSM's lanes."""
+    from bot.demo import run_demo
+
+    state: State = ctx.obj
+    with _errors():
+        if state.database_url:
+            url = state.database_url
+        else:
+            url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='followup-demo-')) / 'demo.db'}"
+        engine = make_engine(url)
+        ensure_schema(engine)
+        run_demo(engine, sample_portfolio_path(), out_dir, out)
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:  # raised before a command's own handler (e.g. while parsing)
+        fail(str(exc))

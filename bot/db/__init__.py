@@ -1,0 +1,1 @@
+"""Database: typed models, engine/session wiring and migrations."""

@@ -1,0 +1,464 @@
+"""SQLAlchemy 2 typed models.
+
+Three families of tables:
+
+* the portfolio as imported (data-format.md): org, teams, users, accounts, contacts, health
+  scores, activities, meetings, tasks, requests, product events and the account-summary
+  hierarchy;
+* rollups kept current by the importer so the sweep never scans the activity table:
+  ``account_rollups`` (latest touch, call, email, note and health per account),
+  ``email_threads`` (latest message per thread) and ``requests.last_activity_at``;
+* what the bot remembers: alerts and their lifecycle, exclusions, sweep runs and an audit log.
+
+Instants are stored as naive UTC (``UTCDateTime``) and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = String(64)
+# JSON columns store Python None as SQL NULL (not the JSON literal null).
+Json = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
+
+
+# --------------------------------------------------------------------------- portfolio
+
+
+class Org(Base):
+    """The one org of this database (data-format.md `org`)."""
+
+    __tablename__ = "orgs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    automation_level: Mapped[str] = mapped_column(String(16), default="assisted")
+    approvals_channel: Mapped[str | None] = mapped_column(String(32))
+    escalation_channel: Mapped[str | None] = mapped_column(String(32))
+    fallback_csm_id: Mapped[str | None] = mapped_column(Id)
+    digest: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    reference_time: Mapped[datetime | None]
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    manager_id: Mapped[str | None] = mapped_column(Id)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="csm")
+    team_id: Mapped[str | None] = mapped_column(Id, ForeignKey("teams.id"))
+    manager_id: Mapped[str | None] = mapped_column(Id)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    digest: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Filled from Slack (users.lookupByEmail / users.info) when the import gives none.
+    slack_timezone: Mapped[str | None] = mapped_column(String(64))
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    mrr: Mapped[float | None] = mapped_column(Float)
+    segment: Mapped[str | None] = mapped_column(String(16))
+    touch_policy: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))
+    csm_id: Mapped[str | None] = mapped_column(Id, ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime | None]
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    csm_pulse_score: Mapped[int | None] = mapped_column(Integer)
+    csm_pulse_note: Mapped[str | None] = mapped_column(Text)
+    csm_pulse_set_at: Mapped[datetime | None]
+    csm_pulse_set_by: Mapped[str | None] = mapped_column(Id)
+    ai_pulse_score: Mapped[int | None] = mapped_column(Integer)
+    ai_pulse_at: Mapped[datetime | None]
+    ai_pulse_rationale: Mapped[str | None] = mapped_column(Text)
+    usage_trend: Mapped[float | None] = mapped_column(Float)
+    adoption: Mapped[float | None] = mapped_column(Float)
+    csat: Mapped[float | None] = mapped_column(Float)
+    open_issues: Mapped[int | None] = mapped_column(Integer)
+    blocker: Mapped[str | None] = mapped_column(String(8))
+    crm_url: Mapped[str | None] = mapped_column(String(2000))
+    traits: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    title: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(32))
+    last_active_at: Mapped[datetime | None]
+
+
+class HealthScore(Base):
+    __tablename__ = "health_scores"
+    __table_args__ = (UniqueConstraint("account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    at: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    factors: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_account_at", "account_id", "at"),
+        Index("ix_activities_meeting", "meeting_id"),
+        Index("ix_activities_request", "request_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    direction: Mapped[str] = mapped_column(String(12))
+    thread: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(Id)
+    contact_id: Mapped[str | None] = mapped_column(Id)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    meeting_id: Mapped[str | None] = mapped_column(Id)
+    request_id: Mapped[str | None] = mapped_column(Id)
+    success_plan_id: Mapped[str | None] = mapped_column(Id)
+    objective_id: Mapped[str | None] = mapped_column(Id)
+    kpi_id: Mapped[str | None] = mapped_column(Id)
+    playbook_task_id: Mapped[str | None] = mapped_column(Id)
+    # Written by the bot itself (e.g. the touch recorded when a CSM marks a card done).
+    source: Mapped[str | None] = mapped_column(String(16))
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_account_starts", "account_id", "starts_at"),)
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    title: Mapped[str | None] = mapped_column(String(500))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime | None]
+    canceled: Mapped[bool] = mapped_column(Boolean, default=False)
+    attendees: Mapped[list[Any] | None] = mapped_column(Json)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    action_items: Mapped[list[Any] | None] = mapped_column(Json)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_status_due", "status", "due_at"),
+        Index("ix_tasks_account", "account_id"),
+        Index("ix_tasks_request", "request_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    title: Mapped[str | None] = mapped_column(String(500))
+    due_at: Mapped[datetime | None]
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    assignee_id: Mapped[str | None] = mapped_column(Id)
+    created_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    request_id: Mapped[str | None] = mapped_column(Id)
+    auto_created: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    impact: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    discussed_at: Mapped[datetime | None]
+    # Rollup: the latest activity linked to the request (kept by the importer).
+    last_activity_at: Mapped[datetime | None]
+
+
+class RequestAccount(Base):
+    __tablename__ = "request_accounts"
+    __table_args__ = (Index("ix_request_accounts_account", "account_id"),)
+
+    request_id: Mapped[str] = mapped_column(Id, ForeignKey("requests.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProductEvent(Base):
+    __tablename__ = "product_events"
+    __table_args__ = (UniqueConstraint("account_id", "at", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    contact_id: Mapped[str | None] = mapped_column(Id)
+    name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    properties: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+# ------------------------------------------------------------ account-summary hierarchy
+
+
+class SuccessPlan(Base):
+    __tablename__ = "success_plans"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(32))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Objective(Base):
+    __tablename__ = "objectives"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    success_plan_id: Mapped[str] = mapped_column(Id, ForeignKey("success_plans.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(32))
+
+
+class Kpi(Base):
+    __tablename__ = "kpis"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    objective_id: Mapped[str] = mapped_column(Id, ForeignKey("objectives.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str | None] = mapped_column(String(16))
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    current: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime | None]
+
+
+class BusinessChallenge(Base):
+    __tablename__ = "business_challenges"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    success_plan_id: Mapped[str | None] = mapped_column(Id, ForeignKey("success_plans.id"))
+    title: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Playbook(Base):
+    __tablename__ = "playbooks"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str | None] = mapped_column(String(32))
+
+
+class PlaybookTask(Base):
+    __tablename__ = "playbook_tasks"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    playbook_id: Mapped[str] = mapped_column(Id, ForeignKey("playbooks.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(16))
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    stage: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(8))
+    amount: Mapped[float | None] = mapped_column(Float)
+    close_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str | None] = mapped_column(String(8))
+
+
+# ------------------------------------------------------------------------------ rollups
+
+
+class AccountRollup(Base):
+    """Per-account facts the sweep needs, recomputed by the importer for touched accounts.
+
+    ``data_until`` is the newest activity or health-score time of the account: a sweep whose
+    ``now`` is earlier than it recomputes that account from the raw rows instead.
+    """
+
+    __tablename__ = "account_rollups"
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    data_until: Mapped[datetime | None]
+    last_touch_at: Mapped[datetime | None]
+    last_touch_activity_id: Mapped[str | None] = mapped_column(Id)
+    last_meeting_activity_at: Mapped[datetime | None]
+    last_meeting_activity_id: Mapped[str | None] = mapped_column(Id)
+    last_outbound_call_at: Mapped[datetime | None]
+    last_outbound_call_id: Mapped[str | None] = mapped_column(Id)
+    last_outbound_call_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_outbound_email_at: Mapped[datetime | None]
+    last_note_at: Mapped[datetime | None]
+    last_post_meeting_note_at: Mapped[datetime | None]
+    health_at: Mapped[datetime | None]
+    health_score: Mapped[float | None] = mapped_column(Float)
+    health_prev_at: Mapped[datetime | None]
+    health_prev_score: Mapped[float | None] = mapped_column(Float)
+
+
+class EmailThread(Base):
+    """The latest inbound/outbound email of each thread (an inbound email with no thread is a
+    thread of its own, keyed ``activity:ID``)."""
+
+    __tablename__ = "email_threads"
+    __table_args__ = (Index("ix_email_threads_direction_at", "last_direction", "last_at"),)
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    thread_key: Mapped[str] = mapped_column(String(220), primary_key=True)
+    last_at: Mapped[datetime]
+    last_direction: Mapped[str] = mapped_column(String(12))
+    last_activity_id: Mapped[str] = mapped_column(Id)
+    subject: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Id)
+    first_unreplied_at: Mapped[datetime | None]
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ------------------------------------------------------------------ what the bot keeps
+
+
+class Exclusion(Base):
+    __tablename__ = "exclusions"
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(Id)
+
+
+class Alert(Base):
+    """One (account, signal, evidence) with its lifecycle (followup-rules.md "Alert lifecycle")."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_account_state", "account_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    signal: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    first_fired_at: Mapped[datetime]
+    # Set when a sweep no longer sees the alert; cleared when it fires again.
+    cleared_at: Mapped[datetime | None]
+    first_critical_at: Mapped[datetime | None]
+    snooze_until: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    state_changed_at: Mapped[datetime | None]
+    state_changed_by: Mapped[str | None] = mapped_column(Id)
+    dismiss_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SweepRun(Base):
+    __tablename__ = "sweep_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    accounts: Mapped[int] = mapped_column(Integer, default=0)
+    cards: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_new: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_cleared: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(400))
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json)

@@ -1,0 +1,545 @@
+"""Load what the sweep needs, for every account in scope, with a fixed number of set-based
+queries (never a query per account).
+
+Activity history is read only through the rollups (``account_rollups``, ``email_threads``,
+``requests.last_activity_at``). An account whose newest data lies after ``now`` (a sweep
+``--as-of`` in the past) is folded from its raw rows up to ``now`` instead, so results never
+depend on data from the future.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from bot.db.models import (
+    Account,
+    AccountRollup,
+    Activity,
+    Contact,
+    EmailThread,
+    Exclusion,
+    Meeting,
+    Org,
+    Request,
+    RequestAccount,
+    Task,
+    Team,
+    User,
+)
+from bot.engine.business_time import BusinessHours, local_date
+from bot.engine.rollups import (
+    ROLLUP_COLUMNS,
+    Rollup,
+    ThreadState,
+    chunks,
+    load_folds,
+    request_activity_until,
+)
+from bot.engine.rules import Rules, RulesBook
+
+NEVER_FLAGGED_STATUSES = ("churned", "inactive")
+
+
+@dataclass(slots=True)
+class OrgFacts:
+    name: str
+    timezone: str
+    business_hours: BusinessHours
+    rules: RulesBook
+    fallback_csm_id: str | None
+    digest: dict[str, Any]
+    automation_level: str
+    escalation_channel: str | None
+    approvals_channel: str | None
+
+
+@dataclass(slots=True)
+class UserFacts:
+    id: str
+    name: str
+    email: str | None
+    slack_user_id: str | None
+    role: str
+    team_id: str | None
+    manager_id: str | None
+    timezone: str
+    active: bool
+    digest: dict[str, Any]
+
+
+@dataclass(slots=True)
+class TaskFact:
+    id: str
+    title: str | None
+    due_at: datetime | None
+    priority: str
+    status: str
+    completed_at: datetime | None
+    request_id: str | None
+    auto_created: bool
+
+
+@dataclass(slots=True)
+class MeetingFact:
+    id: str
+    title: str | None
+    starts_at: datetime
+    ends_at: datetime
+    next_step: str | None
+    action_items: list[dict[str, Any]]
+    has_linked_note: bool = False
+
+
+@dataclass(slots=True)
+class RequestFact:
+    id: str
+    title: str | None
+    impact: str | None
+    status: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    shipped_at: datetime | None
+    discussed_at: datetime | None
+    last_activity_at: datetime | None
+
+
+@dataclass(slots=True)
+class AccountFacts:
+    id: str
+    name: str
+    mrr: float | None
+    segment: str | None
+    touch_policy: str
+    status: str
+    csm_id: str | None
+    team_id: str | None
+    timezone: str
+    created_at: datetime | None
+    renewal_date: date | None
+    crm_url: str | None
+    csm_pulse: tuple[int, datetime] | None
+    ai_pulse: tuple[int, datetime] | None
+    blocker: str | None
+    rollup: Rollup
+    last_meeting: tuple[datetime, str] | None = None  # latest meeting record that took place
+    threads: list[ThreadState] = field(default_factory=list)  # last message inbound
+    tasks: list[TaskFact] = field(default_factory=list)  # open tasks + auto-created ones
+    meetings: list[MeetingFact] = field(default_factory=list)  # recent, upcoming, open items
+    requests: list[RequestFact] = field(default_factory=list)
+    contact_names: dict[str, str] = field(default_factory=dict)
+    has_future_meeting: bool = False
+
+
+@dataclass(slots=True)
+class Portfolio:
+    now: datetime
+    org: OrgFacts
+    users: dict[str, UserFacts]
+    accounts: list[AccountFacts]
+
+    def rules_for(self, account: AccountFacts) -> Rules:
+        return self.org.rules.for_team(account.team_id)
+
+
+DEFAULT_ORG_DIGEST: dict[str, Any] = {
+    "enabled": True,
+    "sensitivity": "standard",
+    "max_per_lane": 5,
+    "send_at": "08:30",
+}
+
+
+def load_org(conn: Connection) -> OrgFacts:
+    org = conn.execute(select(Org).order_by(Org.id).limit(1)).scalars().first()
+    team_rules = {
+        tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules)).tuples()
+    }
+    if org is None:
+        return OrgFacts(
+            name="",
+            timezone="UTC",
+            business_hours=BusinessHours(),
+            rules=RulesBook(None, team_rules),
+            fallback_csm_id=None,
+            digest=dict(DEFAULT_ORG_DIGEST),
+            automation_level="assisted",
+            escalation_channel=None,
+            approvals_channel=None,
+        )
+    return OrgFacts(
+        name=org.name,
+        timezone=org.timezone or "UTC",
+        business_hours=BusinessHours.from_config(org.business_hours),
+        rules=RulesBook(org.rules, team_rules),
+        fallback_csm_id=org.fallback_csm_id,
+        digest={**DEFAULT_ORG_DIGEST, **(org.digest or {})},
+        automation_level=org.automation_level or "assisted",
+        escalation_channel=org.escalation_channel,
+        approvals_channel=org.approvals_channel,
+    )
+
+
+def load_users(conn: Connection, org_tz: str) -> dict[str, UserFacts]:
+    rows = conn.execute(
+        select(
+            User.id,
+            User.name,
+            User.email,
+            User.slack_user_id,
+            User.role,
+            User.team_id,
+            User.manager_id,
+            User.timezone,
+            User.slack_timezone,
+            User.active,
+            User.digest,
+        )
+    ).tuples()
+    team_manager = dict(conn.execute(select(Team.id, Team.manager_id)).tuples().all())
+    out = {}
+    for uid, name, email, slack_id, role, team, manager, tz, slack_tz, active, digest in rows:
+        out[uid] = UserFacts(
+            id=uid,
+            name=name,
+            email=email,
+            slack_user_id=slack_id,
+            role=role or "csm",
+            team_id=team,
+            manager_id=manager or (team_manager.get(team) if team else None),
+            timezone=tz or slack_tz or org_tz,
+            active=active is not False,
+            digest=digest or {},
+        )
+    return out
+
+
+def _max_window_days(book: RulesBook, teams: Sequence[str | None], pick: Any) -> float:
+    return max(float(pick(book.for_team(t))) for t in [None, *teams])
+
+
+def load_portfolio(
+    conn: Connection,
+    now: datetime,
+    *,
+    csm_id: str | None = None,
+    account_ids: Sequence[str] | None = None,
+) -> Portfolio:
+    """Everything the sweep needs at ``now``, for the accounts in scope.
+
+    Scope: accounts that are not churned or inactive and not excluded, optionally only those
+    of ``csm_id`` (the fallback CSM also gets the accounts that have no CSM) or ``account_ids``.
+    """
+    org = load_org(conn)
+    users = load_users(conn, org.timezone)
+    today = local_date(now, org.timezone)
+
+    excluded = {
+        acc
+        for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until)).tuples()
+        if until is None or until >= today
+    }
+    acc_cols = (
+        Account.id,
+        Account.name,
+        Account.mrr,
+        Account.segment,
+        Account.touch_policy,
+        Account.status,
+        Account.csm_id,
+        Account.created_at,
+        Account.renewal_date,
+        Account.crm_url,
+        Account.csm_pulse_score,
+        Account.csm_pulse_set_at,
+        Account.ai_pulse_score,
+        Account.ai_pulse_at,
+        Account.blocker,
+    )
+    roll_cols = tuple(getattr(AccountRollup, c) for c in ROLLUP_COLUMNS)
+    q = (
+        select(*acc_cols, *roll_cols)
+        .outerjoin(AccountRollup, AccountRollup.account_id == Account.id)
+        .where(
+            or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)),
+        )
+    )
+    if csm_id is not None:
+        if org.fallback_csm_id == csm_id:
+            q = q.where(or_(Account.csm_id == csm_id, Account.csm_id.is_(None)))
+        else:
+            q = q.where(Account.csm_id == csm_id)
+    if account_ids is not None:
+        q = q.where(Account.id.in_(list(account_ids)))
+
+    n_acc = len(acc_cols)
+    accounts: list[AccountFacts] = []
+    by_id: dict[str, AccountFacts] = {}
+    stale: list[str] = []  # accounts whose rollup includes data after `now`
+    for row in conn.execute(q):
+        if row[0] in excluded:
+            continue
+        rollup_values = row[n_acc:]
+        if rollup_values[0] is None:
+            rollup = Rollup(row[0])
+        else:
+            rollup = Rollup(**dict(zip(ROLLUP_COLUMNS, rollup_values, strict=True)))
+        if rollup.data_until is not None and rollup.data_until > now:
+            stale.append(row[0])
+        csm = users.get(row[6]) if row[6] else None
+        tz = csm.timezone if csm else org.timezone
+        facts = AccountFacts(
+            id=row[0],
+            name=row[1],
+            mrr=row[2],
+            segment=row[3],
+            touch_policy=row[4] or "standard",
+            status=row[5] or "active",
+            csm_id=row[6],
+            team_id=csm.team_id if csm else None,
+            timezone=tz,
+            created_at=row[7],
+            renewal_date=row[8],
+            crm_url=row[9],
+            csm_pulse=(row[10], row[11]) if row[10] is not None and row[11] is not None else None,
+            ai_pulse=(row[12], row[13]) if row[12] is not None and row[13] is not None else None,
+            blocker=row[14],
+            rollup=rollup,
+        )
+        accounts.append(facts)
+        by_id[facts.id] = facts
+    if not accounts:
+        return Portfolio(now, org, users, [])
+
+    restrict = csm_id is not None or account_ids is not None
+    ids = list(by_id)
+    teams = sorted({a.team_id for a in accounts if a.team_id})
+
+    # As-of fallback: fold the raw rows up to `now` for accounts with newer data.
+    if stale:
+        for acc, rollup in load_folds(conn, stale, until=now).items():
+            by_id[acc].rollup = rollup
+    stale_set = set(stale)
+    for acc in stale:
+        facts = by_id[acc]
+        facts.threads = [t for t in facts.rollup.threads.values() if t.last_direction == "inbound"]
+
+    _load_threads(conn, now, by_id, stale_set, org, teams, ids if restrict else None)
+    _load_tasks(conn, by_id, ids if restrict else None)
+    _load_meetings(conn, now, by_id, org, teams, ids if restrict else None)
+    _load_requests(conn, now, by_id)
+    _load_contact_names(conn, accounts)
+    return Portfolio(now, org, users, accounts)
+
+
+def _run(conn: Connection, q: Any, column: Any, ids: Sequence[str] | None) -> list[Any]:
+    if ids is None:
+        return list(conn.execute(q))
+    out: list[Any] = []
+    for part in chunks(ids):
+        out.extend(conn.execute(q.where(column.in_(part))))
+    return out
+
+
+def _load_threads(
+    conn: Connection,
+    now: datetime,
+    by_id: dict[str, AccountFacts],
+    stale: set[str],
+    org: OrgFacts,
+    teams: Sequence[str],
+    ids: Sequence[str] | None,
+) -> None:
+    lookback = _max_window_days(org.rules, teams, lambda r: r.unreplied_lookback_days)
+    q = select(
+        EmailThread.account_id,
+        EmailThread.thread_key,
+        EmailThread.last_at,
+        EmailThread.last_direction,
+        EmailThread.last_activity_id,
+        EmailThread.subject,
+        EmailThread.contact_id,
+        EmailThread.first_unreplied_at,
+        EmailThread.messages,
+    ).where(
+        EmailThread.last_direction == "inbound",
+        EmailThread.last_at > now - timedelta(days=lookback),
+        EmailThread.last_at <= now,
+    )
+    for row in _run(conn, q, EmailThread.account_id, ids):
+        facts = by_id.get(row[0])
+        if facts is not None and row[0] not in stale:
+            facts.threads.append(ThreadState(*row))
+
+
+def _load_tasks(
+    conn: Connection, by_id: dict[str, AccountFacts], ids: Sequence[str] | None
+) -> None:
+    q = select(
+        Task.account_id,
+        Task.id,
+        Task.title,
+        Task.due_at,
+        Task.priority,
+        Task.status,
+        Task.completed_at,
+        Task.request_id,
+        Task.auto_created,
+    ).where(
+        or_(Task.status == "open", and_(Task.auto_created.is_(True), Task.request_id.isnot(None)))
+    )
+    for row in _run(conn, q, Task.account_id, ids):
+        facts = by_id.get(row[0])
+        if facts is not None:
+            facts.tasks.append(
+                TaskFact(row[1], row[2], row[3], row[4] or "normal", row[5] or "open", *row[6:8],
+                         bool(row[8]))
+            )
+
+
+def _load_meetings(
+    conn: Connection,
+    now: datetime,
+    by_id: dict[str, AccountFacts],
+    org: OrgFacts,
+    teams: Sequence[str],
+    ids: Sequence[str] | None,
+) -> None:
+    # 1. The latest meeting that took place, per account (an index walk on account+start).
+    latest = (
+        select(Meeting.account_id, func.max(Meeting.starts_at).label("s"))
+        .where(Meeting.starts_at <= now, Meeting.canceled.is_(False))
+        .group_by(Meeting.account_id)
+    )
+    if ids is None:
+        sub = latest.subquery()
+        q = select(Meeting.account_id, Meeting.starts_at, Meeting.id).join(
+            sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
+        ).where(Meeting.canceled.is_(False))
+        rows = list(conn.execute(q))
+    else:
+        rows = []
+        for part in chunks(ids):
+            sub = latest.where(Meeting.account_id.in_(part)).subquery()
+            q = select(Meeting.account_id, Meeting.starts_at, Meeting.id).join(
+                sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
+            ).where(Meeting.canceled.is_(False))
+            rows.extend(conn.execute(q))
+    for acc, starts_at, mid in rows:
+        facts = by_id.get(acc)
+        if facts is not None and (facts.last_meeting is None or mid > facts.last_meeting[1]):
+            facts.last_meeting = (starts_at, mid)
+
+    # 2. Recent and upcoming meetings, and past ones that still carry open action items.
+    window = _max_window_days(
+        org.rules, teams, lambda r: r.next_step_window_days + r.next_step_grace_hours / 24
+    )
+    cols = (
+        Meeting.account_id,
+        Meeting.id,
+        Meeting.title,
+        Meeting.starts_at,
+        Meeting.ends_at,
+        Meeting.next_step,
+        Meeting.action_items,
+    )
+    q = select(*cols).where(
+        Meeting.canceled.is_(False),
+        or_(
+            Meeting.starts_at > now - timedelta(days=window + 1),
+            and_(Meeting.action_items.isnot(None), Meeting.starts_at <= now),
+        ),
+    )
+    recent: dict[str, MeetingFact] = {}
+    for acc, mid, title, starts_at, ends_at, next_step, items in _run(
+        conn, q, Meeting.account_id, ids
+    ):
+        facts = by_id.get(acc)
+        if facts is None:
+            continue
+        if starts_at > now:
+            facts.has_future_meeting = True
+        open_items = [
+            i for i in (items or []) if isinstance(i, dict) and not i.get("owner") and not i.get("done")
+        ]
+        in_window = starts_at > now - timedelta(days=window + 1)
+        if not in_window and not open_items:
+            continue
+        m = MeetingFact(
+            mid, title, starts_at, ends_at or starts_at + timedelta(hours=1), next_step,
+            list(items or []),
+        )
+        facts.meetings.append(m)
+        if in_window and starts_at <= now and not next_step:
+            recent[mid] = m
+    # Post-meeting notes linked to the recent meetings without a next step.
+    for part in chunks(list(recent)):
+        linked = conn.execute(
+            select(Activity.meeting_id)
+            .where(
+                Activity.meeting_id.in_(part),
+                Activity.kind == "post_meeting_note",
+                Activity.at <= now,
+            )
+            .distinct()
+        ).scalars()
+        for mid in linked:
+            recent[mid].has_linked_note = True
+
+
+def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFacts]) -> None:
+    links: dict[str, list[str]] = defaultdict(list)
+    for req, acc in conn.execute(
+        select(RequestAccount.request_id, RequestAccount.account_id)
+    ).tuples():
+        if acc in by_id:
+            links[req].append(acc)
+    if not links:
+        return
+    requests: dict[str, RequestFact] = {}
+    for part in chunks(list(links)):
+        for row in conn.execute(
+            select(
+                Request.id,
+                Request.title,
+                Request.impact,
+                Request.status,
+                Request.created_at,
+                Request.updated_at,
+                Request.shipped_at,
+                Request.discussed_at,
+                Request.last_activity_at,
+            ).where(Request.id.in_(part))
+        ):
+            requests[row[0]] = RequestFact(*row)
+    # As-of fallback for requests whose latest linked activity is after `now`.
+    future = [r.id for r in requests.values() if r.last_activity_at and r.last_activity_at > now]
+    if future:
+        until = request_activity_until(conn, future, now)
+        for rid in future:
+            requests[rid].last_activity_at = until.get(rid)
+    for rid, accs in links.items():
+        req = requests.get(rid)
+        if req is not None:
+            for acc in accs:
+                by_id[acc].requests.append(req)
+
+
+def _load_contact_names(conn: Connection, accounts: Sequence[AccountFacts]) -> None:
+    wanted: dict[str, list[AccountFacts]] = defaultdict(list)
+    for facts in accounts:
+        for t in facts.threads:
+            if t.contact_id:
+                wanted[t.contact_id].append(facts)
+    for part in chunks(list(wanted)):
+        for cid, name in conn.execute(
+            select(Contact.id, Contact.name).where(Contact.id.in_(part))
+        ).tuples():
+            for facts in wanted[cid]:
+                if name:
+                    facts.contact_names[cid] = name

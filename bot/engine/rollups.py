@@ -1,0 +1,245 @@
+"""Per-account and per-thread rollups of the activity history.
+
+The sweep must not scan the activity table (its cost would grow with history), so the importer
+keeps these rollups current for every account it touches. ``fold_account`` is the one definition
+of what they hold: the importer folds the stored rows after writing them, and a sweep whose
+``now`` lies before an account's newest data folds that account's rows up to ``now`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Request
+
+CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
+
+
+@dataclass(slots=True)
+class ActivityRow:
+    id: str
+    at: datetime
+    kind: str
+    direction: str
+    thread: str | None
+    subject: str | None
+    contact_id: str | None
+    outcome: str | None
+
+
+@dataclass(slots=True)
+class ThreadState:
+    account_id: str
+    thread_key: str
+    last_at: datetime
+    last_direction: str
+    last_activity_id: str
+    subject: str | None
+    contact_id: str | None
+    first_unreplied_at: datetime | None
+    messages: int
+
+
+@dataclass(slots=True)
+class Rollup:
+    account_id: str
+    data_until: datetime | None = None
+    last_touch_at: datetime | None = None
+    last_touch_activity_id: str | None = None
+    last_meeting_activity_at: datetime | None = None
+    last_meeting_activity_id: str | None = None
+    last_outbound_call_at: datetime | None = None
+    last_outbound_call_id: str | None = None
+    last_outbound_call_outcome: str | None = None
+    last_outbound_email_at: datetime | None = None
+    last_note_at: datetime | None = None
+    last_post_meeting_note_at: datetime | None = None
+    health_at: datetime | None = None
+    health_score: float | None = None
+    health_prev_at: datetime | None = None
+    health_prev_score: float | None = None
+    threads: dict[str, ThreadState] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ROLLUP_COLUMNS}
+
+
+ROLLUP_COLUMNS = tuple(c.key for c in AccountRollup.__table__.columns)
+
+
+def is_touchpoint(kind: str, outcome: str | None, direction: str) -> bool:
+    """Outbound email, connected call (either direction), or a meeting (any direction)."""
+    return (
+        (kind == "email" and direction == "outbound")
+        or (kind == "call" and outcome == "connected")
+        or kind == "meeting"
+    )
+
+
+def fold_account(
+    account_id: str,
+    activities: Iterable[ActivityRow],
+    health: Sequence[tuple[datetime, float]],
+) -> Rollup:
+    """The rollup of one account from its activities sorted by ``(at, id)`` and its health
+    scores (any order)."""
+    r = Rollup(account_id)
+    latest: datetime | None = None
+    for a in activities:
+        latest = a.at
+        kind, direction = a.kind, a.direction
+        if is_touchpoint(kind, a.outcome, direction):
+            r.last_touch_at, r.last_touch_activity_id = a.at, a.id
+        if kind == "meeting":
+            r.last_meeting_activity_at, r.last_meeting_activity_id = a.at, a.id
+        elif kind == "call" and direction == "outbound":
+            r.last_outbound_call_at, r.last_outbound_call_id = a.at, a.id
+            r.last_outbound_call_outcome = a.outcome
+        elif kind in ("note", "post_meeting_note"):
+            r.last_note_at = a.at
+            if kind == "post_meeting_note":
+                r.last_post_meeting_note_at = a.at
+        if kind == "email" and direction in ("inbound", "outbound"):
+            if direction == "outbound":
+                r.last_outbound_email_at = a.at
+            key = a.thread or f"activity:{a.id}"
+            t = r.threads.get(key)
+            if t is None:
+                t = r.threads[key] = ThreadState(
+                    account_id, key, a.at, direction, a.id, a.subject, a.contact_id, None, 0
+                )
+            t.messages += 1
+            t.last_at, t.last_direction, t.last_activity_id = a.at, direction, a.id
+            if direction == "inbound":
+                t.contact_id = a.contact_id or t.contact_id
+                t.subject = a.subject or t.subject
+                if t.first_unreplied_at is None:
+                    t.first_unreplied_at = a.at
+            else:
+                t.first_unreplied_at = None
+    if health:
+        ordered = sorted(health)
+        r.health_at, r.health_score = ordered[-1]
+        if len(ordered) > 1:
+            r.health_prev_at, r.health_prev_score = ordered[-2]
+        latest = max(latest, r.health_at) if latest else r.health_at
+    r.data_until = latest
+    return r
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_ACTIVITY_COLS = (
+    Activity.account_id,
+    Activity.id,
+    Activity.at,
+    Activity.kind,
+    Activity.direction,
+    Activity.thread,
+    Activity.subject,
+    Activity.contact_id,
+    Activity.outcome,
+)
+
+
+def load_folds(
+    conn: Connection, account_ids: Sequence[str], until: datetime | None = None
+) -> dict[str, Rollup]:
+    """Fold the stored rows of ``account_ids`` (only rows at or before ``until`` if given)."""
+    out: dict[str, Rollup] = {}
+    for part in chunks(sorted(set(account_ids))):
+        act_q = select(*_ACTIVITY_COLS).where(Activity.account_id.in_(part))
+        health_q = select(HealthScore.account_id, HealthScore.at, HealthScore.score).where(
+            HealthScore.account_id.in_(part)
+        )
+        if until is not None:
+            act_q = act_q.where(Activity.at <= until)
+            health_q = health_q.where(HealthScore.at <= until)
+        health: dict[str, list[tuple[datetime, float]]] = {}
+        for acc, at, score in conn.execute(health_q):
+            health.setdefault(acc, []).append((at, score))
+        rows = conn.execute(act_q.order_by(Activity.account_id, Activity.at, Activity.id))
+        seen: set[str] = set()
+        for acc, group in groupby(rows, key=lambda row: row[0]):
+            seen.add(acc)
+            out[acc] = fold_account(
+                acc, (ActivityRow(*row[1:]) for row in group), health.get(acc, ())
+            )
+        for acc in part:
+            if acc not in seen:
+                out[acc] = fold_account(acc, (), health.get(acc, ()))
+    return out
+
+
+def refresh_rollups(
+    conn: Connection, account_ids: Sequence[str], request_ids: Sequence[str] = ()
+) -> None:
+    """Recompute the stored rollups of ``account_ids`` and ``requests.last_activity_at`` of
+    ``request_ids`` from the stored rows (called by the importer inside its transaction)."""
+    for part in chunks(sorted(set(account_ids)), 5000):
+        folds = load_folds(conn, part)
+        for sub in chunks(part):
+            conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
+            conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
+        rollup_rows = [f.row() for f in folds.values()]
+        thread_rows = [
+            {
+                "account_id": t.account_id,
+                "thread_key": t.thread_key,
+                "last_at": t.last_at,
+                "last_direction": t.last_direction,
+                "last_activity_id": t.last_activity_id,
+                "subject": t.subject,
+                "contact_id": t.contact_id,
+                "first_unreplied_at": t.first_unreplied_at,
+                "messages": t.messages,
+            }
+            for f in folds.values()
+            for t in f.threads.values()
+        ]
+        if rollup_rows:
+            conn.execute(insert(AccountRollup), rollup_rows)
+        if thread_rows:
+            conn.execute(insert(EmailThread), thread_rows)
+    for part in chunks(sorted(set(request_ids))):
+        latest = dict(
+            conn.execute(
+                select(Activity.request_id, func.max(Activity.at))
+                .where(Activity.request_id.in_(part))
+                .group_by(Activity.request_id)
+            ).all()
+        )
+        for request_id in part:
+            conn.execute(
+                update(Request)
+                .where(and_(Request.id == request_id))
+                .values(last_activity_at=latest.get(request_id))
+            )
+
+
+def request_activity_until(
+    conn: Connection, request_ids: Sequence[str], until: datetime
+) -> dict[str, datetime]:
+    """Latest linked activity per request at or before ``until`` (the as-of fallback)."""
+    out: dict[str, datetime] = {}
+    for part in chunks(sorted(set(request_ids))):
+        out.update(
+            conn.execute(
+                select(Activity.request_id, func.max(Activity.at))
+                .where(Activity.request_id.in_(part), Activity.at <= until)
+                .group_by(Activity.request_id)
+            ).tuples()
+        )
+    return out

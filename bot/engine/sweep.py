@@ -1,0 +1,251 @@
+"""The follow-up sweep: facts → signals → alerts → ranked cards.
+
+``run_sweep`` computes and (unless ``dry_run``) records alerts; it never sends anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from bot.db.models import SweepRun
+from bot.engine.alerts import StoredAlert, alert_key, apply_changes, load_alerts, reconcile
+from bot.engine.business_time import business_hours_between, local_date
+from bot.engine.facts import AccountFacts, Portfolio, load_portfolio
+from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
+from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
+from bot.engine.scoring import action_score
+from bot.engine.signals import Ctx, evaluate, valid_ai_pulse, valid_csm_pulse
+from bot.engine.writer import CardDraft, CardWriter, RulesWriter
+
+_SIGNAL_RANK = {s: i for i, s in enumerate(SIGNAL_IDS)}
+
+
+@dataclass(slots=True)
+class SweepResult:
+    as_of: datetime
+    cards: list[Card]
+    suppressed: list[Suppression]
+    accounts: int = 0
+    alerts_new: int = 0
+    alerts_cleared: int = 0
+    dry_run: bool = False
+    portfolio: Portfolio | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": iso_z(self.as_of),
+            "cards": [c.to_json() for c in self.cards],
+            "suppressed": [s.to_json() for s in self.suppressed],
+        }
+
+    def lanes(self) -> dict[Lane, list[Card]]:
+        out: dict[Lane, list[Card]] = {lane: [] for lane in LANE_ORDER}
+        for card in self.cards:
+            out[card.lane].append(card)
+        return out
+
+
+def _reason_order(r: Reason) -> tuple[int, int, int, str]:
+    return (-r.severity.rank, r.lane.order, _SIGNAL_RANK[r.signal], r.evidence)
+
+
+def run_sweep(
+    engine: Engine,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    csm_id: str | None = None,
+    writer: CardWriter | None = None,
+) -> SweepResult:
+    """Sweep every account in scope at ``now``; record alerts unless ``dry_run``."""
+    with engine.begin() as conn:
+        return sweep_in(conn, now, dry_run=dry_run, csm_id=csm_id, writer=writer)
+
+
+def sweep_in(
+    conn: Connection,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    csm_id: str | None = None,
+    writer: CardWriter | None = None,
+) -> SweepResult:
+    started = datetime.now(now.tzinfo)
+    portfolio = load_portfolio(conn, now, csm_id=csm_id)
+    hours = portfolio.org.business_hours
+
+    evaluated: list[tuple[AccountFacts, Rules, list[Reason]]] = []
+    suppressed: list[Suppression] = []
+    fired: dict[str, tuple[str, Reason]] = {}
+    for facts in portfolio.accounts:
+        rules = portfolio.rules_for(facts)
+        ctx = Ctx(facts, rules, now, hours)
+        reasons = evaluate(ctx)
+        suppressed.extend(ctx.suppressed)
+        if reasons:
+            evaluated.append((facts, rules, reasons))
+            for r in reasons:
+                fired[alert_key(facts.id, r)] = (facts.id, r)
+
+    scope = None if csm_id is None else [f.id for f in portfolio.accounts]
+    stored = load_alerts(conn, fired, scope)
+    alerts, changes = reconcile(fired, stored, now)
+    if not dry_run:
+        new_ids = apply_changes(conn, changes, now)
+        for key, alert_id in new_ids.items():
+            alerts[key].id = alert_id
+
+    writer = writer or RulesWriter()
+    cards = []
+    for facts, rules, reasons in evaluated:
+        shown = [r for r in reasons if alerts[alert_key(facts.id, r)].visible(now)]
+        if shown:
+            cards.append(build_card(facts, rules, shown, alerts, portfolio, writer))
+    cards.sort(key=lambda c: (c.lane.order, -c.action_score, c.account_name.lower(), c.account))
+    suppressed.sort(key=lambda s: (s.account, s.signal, s.evidence))
+
+    result = SweepResult(
+        as_of=now,
+        cards=cards,
+        suppressed=suppressed,
+        accounts=len(portfolio.accounts),
+        alerts_new=len(changes.inserts),
+        alerts_cleared=len(changes.cleared),
+        dry_run=dry_run,
+        portfolio=portfolio,
+    )
+    if not dry_run:
+        conn.execute(
+            insert(SweepRun).values(
+                as_of=now,
+                started_at=started,
+                finished_at=datetime.now(now.tzinfo),
+                accounts=result.accounts,
+                cards=len(cards),
+                alerts_new=result.alerts_new,
+                alerts_cleared=result.alerts_cleared,
+            )
+        )
+    return result
+
+
+def build_card(
+    facts: AccountFacts,
+    rules: Rules,
+    reasons: list[Reason],
+    alerts: dict[str, StoredAlert],
+    portfolio: Portfolio,
+    writer: CardWriter,
+) -> Card:
+    now = portfolio.now
+    reasons = sorted(reasons, key=_reason_order)
+    lane = min((r.lane for r in reasons), key=lambda lane: lane.order)
+    severity = max((r.severity for r in reasons), key=lambda s: s.rank)
+    owe_since = [r.since for r in reasons if r.lane is Lane.OWE and r.since is not None]
+    ctx = Ctx(facts, rules, now, portfolio.org.business_hours)
+    touch = ctx.last_touch()
+    last_touch_days = math.floor(ctx.age_days(touch[0])) if touch else None
+    upcoming = any(
+        now < m.starts_at <= now + timedelta(days=rules.upcoming_meeting_days)
+        for m in facts.meetings
+    )
+    open_requests = [r for r in facts.requests if r.status not in ("shipped", "declined")]
+    text = writer.write(
+        CardDraft(
+            account_name=facts.name,
+            lane=lane,
+            reasons=reasons,
+            now=now,
+            renewal_date=facts.renewal_date,
+            upcoming_meeting=upcoming,
+            last_touch_days=last_touch_days,
+        )
+    )
+    alert_ids = {}
+    escalate = False
+    for r in reasons:
+        stored = alerts[alert_key(facts.id, r)]
+        if stored.id is not None:
+            alert_ids[r.key_part] = stored.id
+        if stored.escalated_at is None and _due_for_escalation(r, stored, facts, rules, portfolio):
+            escalate = True
+    return Card(
+        account=facts.id,
+        account_name=facts.name,
+        csm=facts.csm_id,
+        lane=lane,
+        action_score=action_score(
+            severity,
+            facts.mrr,
+            facts.renewal_date,
+            local_date(now, facts.timezone),
+            lane,
+            min(owe_since) if owe_since else None,
+            now,
+        ),
+        severity=severity,
+        mrr=facts.mrr,
+        segment=facts.segment,
+        touch_policy=facts.touch_policy,
+        reasons=reasons,
+        hook=text.hook,
+        summary=text.summary,
+        next_step=text.next_step,
+        waiting_on_you=text.waiting_on_you,
+        pulse=_pulse(ctx),
+        last_touch_days=last_touch_days,
+        open_requests=len(open_requests),
+        high_impact_requests=sum(1 for r in open_requests if r.impact == "high"),
+        upcoming_meeting=upcoming,
+        escalate=escalate,
+        crm_url=facts.crm_url,
+        renewal_date=facts.renewal_date.isoformat() if facts.renewal_date else None,
+        alert_ids=alert_ids,
+    )
+
+
+def _due_for_escalation(
+    reason: Reason,
+    stored: StoredAlert,
+    facts: AccountFacts,
+    rules: Rules,
+    portfolio: Portfolio,
+) -> bool:
+    if reason.facts.get("tier_drop"):
+        return True
+    if reason.severity is not Severity.CRITICAL:
+        return False
+    since = stored.first_critical_at or portfolio.now
+    waited = business_hours_between(
+        since,
+        portfolio.now,
+        facts.timezone,
+        portfolio.org.business_hours,
+        cap=rules.escalate_after_business_hours + 1,
+    )
+    return waited >= rules.escalate_after_business_hours
+
+
+def _pulse(ctx: Ctx) -> Pulse:
+    r = ctx.account.rollup
+    tiers = ctx.rules.health_tiers
+    csm, ai = valid_csm_pulse(ctx), valid_ai_pulse(ctx)
+    return Pulse(
+        health=r.health_score,
+        health_tier=tiers.tier(r.health_score) if r.health_score is not None else None,
+        health_delta=(
+            r.health_score - r.health_prev_score
+            if r.health_score is not None and r.health_prev_score is not None
+            else None
+        ),
+        csm=csm[0] if csm else None,
+        ai=ai[0] if ai else None,
+        divergent=(
+            abs(csm[0] - ai[0]) >= ctx.rules.pulse_divergence_gap if csm and ai else None
+        ),
+    )
