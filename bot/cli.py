@@ -109,7 +109,9 @@ def parse_instant(text: str, tz_name: str, what: str = "--as-of") -> datetime:
     """ISO 8601 with an offset (absolute), without one (org time zone) or a plain date."""
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone(tz_name)).astimezone(UTC)
+            return datetime.combine(
+                date.fromisoformat(text), time(0), tzinfo=zone(tz_name)
+            ).astimezone(UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise CliError(
@@ -170,11 +172,18 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int | None, str], No
 @app.command("import")
 def import_cmd(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A portfolio JSON file (followup-portfolio/1) or an accounts CSV.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and preview; write nothing.")] = False,
+    file: Annotated[
+        Path,
+        typer.Argument(help="A portfolio JSON file (followup-portfolio/1) or an accounts CSV."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and preview; write nothing.")
+    ] = False,
     skip_invalid: Annotated[
         bool,
-        typer.Option("--skip-invalid", help="CSV: import the valid rows; write rejected rows to a file."),
+        typer.Option(
+            "--skip-invalid", help="CSV: import the valid rows; write rejected rows to a file."
+        ),
     ] = False,
 ) -> None:
     """Import a portfolio JSON file or an accounts CSV (all or nothing)."""
@@ -195,7 +204,10 @@ def import_cmd(
                     progress=progress,
                 )
         except ImportFailed as exc:
-            err.print(f"[bold red]error:[/] {exc.source}: {len(exc.errors)} problem(s); nothing was imported")
+            err.print(
+                f"[bold red]error:[/] {exc.source}: {len(exc.errors)} problem(s); "
+                "nothing was imported"
+            )
             for issue in exc.errors[:200]:
                 err.print(f"  {issue}", markup=False)
             if len(exc.errors) > 200:
@@ -222,10 +234,12 @@ def _print_import_report(report: Any) -> None:
         out.print(table)
     verb = "would be" if report.dry_run else "were"
     kinds = sorted(set(report.created) | set(report.updated) | set(report.unchanged))
-    table = Table(title=f"{report.source}: {'dry run, nothing written' if report.dry_run else 'imported'}")
+    table = Table(
+        title=f"{report.source}: {'dry run, nothing written' if report.dry_run else 'imported'}"
+    )
     table.add_column("records")
-    table.add_column(f"created", justify="right")
-    table.add_column(f"updated", justify="right")
+    table.add_column("created", justify="right")
+    table.add_column("updated", justify="right")
     table.add_column("unchanged", justify="right")
     for kind in kinds:
         table.add_row(
@@ -236,8 +250,11 @@ def _print_import_report(report: Any) -> None:
         )
     out.print(table)
     created, updated = sum(report.created.values()), sum(report.updated.values())
-    out.print(f"{created} created and {updated} updated records {verb} imported"
-              + (f" in {report.seconds:.1f}s" if report.seconds and not report.dry_run else "") + ".")
+    out.print(
+        f"{created} created and {updated} updated records {verb} imported"
+        + (f" in {report.seconds:.1f}s" if report.seconds and not report.dry_run else "")
+        + "."
+    )
     if report.rejected:
         out.print(f"[yellow]{report.rejected} row(s) rejected[/]; see {report.rejects_file}")
     for warning in report.warnings:
@@ -250,10 +267,18 @@ def _print_import_report(report: Any) -> None:
 @app.command()
 def sweep(
     ctx: typer.Context,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="text or json (the sweep JSON).")] = Format.text,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and print; change no alert state.")] = False,
-    user: Annotated[str | None, typer.Option("--user", help="Only this CSM's accounts (user id).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="text or json (the sweep JSON).")
+    ] = Format.text,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compute and print; change no alert state.")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only this CSM's accounts (user id).")
+    ] = None,
 ) -> None:
     """Run the follow-up sweep: flag accounts into lanes and record alerts (never sends)."""
     with _errors():
@@ -289,8 +314,12 @@ def _require_user(engine: Engine, user_id: str) -> None:
 def digest(
     ctx: typer.Context,
     user: Annotated[str, typer.Option("--user", help="The user id whose digest to show.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="As of this time (ISO 8601). Default: now.")] = None,
-    fmt: Annotated[DigestFormat, typer.Option("--format", help="text, json, or blocks (Slack payloads).")] = DigestFormat.text,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As of this time (ISO 8601). Default: now.")
+    ] = None,
+    fmt: Annotated[
+        DigestFormat, typer.Option("--format", help="text, json, or blocks (Slack payloads).")
+    ] = DigestFormat.text,
 ) -> None:
     """Show what a user's daily DM holds after their digest settings (changes nothing)."""
     with _errors():
@@ -303,7 +332,9 @@ def digest(
         result = run_sweep(engine, now, dry_run=True, csm_id=user)
         selected = select_digest(result, reader, org)
         if fmt is DigestFormat.blocks:
-            raise CliError("--format blocks: the Slack payloads arrive with the Slack app; use text or json")
+            raise CliError(
+                "--format blocks: the Slack payloads arrive with the Slack app; use text or json"
+            )
     if fmt is DigestFormat.json:
         _dump_json(selected.to_json())
     else:
@@ -332,8 +363,12 @@ def exclude(
     ctx: typer.Context,
     account: Annotated[str, typer.Argument(help="Account id or name.")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why it is kept out.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Keep it out until this date (YYYY-MM-DD).")] = None,
-    remove: Annotated[bool, typer.Option("--remove", help="Let the account back into the queues.")] = False,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Keep it out until this date (YYYY-MM-DD).")
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Let the account back into the queues.")
+    ] = False,
 ) -> None:
     """Keep an account out of every queue (or let it back in with --remove)."""
     with _errors():
@@ -367,7 +402,9 @@ def sample_portfolio_path() -> Path:
 @app.command()
 def demo(
     ctx: typer.Context,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the Slack payloads.")] = Path("demo-out"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Where to write the Slack payloads.")
+    ] = Path("demo-out"),
 ) -> None:
     """Load the bundled sample portfolio into a fresh database, sweep it at its reference time
     and print each CSM's lanes."""

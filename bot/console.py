@@ -50,25 +50,38 @@ def card_renderable(card: Card, index: int) -> Panel:
         )
     p = card.pulse
     facts = [
-        f"health {p.health:g} ({(p.health_tier or '').replace('_', ' ')})" if p.health is not None else "health —",
+        f"health {p.health:g} ({(p.health_tier or '').replace('_', ' ')})"
+        if p.health is not None
+        else "health —",
         f"Δ {p.health_delta:+g}" if p.health_delta is not None else None,
         f"CSM pulse {p.csm}" if p.csm is not None else None,
         f"AI pulse {p.ai}" if p.ai is not None else None,
         "⚠ pulses diverge" if p.divergent else None,
-        f"last touch {card.last_touch_days}d ago" if card.last_touch_days is not None else "never touched",
+        f"last touch {card.last_touch_days}d ago"
+        if card.last_touch_days is not None
+        else "never touched",
         f"{card.open_requests} open requests ({card.high_impact_requests} high impact)",
         "📅 meeting this week" if card.upcoming_meeting else None,
         "⬆ escalate" if card.escalate else None,
     ]
     lines.append(Text(" · ".join(f for f in facts if f), style="dim"))
-    return Panel(Group(*lines), title=title, title_align="left", border_style=SEVERITY_STYLE[card.severity.value])
+    return Panel(
+        Group(*lines),
+        title=title,
+        title_align="left",
+        border_style=SEVERITY_STYLE[card.severity.value],
+    )
 
 
-def print_lanes(console: Console, cards_by_lane: dict[Lane, list[Card]], more: dict[Lane, int] | None = None) -> None:
+def print_lanes(
+    console: Console, cards_by_lane: dict[Lane, list[Card]], more: dict[Lane, int] | None = None
+) -> None:
     for lane in LANE_ORDER:
         cards = cards_by_lane.get(lane, [])
         extra = (more or {}).get(lane, 0)
-        console.print(Rule(Text(f"{lane.title} ({len(cards) + extra})", style=LANE_STYLE[lane]), align="left"))
+        console.print(
+            Rule(Text(f"{lane.label} ({len(cards) + extra})", style=LANE_STYLE[lane]), align="left")
+        )
         if not cards:
             console.print(Padding(Text("Nothing here today.", style="dim"), (0, 2)))
         for i, card in enumerate(cards, 1):
@@ -82,7 +95,9 @@ def print_digest(console: Console, digest: Digest) -> None:
     header = f"{user.name} ({user.id}) — {digest.total} cards, sensitivity {digest.sensitivity}"
     console.print(Rule(Text(header, style="bold"), characters="═"))
     if digest.skipped:
-        why = "opted out of the digest" if digest.skipped == "opt_out" else "the org's digest is off"
+        why = (
+            "opted out of the digest" if digest.skipped == "opt_out" else "the org's digest is off"
+        )
         console.print(Text(f"No digest: {why}.", style="dim"))
         return
     print_lanes(console, digest.lanes, digest.more)

@@ -40,7 +40,7 @@ def run_demo(engine: Engine, sample: Path, out_dir: Path, console: Console) -> N
     table = Table(title="This morning's digests")
     table.add_column("CSM")
     for lane in LANE_ORDER:
-        table.add_column(lane.title, justify="right")
+        table.add_column(lane.label, justify="right")
     table.add_column("time zone")
     for d in digests:
         table.add_row(

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,18 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from bot.db.session import make_engine, upgrade
-
-PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres_user(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+from tests.pgcluster import PostgresUnavailable, throwaway_cluster
 
 
 @pytest.fixture(scope="session")
@@ -38,35 +24,11 @@ def pg_server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    if not PG_BIN_CANDIDATES:
-        pytest.fail("PostgreSQL binaries not found: apt-get install postgresql (or set TEST_DATABASE_URL)")
-    bindir = PG_BIN_CANDIDATES[0]
-    root = Path(tempfile.mkdtemp(prefix="followup-pg-"))
-    data = root / "data"
-    port = _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres_user(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    subprocess.run(
-        _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", opts, "start"]),
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_cluster() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

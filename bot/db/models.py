@@ -16,7 +16,7 @@ Instants are stored as naive UTC (``UTCDateTime``) and come back timezone-aware.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -50,7 +50,11 @@ Json = JSON(none_as_null=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json, list[Any]: Json}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: Json,
+        list[Any]: Json,
+    }
 
 
 # --------------------------------------------------------------------------- portfolio

@@ -81,7 +81,11 @@ def load_alerts(
     if account_ids is None:
         rows: Iterable[Sequence[Any]] = conn.execute(q)
     else:
-        rows = [r for part in chunks(account_ids) for r in conn.execute(q.where(Alert.account_id.in_(part)))]
+        rows = [
+            r
+            for part in chunks(account_ids)
+            for r in conn.execute(q.where(Alert.account_id.in_(part)))
+        ]
     for row in rows:
         found[row[1]] = _stored(row)
     missing = [k for k in keys if k not in found]
@@ -114,8 +118,15 @@ def reconcile(
         old = stored.get(key)
         if old is None:
             new = StoredAlert(
-                None, key, AlertState.OPEN, reason.severity.value,
-                now if critical else None, None, None, None, None,
+                None,
+                key,
+                AlertState.OPEN,
+                reason.severity.value,
+                now if critical else None,
+                None,
+                None,
+                None,
+                None,
             )
             result[key] = new
             changes.inserts.append(
@@ -141,7 +152,11 @@ def reconcile(
             values["first_critical_at"] = now
         if old.cleared_at is not None:
             values["cleared_at"] = None
-        if old.state is AlertState.SNOOZED and old.snooze_until is not None and old.snooze_until <= now:
+        if (
+            old.state is AlertState.SNOOZED
+            and old.snooze_until is not None
+            and old.snooze_until <= now
+        ):
             values["state"] = AlertState.OPEN.value
             values["state_changed_at"] = old.snooze_until
             if old.first_critical_at is not None and old.state_changed_at is not None:
@@ -238,6 +253,9 @@ def set_state(
             actor=actor,
             action=f"alert.{state.value}",
             subject=f"alert:{alert_id}",
-            details={"snooze_until": snooze_until.isoformat() if snooze_until else None, "reason": reason},
+            details={
+                "snooze_until": snooze_until.isoformat() if snooze_until else None,
+                "reason": reason,
+            },
         )
     )

@@ -156,7 +156,21 @@ DEFAULT_ORG_DIGEST: dict[str, Any] = {
 
 
 def load_org(conn: Connection) -> OrgFacts:
-    org = conn.execute(select(Org).order_by(Org.id).limit(1)).scalars().first()
+    org = conn.execute(
+        select(
+            Org.name,
+            Org.timezone,
+            Org.business_hours,
+            Org.rules,
+            Org.fallback_csm_id,
+            Org.digest,
+            Org.automation_level,
+            Org.escalation_channel,
+            Org.approvals_channel,
+        )
+        .order_by(Org.id)
+        .limit(1)
+    ).first()
     team_rules = {
         tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules)).tuples()
     }
@@ -288,7 +302,7 @@ def load_portfolio(
         if rollup_values[0] is None:
             rollup = Rollup(row[0])
         else:
-            rollup = Rollup(**dict(zip(ROLLUP_COLUMNS, rollup_values, strict=True)))
+            rollup = Rollup(**dict(zip(ROLLUP_COLUMNS, rollup_values, strict=True)))  # type: ignore[arg-type]
         if rollup.data_until is not None and rollup.data_until > now:
             stale.append(row[0])
         csm = users.get(row[6]) if row[6] else None
@@ -396,9 +410,18 @@ def _load_tasks(
     for row in _run(conn, q, Task.account_id, ids):
         facts = by_id.get(row[0])
         if facts is not None:
+            acc, tid, title, due_at, priority, status, completed_at, request_id, auto = row
             facts.tasks.append(
-                TaskFact(row[1], row[2], row[3], row[4] or "normal", row[5] or "open", *row[6:8],
-                         bool(row[8]))
+                TaskFact(
+                    tid,
+                    title,
+                    due_at,
+                    priority or "normal",
+                    status or "open",
+                    completed_at,
+                    request_id,
+                    bool(auto),
+                )
             )
 
 
@@ -418,17 +441,23 @@ def _load_meetings(
     )
     if ids is None:
         sub = latest.subquery()
-        q = select(Meeting.account_id, Meeting.starts_at, Meeting.id).join(
-            sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
-        ).where(Meeting.canceled.is_(False))
+        q = (
+            select(Meeting.account_id, Meeting.starts_at, Meeting.id)
+            .join(sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s))
+            .where(Meeting.canceled.is_(False))
+        )
         rows = list(conn.execute(q))
     else:
         rows = []
         for part in chunks(ids):
             sub = latest.where(Meeting.account_id.in_(part)).subquery()
-            q = select(Meeting.account_id, Meeting.starts_at, Meeting.id).join(
-                sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
-            ).where(Meeting.canceled.is_(False))
+            q = (
+                select(Meeting.account_id, Meeting.starts_at, Meeting.id)
+                .join(
+                    sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
+                )
+                .where(Meeting.canceled.is_(False))
+            )
             rows.extend(conn.execute(q))
     for acc, starts_at, mid in rows:
         facts = by_id.get(acc)
@@ -465,13 +494,19 @@ def _load_meetings(
         if starts_at > now:
             facts.has_future_meeting = True
         open_items = [
-            i for i in (items or []) if isinstance(i, dict) and not i.get("owner") and not i.get("done")
+            i
+            for i in (items or [])
+            if isinstance(i, dict) and not i.get("owner") and not i.get("done")
         ]
         in_window = starts_at > now - timedelta(days=window + 1)
         if not in_window and not open_items:
             continue
         m = MeetingFact(
-            mid, title, starts_at, ends_at or starts_at + timedelta(hours=1), next_step,
+            mid,
+            title,
+            starts_at,
+            ends_at or starts_at + timedelta(hours=1),
+            next_step,
             list(items or []),
         )
         facts.meetings.append(m)
@@ -488,8 +523,9 @@ def _load_meetings(
             )
             .distinct()
         ).scalars()
-        for mid in linked:
-            recent[mid].has_linked_note = True
+        for linked_id in linked:
+            if linked_id is not None:
+                recent[linked_id].has_linked_note = True
 
 
 def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFacts]) -> None:
@@ -524,10 +560,10 @@ def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFact
         for rid in future:
             requests[rid].last_activity_at = until.get(rid)
     for rid, accs in links.items():
-        req = requests.get(rid)
-        if req is not None:
+        fact = requests.get(rid)
+        if fact is not None:
             for acc in accs:
-                by_id[acc].requests.append(req)
+                by_id[acc].requests.append(fact)
 
 
 def _load_contact_names(conn: Connection, accounts: Sequence[AccountFacts]) -> None:

@@ -235,11 +235,10 @@ def request_activity_until(
     """Latest linked activity per request at or before ``until`` (the as-of fallback)."""
     out: dict[str, datetime] = {}
     for part in chunks(sorted(set(request_ids))):
-        out.update(
-            conn.execute(
-                select(Activity.request_id, func.max(Activity.at))
-                .where(Activity.request_id.in_(part), Activity.at <= until)
-                .group_by(Activity.request_id)
-            ).tuples()
-        )
+        rows = conn.execute(
+            select(Activity.request_id, func.max(Activity.at))
+            .where(Activity.request_id.in_(part), Activity.at <= until)
+            .group_by(Activity.request_id)
+        ).tuples()
+        out.update((rid, at) for rid, at in rows if rid is not None)
     return out

@@ -18,7 +18,7 @@ class Lane(StrEnum):
     STAY = "stay_close"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return LANE_TITLES[self]
 
     @property
@@ -55,7 +55,7 @@ class Group(StrEnum):
     COVERAGE_DEBT = "coverage_debt"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
 
 

@@ -271,9 +271,9 @@ def request_shipped(c: Ctx) -> list[Reason]:
             continue
         followed: list[tuple[datetime | None, str]] = []
         for t in c.account.tasks:
-            if t.auto_created and t.request_id == req.id and t.status == "done":
-                if t.completed_at is None or t.completed_at <= c.now:
-                    followed.append((t.completed_at, "follow-up task done"))
+            done = t.auto_created and t.request_id == req.id and t.status == "done"
+            if done and (t.completed_at is None or t.completed_at <= c.now):
+                followed.append((t.completed_at, "follow-up task done"))
         if r.last_outbound_email_at is not None and shipped < r.last_outbound_email_at <= c.now:
             followed.append((r.last_outbound_email_at, "outbound email after ship"))
         title = req.title or req.id
@@ -315,7 +315,9 @@ def request_discussed(c: Ctx) -> list[Reason]:
                 followed.append((done, "follow-up task done after discussion"))
         if followed:
             c.suppressed.append(
-                Suppression(c.account.id, "request_discussed", f"request:{req.id}", _first(followed))
+                Suppression(
+                    c.account.id, "request_discussed", f"request:{req.id}", _first(followed)
+                )
             )
             continue
         title = req.title or req.id
@@ -446,9 +448,7 @@ def valid_csm_pulse(c: Ctx) -> tuple[int, datetime] | None:
     p = c.account.csm_pulse
     if p is None or p[1] > c.now:
         return None
-    days = (
-        c.rules.csm_pulse_extreme_valid_days if p[0] in (1, 10) else c.rules.csm_pulse_valid_days
-    )
+    days = c.rules.csm_pulse_extreme_valid_days if p[0] in (1, 10) else c.rules.csm_pulse_valid_days
     return p if c.now - p[1] <= days * DAY else None
 
 

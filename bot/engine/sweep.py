@@ -245,7 +245,5 @@ def _pulse(ctx: Ctx) -> Pulse:
         ),
         csm=csm[0] if csm else None,
         ai=ai[0] if ai else None,
-        divergent=(
-            abs(csm[0] - ai[0]) >= ctx.rules.pulse_divergence_gap if csm and ai else None
-        ),
+        divergent=(abs(csm[0] - ai[0]) >= ctx.rules.pulse_divergence_gap if csm and ai else None),
     )

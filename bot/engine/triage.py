@@ -49,7 +49,9 @@ def snooze_to_date(day: date, now: datetime, tz_name: str) -> datetime:
     return until
 
 
-def snooze(conn: Connection, alert_id: int, until: datetime, *, actor: str | None, now: datetime) -> None:
+def snooze(
+    conn: Connection, alert_id: int, until: datetime, *, actor: str | None, now: datetime
+) -> None:
     set_state(conn, alert_id, AlertState.SNOOZED, actor=actor, now=now, snooze_until=until)
 
 
@@ -117,7 +119,14 @@ def exclude_account(
             account_id=account_id, reason=reason, until=until, created_at=now, created_by=actor
         )
     )
-    _audit(conn, now, actor, "account.exclude", account_id, {"reason": reason, "until": str(until) if until else None})
+    _audit(
+        conn,
+        now,
+        actor,
+        "account.exclude",
+        account_id,
+        {"reason": reason, "until": str(until) if until else None},
+    )
 
 
 def include_account(conn: Connection, account_id: str, *, actor: str | None, now: datetime) -> bool:
@@ -133,6 +142,15 @@ def account_exists(conn: Connection, account_id: str) -> bool:
 
 
 def _audit(
-    conn: Connection, now: datetime, actor: str | None, action: str, subject: str, details: dict[str, object] | None
+    conn: Connection,
+    now: datetime,
+    actor: str | None,
+    action: str,
+    subject: str,
+    details: dict[str, object] | None,
 ) -> None:
-    conn.execute(insert(AuditLog).values(at=now, actor=actor, action=action, subject=subject, details=details))
+    conn.execute(
+        insert(AuditLog).values(
+            at=now, actor=actor, action=action, subject=subject, details=details
+        )
+    )

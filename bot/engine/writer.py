@@ -111,7 +111,9 @@ class RulesWriter:
             return f"We've been talking about {title} — share where it stands"
         if "unreplied_customer_email" in by_signal:
             r = by_signal["unreplied_customer_email"]
-            return f"{r.facts.get('contact', 'They')} is waiting on {quote(str(r.facts['subject']))}"
+            return (
+                f"{r.facts.get('contact', 'They')} is waiting on {quote(str(r.facts['subject']))}"
+            )
         if draft.renewal_date is not None:
             days = (draft.renewal_date - draft.now.date()).days
             if 0 <= days <= 60:
