@@ -1,0 +1,34 @@
+"""One sweep in a fresh process: prints {"sweep_s", "rss_mb", "cards"} as JSON.
+
+python bench/sweep_once.py DATABASE_URL AS_OF
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.db.session import make_engine
+from bot.engine.sweep import run_sweep
+
+
+def main() -> None:
+    url, as_of = sys.argv[1], datetime.fromisoformat(sys.argv[2])
+    engine = make_engine(url)
+    with engine.connect() as conn:  # connect before timing: the sweep, not the handshake
+        conn.exec_driver_sql("SELECT 1")
+    started = time.perf_counter()
+    result = run_sweep(engine, as_of, dry_run=False)
+    elapsed = time.perf_counter() - started
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"sweep_s": elapsed, "rss_mb": rss_mb, "cards": len(result.cards)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The command line end to end: the installed console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.portfolio import NOW, Portfolio, iso
+
+BIN = Path(sys.executable).parent / "followup-bot"
+SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "data" / "sample_portfolio.json"
+REFERENCE = "2026-11-16T13:30:00Z"
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> str:
+    """A database with the sample portfolio (imported once for the module)."""
+    path = tmp_path_factory.mktemp("cli") / "cli.db"
+    url = f"sqlite:///{path}"
+    done = run("--database-url", url, "import", str(SAMPLE))
+    assert done.returncode == 0, done.stderr
+    return url
+
+
+def test_help_lists_the_commands() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    for command in ("import", "sweep", "digest", "exclude", "demo", "db"):
+        assert command in done.stdout
+
+
+def test_import_reports_counts_and_is_idempotent(loaded) -> None:
+    again = run("--database-url", loaded, "import", str(SAMPLE))
+    assert again.returncode == 0, again.stderr
+    assert "0 created and 0 updated" in again.stdout
+
+
+def test_sweep_json_matches_the_contract(loaded) -> None:
+    done = run(
+        "--database-url", loaded, "sweep", "--as-of", REFERENCE, "--format", "json", "--dry-run"
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["as_of"] == REFERENCE
+    lanes = [c["lane"] for c in data["cards"]]
+    assert lanes == sorted(lanes, key=["owe_them_something", "bring_them_news", "stay_close"].index)
+    assert {"owe_them_something", "bring_them_news", "stay_close"} == set(lanes)
+    assert data["suppressed"]
+
+
+def test_sweep_text_is_readable(loaded) -> None:
+    done = run("--database-url", loaded, "sweep", "--as-of", REFERENCE, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "Owe Them Something" in done.stdout and "Next step" in done.stdout
+
+
+def test_digest_json_and_unknown_user(loaded) -> None:
+    done = run(
+        "--database-url",
+        loaded,
+        "digest",
+        "--user",
+        "u-ana",
+        "--as-of",
+        REFERENCE,
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["user"] == "u-ana" and set(data["lanes"]) == {
+        "owe_them_something",
+        "bring_them_news",
+        "stay_close",
+    }
+    bad = run("--database-url", loaded, "digest", "--user", "u-nobody")
+    assert bad.returncode == 1 and "unknown user 'u-nobody'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_exclude_unknown_and_known_account(loaded) -> None:
+    bad = run("--database-url", loaded, "exclude", "Zzyzx Holdings")
+    assert bad.returncode == 1 and "unknown account 'Zzyzx Holdings'" in bad.stderr
+    ok = run("--database-url", loaded, "exclude", "acc-quarry", "--reason", "paused")
+    assert ok.returncode == 0, ok.stderr
+    sweep = run(
+        "--database-url", loaded, "sweep", "--as-of", REFERENCE, "--format", "json", "--dry-run"
+    )
+    assert "acc-quarry" not in {c["account"] for c in json.loads(sweep.stdout)["cards"]}
+    back = run("--database-url", loaded, "exclude", "acc-quarry", "--remove")
+    assert back.returncode == 0, back.stderr
+
+
+def test_bad_input_is_named_and_writes_nothing(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    p = Portfolio()
+    p.account("acc-1", mrr=-5)
+    p.add("activities", id="a-1", account="acc-x", at=iso(NOW), kind="email", direction="inbound")
+    done = run("--database-url", url, "import", str(p.write(tmp_path / "bad.json")))
+    assert done.returncode == 1
+    assert "accounts[0].mrr" in done.stderr and "activities[0].account" in done.stderr
+    sweep = run("--database-url", url, "sweep", "--format", "json", "--as-of", iso(NOW))
+    assert json.loads(sweep.stdout)["cards"] == []
+
+
+def test_bad_settings_and_unreachable_database(tmp_path) -> None:
+    bad = run("sweep", env={"DATABASE_URL": "mysql://x"}, cwd=tmp_path)
+    assert bad.returncode == 1 and "DATABASE_URL" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    down = run("--database-url", "postgresql+psycopg://nobody@127.0.0.1:1/x", "sweep")
+    assert down.returncode == 1 and "cannot use the database" in down.stderr
+    assert "Traceback" not in down.stderr
+    as_of = run("--database-url", f"sqlite:///{tmp_path / 'y.db'}", "sweep", "--as-of", "soon")
+    assert as_of.returncode == 1 and "--as-of" in as_of.stderr
+
+
+def test_demo_runs_from_an_empty_folder(tmp_path) -> None:
+    done = run("demo", "--out", "payloads", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Owe Them Something" in done.stdout
+    assert (tmp_path / "payloads").is_dir()
+    assert not (tmp_path / "followup.db").exists()  # the demo keeps its own database
+
+
+@pytest.mark.skipif(shutil.which("runuser") is None, reason="needs root tools")
+def test_python_dash_m_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "sweep" in done.stdout
