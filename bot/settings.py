@@ -21,9 +21,7 @@ class Settings(BaseSettings):
         default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(
-        default="https://slack.com/api/", validation_alias="SLACK_API_URL"
-    )
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
     anthropic_model: str = Field(default="claude-sonnet-4-5", validation_alias="ANTHROPIC_MODEL")
@@ -42,7 +40,9 @@ class Settings(BaseSettings):
                 "postgresql+psycopg://user@host/db"
             ) from exc
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"unsupported database '{url.get_backend_name()}': use sqlite or postgresql")
+            raise ValueError(
+                f"unsupported database '{url.get_backend_name()}': use sqlite or postgresql"
+            )
         return value
 
     @field_validator("slack_bot_token")

@@ -56,7 +56,7 @@ def flagged(db_url, tmp_path) -> str:
     p.quiet_account()
     p.activity(
         "acc-1",
-        NOW - 3 * D,
+        NOW - 5 * D,
         kind="email",
         direction="inbound",
         thread="th",
@@ -104,7 +104,7 @@ def test_dismissed_alert_stays_away_until_new_evidence(flagged, tmp_path) -> Non
     # The customer writes again in the same thread: new evidence, a new alert.
     p = Portfolio()
     p.data.pop("teams"), p.data.pop("users")
-    p.activity("acc-1", NOW - 2 * D, kind="email", direction="inbound", thread="th", id="a-2")
+    p.activity("acc-1", NOW - 4 * D, kind="email", direction="inbound", thread="th", id="a-2")
     load(flagged, p, tmp_path)
     reason = signals(sweep(flagged, later, dry_run=False))["unreplied_customer_email"]
     assert reason["evidence"] == "activity:a-2"

@@ -27,7 +27,9 @@ MRRS = [0, 1, 10, 99, 500, 1000, 2500, 10_000, 60_000, 250_000, 1_000_000, 10**8
 
 
 @pytest.mark.parametrize("severity", list(Severity))
-def test_higher_mrr_never_scores_lower_and_double_scores_strictly_higher(severity: Severity) -> None:
+def test_higher_mrr_never_scores_lower_and_double_scores_strictly_higher(
+    severity: Severity,
+) -> None:
     for low in MRRS:
         for high in MRRS:
             if high >= low:
@@ -42,7 +44,10 @@ def test_score_rises_with_severity() -> None:
 
 
 def test_score_rises_as_renewal_nears() -> None:
-    far, near = score(renewal=TODAY + timedelta(days=150)), score(renewal=TODAY + timedelta(days=10))
+    far, near = (
+        score(renewal=TODAY + timedelta(days=150)),
+        score(renewal=TODAY + timedelta(days=10)),
+    )
     assert near > far > score(renewal=None)
 
 
@@ -52,4 +57,4 @@ def test_older_obligation_scores_higher_in_owe_lane() -> None:
 
 def test_score_stays_within_0_and_100() -> None:
     top = score(Severity.CRITICAL, 10**12, TODAY, Lane.OWE, NOW - timedelta(days=10_000))
-    assert 0 <= score(Severity.LOW, 0) and top <= 100
+    assert score(Severity.LOW, 0) >= 0 and top <= 100

@@ -46,7 +46,7 @@ def test_card_json_shape_and_lane_precedence(db_url, tmp_path) -> None:
     p.add("contacts", id="c-li", account="acc-1", name="Li Wei")
     p.activity(
         "acc-1",
-        NOW - 3 * D,
+        NOW - 5 * D,
         kind="email",
         direction="inbound",
         thread="th",

@@ -197,6 +197,8 @@ class Meeting(Base):
     attendees: Mapped[list[Any] | None] = mapped_column(Json)
     next_step: Mapped[str | None] = mapped_column(Text)
     action_items: Mapped[list[Any] | None] = mapped_column(Json)
+    # Rollup (kept by the importer): action items with no owner that are not done.
+    unowned_open_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Task(Base):

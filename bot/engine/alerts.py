@@ -197,7 +197,8 @@ def apply_changes(conn: Connection, changes: AlertChanges, now: datetime) -> dic
         )
     ids: dict[str, int] = {}
     for part in chunks([row["key"] for row in changes.inserts]):
-        ids.update(conn.execute(select(Alert.key, Alert.id).where(Alert.key.in_(part))).tuples())
+        for key, alert_id in conn.execute(select(Alert.key, Alert.id).where(Alert.key.in_(part))):
+            ids[key] = alert_id
     return ids
 
 

@@ -172,7 +172,7 @@ def load_org(conn: Connection) -> OrgFacts:
         .limit(1)
     ).first()
     team_rules = {
-        tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules)).tuples()
+        tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules))
     }
     if org is None:
         return OrgFacts(
@@ -214,8 +214,8 @@ def load_users(conn: Connection, org_tz: str) -> dict[str, UserFacts]:
             User.active,
             User.digest,
         )
-    ).tuples()
-    team_manager = dict(conn.execute(select(Team.id, Team.manager_id)).tuples().all())
+    )
+    team_manager = dict(conn.execute(select(Team.id, Team.manager_id)).all())
     out = {}
     for uid, name, email, slack_id, role, team, manager, tz, slack_tz, active, digest in rows:
         out[uid] = UserFacts(
@@ -255,7 +255,7 @@ def load_portfolio(
 
     excluded = {
         acc
-        for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until)).tuples()
+        for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until))
         if until is None or until >= today
     }
     acc_cols = (
@@ -302,7 +302,7 @@ def load_portfolio(
         if rollup_values[0] is None:
             rollup = Rollup(row[0])
         else:
-            rollup = Rollup(**dict(zip(ROLLUP_COLUMNS, rollup_values, strict=True)))  # type: ignore[arg-type]
+            rollup = Rollup(*rollup_values)  # type: ignore[arg-type]
         if rollup.data_until is not None and rollup.data_until > now:
             stale.append(row[0])
         csm = users.get(row[6]) if row[6] else None
@@ -481,7 +481,7 @@ def _load_meetings(
         Meeting.canceled.is_(False),
         or_(
             Meeting.starts_at > now - timedelta(days=window + 1),
-            and_(Meeting.action_items.isnot(None), Meeting.starts_at <= now),
+            and_(Meeting.unowned_open_items > 0, Meeting.starts_at <= now),
         ),
     )
     recent: dict[str, MeetingFact] = {}
@@ -532,7 +532,7 @@ def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFact
     links: dict[str, list[str]] = defaultdict(list)
     for req, acc in conn.execute(
         select(RequestAccount.request_id, RequestAccount.account_id)
-    ).tuples():
+    ):
         if acc in by_id:
             links[req].append(acc)
     if not links:
@@ -575,7 +575,7 @@ def _load_contact_names(conn: Connection, accounts: Sequence[AccountFacts]) -> N
     for part in chunks(list(wanted)):
         for cid, name in conn.execute(
             select(Contact.id, Contact.name).where(Contact.id.in_(part))
-        ).tuples():
+        ):
             for facts in wanted[cid]:
                 if name:
                     facts.contact_names[cid] = name

@@ -32,7 +32,7 @@ class Lookup:
 
 def find_account(conn: Connection, query: str) -> Lookup:
     text = query.strip()
-    rows = [AccountRef(i, n) for i, n in conn.execute(select(Account.id, Account.name)).tuples()]
+    rows = [AccountRef(i, n) for i, n in conn.execute(select(Account.id, Account.name))]
     for ref in rows:
         if ref.id == text:
             return Lookup(text, match=ref)

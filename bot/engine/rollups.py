@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Request
+from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
 
@@ -71,6 +71,8 @@ class Rollup:
 
 
 ROLLUP_COLUMNS = tuple(c.key for c in AccountRollup.__table__.columns)
+# Rollup(*row) relies on the dataclass and the table listing the columns in the same order.
+assert ROLLUP_COLUMNS == tuple(f for f in Rollup.__dataclass_fields__ if f != "threads")
 
 
 def is_touchpoint(kind: str, outcome: str | None, direction: str) -> bool:
@@ -183,11 +185,37 @@ def load_folds(
     return out
 
 
+def count_unowned_open_items(items: Any) -> int:
+    """Meeting action items with no owner that are not done."""
+    if not isinstance(items, list):
+        return 0
+    return sum(1 for i in items if isinstance(i, dict) and not i.get("owner") and not i.get("done"))
+
+
+def refresh_meeting_items(conn: Connection, account_ids: Sequence[str]) -> None:
+    """Recompute ``meetings.unowned_open_items`` for the meetings of ``account_ids``."""
+    for part in chunks(sorted(set(account_ids))):
+        rows = conn.execute(
+            select(Meeting.id, Meeting.action_items, Meeting.unowned_open_items).where(
+                Meeting.account_id.in_(part)
+            )
+        ).all()
+        for meeting_id, items, stored in rows:
+            count = count_unowned_open_items(items)
+            if count != stored:
+                conn.execute(
+                    update(Meeting).where(Meeting.id == meeting_id).values(unowned_open_items=count)
+                )
+
+
 def refresh_rollups(
     conn: Connection, account_ids: Sequence[str], request_ids: Sequence[str] = ()
 ) -> None:
-    """Recompute the stored rollups of ``account_ids`` and ``requests.last_activity_at`` of
-    ``request_ids`` from the stored rows (called by the importer inside its transaction)."""
+    """Recompute the stored rollups of ``account_ids`` (their activity rollup, email threads and
+    meetings' open-item counts) and ``requests.last_activity_at`` of ``request_ids`` from the
+    stored rows. The importer calls it inside its transaction for every account whose
+    activities, health scores or meetings it wrote."""
+    refresh_meeting_items(conn, account_ids)
     for part in chunks(sorted(set(account_ids)), 5000):
         folds = load_folds(conn, part)
         for sub in chunks(part):
@@ -239,6 +267,6 @@ def request_activity_until(
             select(Activity.request_id, func.max(Activity.at))
             .where(Activity.request_id.in_(part), Activity.at <= until)
             .group_by(Activity.request_id)
-        ).tuples()
+        )
         out.update((rid, at) for rid, at in rows if rid is not None)
     return out

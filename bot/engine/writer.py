@@ -114,14 +114,14 @@ class RulesWriter:
             return (
                 f"{r.facts.get('contact', 'They')} is waiting on {quote(str(r.facts['subject']))}"
             )
+        if "health_drop" in by_signal:
+            return "Their health score just dropped — ask what changed"
+        if draft.upcoming_meeting:
+            return "You meet them this week — come with a plan"
         if draft.renewal_date is not None:
             days = (draft.renewal_date - draft.now.date()).days
             if 0 <= days <= 60:
                 return f"Renewal in {plural(days, 'day')} — make this touch count"
-        if draft.upcoming_meeting:
-            return "You meet them this week — come with a plan"
-        if "health_drop" in by_signal:
-            return "Their health score just dropped — ask what changed"
         return None
 
     def _summary(self, draft: CardDraft) -> str:

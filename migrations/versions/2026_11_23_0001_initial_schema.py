@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:15:22.823945
+Create Date: 2026-11-23 07:33:26.573224
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('subject', sa.String(length=400), nullable=True),
-    sa.Column('details', sa.JSON(), nullable=True),
+    sa.Column('details', sa.JSON(none_as_null=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
@@ -37,13 +37,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('business_hours', sa.JSON(), nullable=True),
+    sa.Column('business_hours', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('automation_level', sa.String(length=16), nullable=False),
     sa.Column('approvals_channel', sa.String(length=32), nullable=True),
     sa.Column('escalation_channel', sa.String(length=32), nullable=True),
     sa.Column('fallback_csm_id', sa.String(length=64), nullable=True),
-    sa.Column('digest', sa.JSON(), nullable=True),
-    sa.Column('rules', sa.JSON(), nullable=True),
+    sa.Column('digest', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('rules', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('reference_time', bot.db.types.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orgs'))
     )
@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('manager_id', sa.String(length=64), nullable=True),
-    sa.Column('rules', sa.JSON(), nullable=True),
+    sa.Column('rules', sa.JSON(none_as_null=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams'))
     )
     op.create_table('users',
@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('manager_id', sa.String(length=64), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('digest', sa.JSON(), nullable=True),
+    sa.Column('digest', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('slack_timezone', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_users_team_id_teams')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
@@ -122,7 +122,7 @@ def upgrade() -> None:
     sa.Column('open_issues', sa.Integer(), nullable=True),
     sa.Column('blocker', sa.String(length=8), nullable=True),
     sa.Column('crm_url', sa.String(length=2000), nullable=True),
-    sa.Column('traits', sa.JSON(), nullable=True),
+    sa.Column('traits', sa.JSON(none_as_null=True), nullable=True),
     sa.ForeignKeyConstraint(['csm_id'], ['users.id'], name=op.f('fk_accounts_csm_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts'))
     )
@@ -260,7 +260,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.String(length=64), nullable=False),
     sa.Column('at', bot.db.types.UTCDateTime(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
-    sa.Column('factors', sa.JSON(), nullable=True),
+    sa.Column('factors', sa.JSON(none_as_null=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_health_scores_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_health_scores')),
     sa.UniqueConstraint('account_id', 'at', name=op.f('uq_health_scores_account_id'))
@@ -272,9 +272,10 @@ def upgrade() -> None:
     sa.Column('starts_at', bot.db.types.UTCDateTime(), nullable=False),
     sa.Column('ends_at', bot.db.types.UTCDateTime(), nullable=True),
     sa.Column('canceled', sa.Boolean(), nullable=False),
-    sa.Column('attendees', sa.JSON(), nullable=True),
+    sa.Column('attendees', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('next_step', sa.Text(), nullable=True),
-    sa.Column('action_items', sa.JSON(), nullable=True),
+    sa.Column('action_items', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('unowned_open_items', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_meetings_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings'))
     )
@@ -314,7 +315,7 @@ def upgrade() -> None:
     sa.Column('contact_id', sa.String(length=64), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('at', bot.db.types.UTCDateTime(), nullable=False),
-    sa.Column('properties', sa.JSON(), nullable=True),
+    sa.Column('properties', sa.JSON(none_as_null=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_product_events_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_product_events')),
     sa.UniqueConstraint('account_id', 'at', 'name', name=op.f('uq_product_events_account_id'))

@@ -1,0 +1,271 @@
+"""Importing a portfolio JSON file (data-format.md, ``followup-portfolio/1``).
+
+The whole file is checked before anything is written: field values, duplicate ids, references
+(to the file or the database) and the few rules that need the stored rows. Then everything is
+written in one transaction, in dependency order, and the rollups of the touched accounts and
+requests are refreshed inside that same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError
+
+from bot.db.models import Org
+from bot.engine.rollups import refresh_rollups
+from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
+from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, org_fields, portfolio_kinds
+from bot.importer.progress import Ticker
+from bot.importer.records import (
+    Converted,
+    check_references,
+    convert_object,
+    convert_records,
+    file_ids,
+    natural_key_duplicates,
+)
+from bot.importer.report import ImportFailed, ImportIssue, ImportReport, Progress
+from bot.importer.writer import KindPlan, apply_plans, plan_kind
+
+FORMAT = "followup-portfolio/1"
+TOP_LEVEL = ("format", "reference_time", "org", *KIND_ORDER)
+
+_ORG_TABLE = Org.__table__
+assert isinstance(_ORG_TABLE, Table)
+ORG_TABLE: Table = _ORG_TABLE
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def load_json(path: Path) -> Any:
+    """The parsed file; ``ImportFailed`` with the line and column of malformed JSON."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(
+            source, [ImportIssue("", f"cannot read the file: {exc.strerror}")]
+        ) from None
+    try:
+        decoded = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        issue = ImportIssue(f"byte {exc.start}", "invalid JSON: the file is not UTF-8 text")
+        raise ImportFailed(source, [issue]) from None
+    try:
+        return json.loads(decoded, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        issue = ImportIssue(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}")
+        raise ImportFailed(source, [issue]) from None
+    except _NonFinite as exc:
+        issue = ImportIssue("", f"invalid JSON: {exc} is not a JSON number")
+        raise ImportFailed(source, [issue]) from None
+
+
+def _stored_org(conn: Connection) -> dict[str, Any] | None:
+    row = conn.execute(select(ORG_TABLE).order_by(ORG_TABLE.c.id).limit(1)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _org_timezone(org: Any, stored: dict[str, Any] | None) -> tzinfo:
+    """The zone naive timestamps are read in: the file's org timezone, else the stored org's,
+    else UTC."""
+    if type(org) is dict and "timezone" in org:
+        name = org["timezone"]
+        if name is None:
+            return UTC
+        if type(name) is str and (found := zone(name)) is not None:
+            return found
+    if stored is not None:
+        return zone(stored["timezone"]) or UTC
+    return UTC
+
+
+def _convert_org(
+    data: dict[str, Any], stored: dict[str, Any] | None, tz: tzinfo, errors: list[ImportIssue]
+) -> dict[str, Any] | None:
+    """The org columns the file gives (``reference_time`` included), or None."""
+    raw = data.get("org")
+    row: dict[str, Any] | None = None
+    if raw is not None:
+        row = convert_object(org_fields(tz), raw, "org", errors, required=("name",))
+        if row is not None and stored is not None and row["name"] != stored["name"]:
+            errors.append(
+                ImportIssue(
+                    "org.name",
+                    f"this database holds the org '{stored['name']}', not '{row['name']}' "
+                    "(one database holds one org)",
+                )
+            )
+    if "reference_time" in data:
+        try:
+            value = data["reference_time"]
+            reference_time = None if value is None else timestamp(tz)(value)
+        except Invalid as exc:
+            errors.extend(ImportIssue("reference_time", msg) for _, msg in exc.issues)
+        else:
+            if raw is None and stored is None:
+                errors.append(
+                    ImportIssue(
+                        "reference_time",
+                        "there is no org to store it on: give `org` in this file "
+                        "or import one first",
+                    )
+                )
+            elif row is not None:
+                row["reference_time"] = reference_time
+            elif raw is None:
+                row = {"reference_time": reference_time}
+    return row
+
+
+def _write_org(conn: Connection, row: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    if stored is None:
+        new = {c.name: None for c in ORG_TABLE.columns if c.name != "id"}
+        new.update(ORG_DEFAULTS)
+        new.update(row)
+        conn.execute(insert(ORG_TABLE).values(new))
+    else:
+        conn.execute(update(ORG_TABLE).where(ORG_TABLE.c.id == stored["id"]).values(row))
+
+
+def _top_level(data: Any, source: str) -> tuple[dict[str, list[Any]], list[ImportIssue]]:
+    """The record lists of the file; a missing or wrong ``format`` stops here."""
+    if type(data) is not dict:
+        issue = ImportIssue("", f"expected a JSON object at the top level, got {describe(data)}")
+        raise ImportFailed(source, [issue])
+    if "format" not in data:
+        raise ImportFailed(source, [ImportIssue("format", f'required: "{FORMAT}"')])
+    if data["format"] != FORMAT:
+        issue = ImportIssue("format", f'expected "{FORMAT}", got {describe(data["format"])}')
+        raise ImportFailed(source, [issue])
+    errors: list[ImportIssue] = []
+    for key in data:
+        if key not in TOP_LEVEL:
+            errors.append(ImportIssue(key, "unknown top-level key" + suggest(key, TOP_LEVEL)))
+    lists: dict[str, list[Any]] = {}
+    for name in KIND_ORDER:
+        value = data.get(name)
+        if value is None:
+            continue
+        if type(value) is not list:
+            errors.append(ImportIssue(name, f"expected a list, got {describe(value)}"))
+            continue
+        lists[name] = value
+    return lists, errors
+
+
+def import_portfolio(
+    engine: Engine,
+    path: Path,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    started = perf_counter()
+    source = str(path)
+    data = load_json(path)
+    lists, errors = _top_level(data, source)
+    has_org = "org" in data and data["org"] is not None
+    total = sum(len(items) for items in lists.values()) + int(has_org)
+    report = ImportReport(source, "portfolio", dry_run=dry_run, records=total)
+    ticker = Ticker(progress)
+    try:
+        with engine.begin() as conn:
+            stored_org = _stored_org(conn)
+            tz = _org_timezone(data.get("org"), stored_org)
+            kinds = portfolio_kinds(tz)
+
+            ticker.phase("validating", total)
+            org_row = _convert_org(data, stored_org, tz, errors)
+            converted: dict[str, Converted] = {}
+            ids: dict[str, set[str]] = {}
+            for name, items in lists.items():
+                kind = kinds[name]
+                converted[name] = convert_records(kind, items, errors, ticker)
+                if kind.has_id:
+                    ids[name] = file_ids(kind, items, errors)
+                else:
+                    natural_key_duplicates(converted[name], errors)
+            ticker.finish()
+
+            ticker.phase("checking references", None)
+            extra = []
+            if org_row is not None and org_row.get("fallback_csm_id") is not None:
+                extra.append(("org.fallback_csm", "users", org_row["fallback_csm_id"]))
+            check_references(conn, kinds, converted, ids, errors, extra)
+            plans: dict[str, KindPlan] = {
+                name: plan_kind(conn, conv, errors, now=now) for name, conv in converted.items()
+            }
+            ticker.finish()
+            if errors:
+                raise ImportFailed(source, errors)
+
+            org_changed = _count_org(report, org_row, stored_org)
+            for name, plan in plans.items():
+                report.created[name] = len(plan.creates)
+                report.updated[name] = len(plan.updates)
+                report.unchanged[name] = plan.unchanged
+            if dry_run:
+                return _done(report, started)
+
+            ticker.phase("writing", total)
+            if org_row is not None and org_changed:
+                _write_org(conn, org_row, stored_org)
+            apply_plans(conn, plans, ticker)
+            ticker.finish()
+            _refresh(conn, plans, ticker)
+    except (IntegrityError, DataError) as exc:  # a rule the checks above missed
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise ImportFailed(source, [ImportIssue("", f"the database refused it: {reason}")]) from exc
+    return _done(report, started)
+
+
+def _count_org(
+    report: ImportReport, row: dict[str, Any] | None, stored: dict[str, Any] | None
+) -> bool:
+    """Count the org record; True when writing it changes something."""
+    if row is None:
+        return False
+    if stored is None:
+        report.created["org"] = 1
+        return True
+    if any(stored[c] != v for c, v in row.items()):
+        report.updated["org"] = 1
+        return True
+    report.unchanged["org"] = 1
+    return False
+
+
+def _refresh(conn: Connection, plans: dict[str, KindPlan], ticker: Ticker) -> None:
+    """Refresh the rollups of the accounts and requests whose history changed (and give each
+    new account its empty rollup)."""
+    accounts: set[str] = set()
+    requests: set[str] = set()
+    for plan in plans.values():
+        accounts |= plan.touched_accounts
+        requests |= plan.touched_requests
+    if "accounts" in plans:
+        accounts.update(row["id"] for row in plans["accounts"].creates)
+    if not accounts and not requests:
+        return
+    ticker.phase("refreshing rollups", len(accounts))
+    refresh_rollups(conn, sorted(accounts), sorted(requests))
+    ticker.finish()
+
+
+def _done(report: ImportReport, started: float) -> ImportReport:
+    report.seconds = perf_counter() - started
+    return report
