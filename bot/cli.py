@@ -331,11 +331,11 @@ def digest(
             reader = load_users(conn, org.timezone)[user]
         result = run_sweep(engine, now, dry_run=True, csm_id=user)
         selected = select_digest(result, reader, org)
-        if fmt is DigestFormat.blocks:
-            raise CliError(
-                "--format blocks: the Slack payloads arrive with the Slack app; use text or json"
-            )
-    if fmt is DigestFormat.json:
+    if fmt is DigestFormat.blocks:
+        from bot.blocks.digest import digest_payloads
+
+        _dump_json(digest_payloads(selected))
+    elif fmt is DigestFormat.json:
         _dump_json(selected.to_json())
     else:
         print_digest(out, selected)

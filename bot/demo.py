@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from bot.blocks.dumps import write_demo_payloads
 from bot.console import print_digest
 from bot.engine.digest import select_digest
 from bot.engine.facts import load_org, load_users
@@ -51,7 +52,10 @@ def run_demo(engine: Engine, sample: Path, out_dir: Path, console: Console) -> N
     console.print(table)
     for d in digests:
         print_digest(console, d)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    written = write_demo_payloads(engine, result, org, users, digests, out_dir)
+    console.print(f"\nWrote {len(written)} Slack payloads to {out_dir}/:")
+    for path in written:
+        console.print(f"  {path.name}", markup=False)
     console.print(
         f"\nThe demo database is {engine.url.render_as_string(hide_password=True)} — try "
         f"[bold]followup-bot --database-url {engine.url.render_as_string(hide_password=True)} "

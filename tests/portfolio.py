@@ -96,10 +96,15 @@ class Portfolio:
         )
 
     def quiet_account(self, account_id: str = "acc-1", **fields: Any) -> dict[str, Any]:
-        """An account with a recent (call) touch, a meeting last week and one ahead: flags nothing."""
+        """An account with a recent call, a meeting last week and one ahead: flags nothing."""
         acc = self.account(account_id, **fields)
-        self.activity(account_id, NOW - timedelta(days=2), kind="call", direction="outbound",
-                      outcome="connected")
+        self.activity(
+            account_id,
+            NOW - timedelta(days=2),
+            kind="call",
+            direction="outbound",
+            outcome="connected",
+        )
         self.add(
             "meetings",
             id=next_id("m"),

@@ -186,7 +186,10 @@ class Activity(Base):
 
 class Meeting(Base):
     __tablename__ = "meetings"
-    __table_args__ = (Index("ix_meetings_account_starts", "account_id", "starts_at"),)
+    # Covers the sweep's "latest meeting held per account" walk.
+    __table_args__ = (
+        Index("ix_meetings_account_starts", "account_id", "starts_at", "canceled", "id"),
+    )
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))

@@ -129,11 +129,12 @@ class AccountFacts:
     rollup: Rollup
     last_meeting: tuple[datetime, str] | None = None  # latest meeting record that took place
     threads: list[ThreadState] = field(default_factory=list)  # last message inbound
-    tasks: list[TaskFact] = field(default_factory=list)  # open tasks + auto-created ones
-    meetings: list[MeetingFact] = field(default_factory=list)  # recent, upcoming, open items
+    tasks: list[TaskFact] = field(default_factory=list)  # overdue + done auto-created ones
+    meetings: list[MeetingFact] = field(default_factory=list)  # recent held, open items
     requests: list[RequestFact] = field(default_factory=list)
     contact_names: dict[str, str] = field(default_factory=dict)
-    has_future_meeting: bool = False
+    next_meeting_at: datetime | None = None  # the next meeting ahead (not canceled)
+    has_task_ahead: bool = False  # an open task due after now
 
 
 @dataclass(slots=True)
@@ -171,9 +172,7 @@ def load_org(conn: Connection) -> OrgFacts:
         .order_by(Org.id)
         .limit(1)
     ).first()
-    team_rules = {
-        tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules))
-    }
+    team_rules = {tid: rules or {} for tid, rules in conn.execute(select(Team.id, Team.rules))}
     if org is None:
         return OrgFacts(
             name="",
@@ -298,11 +297,8 @@ def load_portfolio(
     for row in conn.execute(q):
         if row[0] in excluded:
             continue
-        rollup_values = row[n_acc:]
-        if rollup_values[0] is None:
-            rollup = Rollup(row[0])
-        else:
-            rollup = Rollup(*rollup_values)  # type: ignore[arg-type]
+        values: Any = row[n_acc:]
+        rollup = Rollup(row[0]) if values[0] is None else Rollup(*values)
         if rollup.data_until is not None and rollup.data_until > now:
             stale.append(row[0])
         csm = users.get(row[6]) if row[6] else None
@@ -344,7 +340,7 @@ def load_portfolio(
         facts.threads = [t for t in facts.rollup.threads.values() if t.last_direction == "inbound"]
 
     _load_threads(conn, now, by_id, stale_set, org, teams, ids if restrict else None)
-    _load_tasks(conn, by_id, ids if restrict else None)
+    _load_tasks(conn, now, by_id, ids if restrict else None)
     _load_meetings(conn, now, by_id, org, teams, ids if restrict else None)
     _load_requests(conn, now, by_id)
     _load_contact_names(conn, accounts)
@@ -392,9 +388,10 @@ def _load_threads(
 
 
 def _load_tasks(
-    conn: Connection, by_id: dict[str, AccountFacts], ids: Sequence[str] | None
+    conn: Connection, now: datetime, by_id: dict[str, AccountFacts], ids: Sequence[str] | None
 ) -> None:
-    q = select(
+    """Overdue open tasks, whether an open task is due ahead, and done auto-created tasks."""
+    cols = (
         Task.account_id,
         Task.id,
         Task.title,
@@ -404,13 +401,18 @@ def _load_tasks(
         Task.completed_at,
         Task.request_id,
         Task.auto_created,
-    ).where(
-        or_(Task.status == "open", and_(Task.auto_created.is_(True), Task.request_id.isnot(None)))
     )
-    for row in _run(conn, q, Task.account_id, ids):
-        facts = by_id.get(row[0])
+    q = select(*cols).where(
+        or_(
+            and_(Task.status == "open", Task.due_at <= now),
+            and_(Task.status == "done", Task.auto_created.is_(True)),
+        )
+    )
+    for acc, tid, title, due_at, priority, status, completed_at, request_id, auto in _run(
+        conn, q, Task.account_id, ids
+    ):
+        facts = by_id.get(acc)
         if facts is not None:
-            acc, tid, title, due_at, priority, status, completed_at, request_id, auto = row
             facts.tasks.append(
                 TaskFact(
                     tid,
@@ -423,6 +425,15 @@ def _load_tasks(
                     bool(auto),
                 )
             )
+    ahead = (
+        select(Task.account_id)
+        .where(Task.status == "open", Task.due_at > now)
+        .group_by(Task.account_id)
+    )
+    for (acc,) in _run(conn, ahead, Task.account_id, ids):
+        facts = by_id.get(acc)
+        if facts is not None:
+            facts.has_task_ahead = True
 
 
 def _load_meetings(
@@ -433,38 +444,30 @@ def _load_meetings(
     teams: Sequence[str],
     ids: Sequence[str] | None,
 ) -> None:
-    # 1. The latest meeting that took place, per account (an index walk on account+start).
-    latest = (
-        select(Meeting.account_id, func.max(Meeting.starts_at).label("s"))
-        .where(Meeting.starts_at <= now, Meeting.canceled.is_(False))
-        .group_by(Meeting.account_id)
+    # 1. The latest meeting that took place, per account: one walk of the covering index
+    #    (account, start, id) over meetings that were not canceled.
+    held = (
+        select(Meeting.account_id, Meeting.starts_at, Meeting.id)
+        .where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
+        .order_by(Meeting.account_id, Meeting.starts_at, Meeting.id)
     )
-    if ids is None:
-        sub = latest.subquery()
-        q = (
-            select(Meeting.account_id, Meeting.starts_at, Meeting.id)
-            .join(sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s))
-            .where(Meeting.canceled.is_(False))
-        )
-        rows = list(conn.execute(q))
-    else:
-        rows = []
-        for part in chunks(ids):
-            sub = latest.where(Meeting.account_id.in_(part)).subquery()
-            q = (
-                select(Meeting.account_id, Meeting.starts_at, Meeting.id)
-                .join(
-                    sub, and_(Meeting.account_id == sub.c.account_id, Meeting.starts_at == sub.c.s)
-                )
-                .where(Meeting.canceled.is_(False))
-            )
-            rows.extend(conn.execute(q))
-    for acc, starts_at, mid in rows:
+    for acc, starts_at, mid in _run(conn, held, Meeting.account_id, ids):
         facts = by_id.get(acc)
-        if facts is not None and (facts.last_meeting is None or mid > facts.last_meeting[1]):
+        if facts is not None:
             facts.last_meeting = (starts_at, mid)
 
-    # 2. Recent and upcoming meetings, and past ones that still carry open action items.
+    # 2. The next meeting ahead, per account.
+    ahead = (
+        select(Meeting.account_id, func.min(Meeting.starts_at))
+        .where(Meeting.canceled.is_(False), Meeting.starts_at > now)
+        .group_by(Meeting.account_id)
+    )
+    for acc, starts_at in _run(conn, ahead, Meeting.account_id, ids):
+        facts = by_id.get(acc)
+        if facts is not None:
+            facts.next_meeting_at = starts_at
+
+    # 3. Recent meetings without a next step, and held ones with unowned open action items.
     window = _max_window_days(
         org.rules, teams, lambda r: r.next_step_window_days + r.next_step_grace_hours / 24
     )
@@ -475,43 +478,41 @@ def _load_meetings(
         Meeting.starts_at,
         Meeting.ends_at,
         Meeting.next_step,
-        Meeting.action_items,
+        Meeting.unowned_open_items,
     )
+    recent_start = now - timedelta(days=window + 1)
     q = select(*cols).where(
         Meeting.canceled.is_(False),
+        Meeting.starts_at <= now,
         or_(
-            Meeting.starts_at > now - timedelta(days=window + 1),
-            and_(Meeting.unowned_open_items > 0, Meeting.starts_at <= now),
+            and_(
+                Meeting.starts_at > recent_start,
+                or_(Meeting.next_step.is_(None), Meeting.next_step == ""),
+            ),
+            Meeting.unowned_open_items > 0,
         ),
     )
     recent: dict[str, MeetingFact] = {}
-    for acc, mid, title, starts_at, ends_at, next_step, items in _run(
+    with_items: dict[str, MeetingFact] = {}
+    for acc, mid, title, starts_at, ends_at, next_step, unowned in _run(
         conn, q, Meeting.account_id, ids
     ):
         facts = by_id.get(acc)
         if facts is None:
             continue
-        if starts_at > now:
-            facts.has_future_meeting = True
-        open_items = [
-            i
-            for i in (items or [])
-            if isinstance(i, dict) and not i.get("owner") and not i.get("done")
-        ]
-        in_window = starts_at > now - timedelta(days=window + 1)
-        if not in_window and not open_items:
-            continue
         m = MeetingFact(
-            mid,
-            title,
-            starts_at,
-            ends_at or starts_at + timedelta(hours=1),
-            next_step,
-            list(items or []),
+            mid, title, starts_at, ends_at or starts_at + timedelta(hours=1), next_step, []
         )
         facts.meetings.append(m)
-        if in_window and starts_at <= now and not next_step:
+        if starts_at > recent_start and not next_step:
             recent[mid] = m
+        if unowned:
+            with_items[mid] = m
+    for part in chunks(list(with_items)):
+        for mid, items in conn.execute(
+            select(Meeting.id, Meeting.action_items).where(Meeting.id.in_(part))
+        ):
+            with_items[mid].action_items = list(items or [])
     # Post-meeting notes linked to the recent meetings without a next step.
     for part in chunks(list(recent)):
         linked = conn.execute(
@@ -530,9 +531,7 @@ def _load_meetings(
 
 def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFacts]) -> None:
     links: dict[str, list[str]] = defaultdict(list)
-    for req, acc in conn.execute(
-        select(RequestAccount.request_id, RequestAccount.account_id)
-    ):
+    for req, acc in conn.execute(select(RequestAccount.request_id, RequestAccount.account_id)):
         if acc in by_id:
             links[req].append(acc)
     if not links:
@@ -573,9 +572,7 @@ def _load_contact_names(conn: Connection, accounts: Sequence[AccountFacts]) -> N
             if t.contact_id:
                 wanted[t.contact_id].append(facts)
     for part in chunks(list(wanted)):
-        for cid, name in conn.execute(
-            select(Contact.id, Contact.name).where(Contact.id.in_(part))
-        ):
+        for cid, name in conn.execute(select(Contact.id, Contact.name).where(Contact.id.in_(part))):
             for facts in wanted[cid]:
                 if name:
                     facts.contact_names[cid] = name

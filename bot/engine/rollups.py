@@ -72,7 +72,7 @@ class Rollup:
 
 ROLLUP_COLUMNS = tuple(c.key for c in AccountRollup.__table__.columns)
 # Rollup(*row) relies on the dataclass and the table listing the columns in the same order.
-assert ROLLUP_COLUMNS == tuple(f for f in Rollup.__dataclass_fields__ if f != "threads")
+assert tuple(f for f in Rollup.__dataclass_fields__ if f != "threads") == ROLLUP_COLUMNS
 
 
 def is_touchpoint(kind: str, outcome: str | None, direction: str) -> bool:

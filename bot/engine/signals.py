@@ -28,11 +28,17 @@ class Ctx:
     now: datetime
     hours: BusinessHours
     suppressed: list[Suppression] = field(default_factory=list)
+    _touch: tuple[datetime, str] | bool | None = False  # False: not computed yet
 
     # -- derived facts shared by several detectors ---------------------------------------
 
     def last_touch(self) -> tuple[datetime, str] | None:
         """The latest customer touchpoint at or before now, as ``(time, evidence)``."""
+        if self._touch is False:
+            self._touch = self._find_last_touch()
+        return self._touch  # type: ignore[return-value]
+
+    def _find_last_touch(self) -> tuple[datetime, str] | None:
         r = self.account.rollup
         best: tuple[datetime, str] | None = None
         if r.last_touch_at is not None and r.last_touch_activity_id is not None:
@@ -229,14 +235,19 @@ def health_drop(c: Ctx) -> list[Reason]:
     r = c.account.rollup
     if r.health_score is None or r.health_prev_score is None or r.health_at is None:
         return []
+    if r.health_score >= r.health_prev_score:
+        return []
     tiers = c.rules.health_tiers
     now_tier, was_tier = tiers.tier(r.health_score), tiers.tier(r.health_prev_score)
+    tier_drop = TIER_RANK[now_tier] < TIER_RANK[was_tier]
+    if not tier_drop and r.health_prev_score - r.health_score < c.rules.health_drop_points:
+        return []
     evidence = f"health:{r.health_at.date().isoformat()}"
     text = (
         f"Health fell from {r.health_prev_score:g} ({was_tier.replace('_', ' ')}) "
         f"to {r.health_score:g} ({now_tier.replace('_', ' ')})"
     )
-    if TIER_RANK[now_tier] < TIER_RANK[was_tier]:
+    if tier_drop:
         return [
             Reason(
                 "health_drop",
@@ -247,9 +258,7 @@ def health_drop(c: Ctx) -> list[Reason]:
                 facts={"tier_drop": True},
             )
         ]
-    if r.health_prev_score - r.health_score >= c.rules.health_drop_points:
-        return [Reason("health_drop", Severity.HIGH, text, evidence, since=r.health_at)]
-    return []
+    return [Reason("health_drop", Severity.HIGH, text, evidence, since=r.health_at)]
 
 
 # ------------------------------------------------------------------------ bring them news
@@ -429,11 +438,8 @@ def missing_next_step(c: Ctx) -> list[Reason]:
 
 
 def no_next_action(c: Ctx) -> list[Reason]:
-    if c.account.has_future_meeting:
+    if c.account.next_meeting_at is not None or c.account.has_task_ahead:
         return []
-    for t in c.account.tasks:
-        if t.status == "open" and t.due_at is not None and t.due_at > c.now:
-            return []
     return [
         Reason(
             "no_next_action",
@@ -519,10 +525,22 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
+_ENABLED: dict[tuple[str, ...], tuple[Detector, ...]] = {}
+
+
+def enabled_detectors(rules: Rules) -> tuple[Detector, ...]:
+    key = rules.disabled_signals
+    found = _ENABLED.get(key)
+    if found is None:
+        found = _ENABLED[key] = tuple(d for s, d in DETECTORS.items() if rules.enabled(s))
+    return found
+
+
 def evaluate(c: Ctx) -> list[Reason]:
     """Every enabled signal's reasons for the account (suppressions land in ``c.suppressed``)."""
     reasons: list[Reason] = []
-    for signal, detect in DETECTORS.items():
-        if c.rules.enabled(signal):
-            reasons.extend(detect(c))
+    for detect in enabled_detectors(c.rules):
+        found = detect(c)
+        if found:
+            reasons.extend(found)
     return reasons

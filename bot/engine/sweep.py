@@ -150,9 +150,8 @@ def build_card(
     ctx = Ctx(facts, rules, now, portfolio.org.business_hours)
     touch = ctx.last_touch()
     last_touch_days = math.floor(ctx.age_days(touch[0])) if touch else None
-    upcoming = any(
-        now < m.starts_at <= now + timedelta(days=rules.upcoming_meeting_days)
-        for m in facts.meetings
+    upcoming = facts.next_meeting_at is not None and facts.next_meeting_at <= now + timedelta(
+        days=rules.upcoming_meeting_days
     )
     open_requests = [r for r in facts.requests if r.status not in ("shipped", "declined")]
     text = writer.write(

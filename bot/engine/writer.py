@@ -70,19 +70,29 @@ _WAITING = {
 }
 
 
+class _Slots(dict[str, str]):
+    """Template values computed only when a template names them."""
+
+    def __init__(self, reason: Reason, now: datetime):
+        super().__init__()
+        self.reason, self.now = reason, now
+
+    def __missing__(self, key: str) -> str:
+        f = self.reason.facts
+        if key in ("subject", "title", "meeting"):
+            default = {"subject": "their email", "title": "the request", "meeting": "the meeting"}
+            return quote(str(f.get(key, default[key])))
+        if key == "n_items":
+            return plural(len(f.get("items", [])) or 1, "action item")
+        if key == "age":
+            return ago(self.reason.since, self.now) if self.reason.since else "a while"
+        if key == "contact":
+            return str(f.get("contact", "the customer"))
+        return str(f.get(key, ""))
+
+
 def _fill(template: str, reason: Reason, now: datetime) -> str:
-    f = reason.facts
-    values = {
-        "contact": f.get("contact", "the customer"),
-        "subject": quote(str(f.get("subject", "their email"))),
-        "title": quote(str(f.get("title", "the request"))),
-        "meeting": quote(str(f.get("meeting", "the meeting"))),
-        "waiting": f.get("waiting", ""),
-        "overdue": f.get("overdue", ""),
-        "n_items": plural(len(f.get("items", [])) or 1, "action item"),
-        "age": ago(reason.since, now) if reason.since else "a while",
-    }
-    return template.format(**values)
+    return template.format_map(_Slots(reason, now))
 
 
 class RulesWriter:

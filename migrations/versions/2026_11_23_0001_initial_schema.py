@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:33:26.573224
+Create Date: 2026-11-23 07:46:16.726689
 """
 
 from collections.abc import Sequence
@@ -280,7 +280,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_meetings'))
     )
     with op.batch_alter_table('meetings', schema=None) as batch_op:
-        batch_op.create_index('ix_meetings_account_starts', ['account_id', 'starts_at'], unique=False)
+        batch_op.create_index('ix_meetings_account_starts', ['account_id', 'starts_at', 'canceled', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meetings_starts_at'), ['starts_at'], unique=False)
 
     op.create_table('opportunities',

@@ -1,0 +1,164 @@
+"""Payload dumps: every Slack payload the bot sends, as JSON files (``followup-bot demo``).
+
+File convention (slack-check's README): a view has ``"type": "modal"|"home"``; a message is
+``{"channel", "text", "blocks"}`` (the chat.postMessage arguments).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.blocks.digest import digest_messages
+from bot.blocks.messages import (
+    escalation_message,
+    receipt_message,
+    summary_message,
+    summary_picker_message,
+)
+from bot.blocks.style import local
+from bot.blocks.values import CardRef
+from bot.blocks.views import (
+    dismiss_modal,
+    home_view,
+    org_settings_modal,
+    settings_modal,
+    snooze_modal,
+)
+from bot.engine.digest import Digest, owns_card
+from bot.engine.facts import OrgFacts, UserFacts
+from bot.engine.overview import account_overview, snoozed_alerts
+from bot.engine.results import Card
+from bot.engine.rules import Severity
+from bot.engine.sweep import SweepResult
+from bot.engine.triage import SnoozeChoice, snooze_until
+
+
+def user_queue(result: SweepResult, user: UserFacts, org: OrgFacts) -> list[Card]:
+    """Every card of ``user`` in a sweep (the App Home queue: no sensitivity, no cap)."""
+    return [c for c in result.cards if owns_card(user, c, org)]
+
+
+def _escalation_card(cards: Sequence[Card]) -> Card | None:
+    for card in cards:
+        if card.escalate:
+            return card
+    for card in cards:
+        if card.severity is Severity.CRITICAL:
+            return card
+    return cards[0] if cards else None
+
+
+def demo_payloads(
+    engine: Engine,
+    result: SweepResult,
+    org: OrgFacts,
+    users: Mapping[str, UserFacts],
+    digests: Sequence[Digest],
+) -> dict[str, dict[str, Any]]:
+    """File name → payload, for every kind of payload the bot sends."""
+    now = result.as_of
+    names = {u.id: u.name for u in users.values()}
+    out: dict[str, dict[str, Any]] = {}
+
+    for digest in digests:
+        for n, msg in enumerate(digest_messages(digest, names=names), 1):
+            suffix = "" if n == 1 else f"-{n}"
+            out[f"dm-{digest.user.id}{suffix}.json"] = msg.to_dict()
+
+    queues = {d.user.id: user_queue(result, d.user, org) for d in digests}
+    csm = max(digests, key=lambda d: len(queues[d.user.id])).user if digests else None
+    admin = next((u for u in users.values() if u.role == "admin" and u.active), None)
+    with engine.connect() as conn:
+        for reader in (csm, admin):
+            if reader is None:
+                continue
+            view = home_view(
+                reader,
+                org,
+                queues.get(reader.id) or user_queue(result, reader, org),
+                now=now,
+                snoozed=snoozed_alerts(conn, reader.id, now),
+                names=names,
+            )
+            out[f"home-{reader.id}.json"] = view.to_dict()
+
+        top = result.cards[0] if result.cards else None
+        if top is not None:
+            owner = users.get(top.csm or "") or csm
+            tz = owner.timezone if owner else org.timezone
+            ref = CardRef.for_card(top)
+            today = local(now, tz).date()
+            out["modal-snooze.json"] = snooze_modal(ref, top.account_name, today=today).to_dict()
+            out["modal-dismiss.json"] = dismiss_modal(
+                ref, top.account_name, [r.detail for r in top.reasons]
+            ).to_dict()
+            until = snooze_until(SnoozeChoice.TOMORROW, now, tz, org.business_hours)
+            out["receipt-snooze.json"] = receipt_message(
+                top.account_name, "snooze", ref, until=until, tz=tz, now=now
+            ).to_dict()
+            overview = account_overview(conn, top.account, now)
+            out[f"summary-{top.account}.json"] = summary_message(
+                overview, top, tz=tz, channel=owner.slack_user_id if owner else None
+            ).to_dict()
+        if csm is not None:
+            out["modal-settings.json"] = settings_modal(csm, org).to_dict()
+            picker = [(c.account, c.account_name) for c in queues.get(csm.id, [])]
+            out["summary-picker.json"] = summary_picker_message(picker).to_dict()
+        if admin is not None:
+            out["modal-org-settings.json"] = org_settings_modal(admin, org).to_dict()
+
+    esc_card = _escalation_card(result.cards)
+    if esc_card is not None:
+        owner = users.get(esc_card.csm or "")
+        manager = users.get(owner.manager_id or "") if owner else None
+        manager = manager or admin
+        if manager is not None:
+            out[f"escalation-{esc_card.account}.json"] = escalation_message(
+                esc_card,
+                owner.name if owner else "Unassigned",
+                manager,
+                channel=org.escalation_channel,
+                now=now,
+            ).to_dict()
+    return out
+
+
+def write_payloads(payloads: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, payload in payloads.items():
+        path = out_dir / name
+        path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def write_demo_payloads(
+    engine: Engine,
+    result: SweepResult,
+    org: OrgFacts,
+    users: Mapping[str, UserFacts],
+    digests: Sequence[Digest],
+    out_dir: Path,
+) -> list[Path]:
+    return write_payloads(demo_payloads(engine, result, org, users, digests), out_dir)
+
+
+def payload_kind(payload: Mapping[str, Any]) -> str:
+    """``modal`` / ``home`` for views, ``message`` otherwise (slack-check's convention)."""
+    kind = payload.get("type")
+    return str(kind) if kind in ("modal", "home") else "message"
+
+
+__all__ = [
+    "demo_payloads",
+    "payload_kind",
+    "user_queue",
+    "write_demo_payloads",
+    "write_payloads",
+]

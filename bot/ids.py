@@ -1,0 +1,102 @@
+"""Every identifier of the bot's Slack surface, in one place.
+
+``ActionId`` names what a click or a select does (one Bolt listener per value), ``CallbackId``
+names a modal (one ``view_submission`` listener per value), ``BlockId`` names a block. Blocks that
+repeat in one message (a card per account) carry the account id in their *block_id*
+(``BlockId.CARD_ACTIONS.at("acc-1")`` → ``"card_actions:acc-1"``), never in the action_id, so
+that the action_id alone routes the click and the block_id says which card it came from.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+MAX_ID_LENGTH = 255  # action_id, block_id and callback_id
+
+
+class ActionId(StrEnum):
+    # A card's buttons (daily DM, App Home, escalation).
+    CARD_DONE = "card_done"
+    CARD_SNOOZE = "card_snooze"  # static_select; its "pick a date…" option opens the date modal
+    CARD_DISMISS = "card_dismiss"  # opens the dismiss modal
+    CARD_SUMMARY = "card_summary"
+    UNDO = "undo"  # after done/snooze/dismiss, and "wake now" on a snoozed card
+    # App Home.
+    HOME_FILTER_LANE = "home_filter_lane"
+    HOME_FILTER_SEVERITY = "home_filter_severity"
+    HOME_FILTER_SIGNAL = "home_filter_signal"
+    HOME_OPEN_SETTINGS = "home_open_settings"
+    HOME_OPEN_ORG_SETTINGS = "home_open_org_settings"
+    # Account summary.
+    SUMMARY_SAVE = "summary_save"
+    SUMMARY_SHARE = "summary_share"
+    SUMMARY_PICK_ACCOUNT = "summary_pick_account"
+    # Inputs inside modals (read from view.state.values on submission).
+    SNOOZE_DATE = "snooze_date"
+    DISMISS_REASON = "dismiss_reason"
+    SETTINGS_SENSITIVITY = "settings_sensitivity"
+    SETTINGS_OPT_OUT = "settings_opt_out"
+    SETTINGS_SEND_AT = "settings_send_at"
+    ORG_SETTINGS_ENABLED = "org_settings_enabled"
+    ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+
+
+class CallbackId(StrEnum):
+    SNOOZE_PICK_DATE = "snooze_pick_date"
+    DISMISS_MODAL = "dismiss_modal"
+    SETTINGS_MODAL = "settings_modal"
+    ORG_SETTINGS_MODAL = "org_settings_modal"
+    HOME = "followup_home"
+
+
+class BlockId(StrEnum):
+    # Daily DM.
+    DIGEST_HEADER = "digest_header"
+    DIGEST_OVERVIEW = "digest_overview"
+    DIGEST_FOOTER = "digest_footer"
+    LANE = "lane"  # + lane id (+ ":cont" in a continuation message)
+    # One card (+ account id).
+    CARD = "card"
+    CARD_FACTS = "card_facts"
+    CARD_ACTIONS = "card_actions"
+    # App Home.
+    HOME_HEADER = "home_header"
+    HOME_STATUS = "home_status"
+    HOME_FILTERS = "home_filters"
+    HOME_SHOWING = "home_showing"
+    HOME_EMPTY = "home_empty"
+    HOME_SNOOZED = "home_snoozed"  # + account id for each snoozed account
+    HOME_SETTINGS = "home_settings"
+    HOME_ORG_SETTINGS = "home_org_settings"
+    # Modals (input blocks: read state.values[block_id][action_id]).
+    SNOOZE_DATE = "snooze_date"
+    DISMISS_REASON = "dismiss_reason"
+    SETTINGS_SENSITIVITY = "settings_sensitivity"
+    SETTINGS_OPT_OUT = "settings_opt_out"
+    SETTINGS_SEND_AT = "settings_send_at"
+    ORG_SETTINGS_ENABLED = "org_settings_enabled"
+    ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    # Summary and escalation messages.
+    SUMMARY_ACTIONS = "summary_actions"
+    SUMMARY_PICKER = "summary_picker"
+    ESCALATION_ACTIONS = "escalation_actions"
+    RECEIPT = "receipt"
+
+    def at(self, *parts: str) -> str:
+        """This block id for one item, e.g. ``card_actions:acc-1`` (cut to Slack's 255)."""
+        return ":".join((self.value, *parts))[:MAX_ID_LENGTH]
+
+
+def split_block_id(block_id: str) -> tuple[BlockId, str | None]:
+    """``"card_actions:acc-1"`` → ``(BlockId.CARD_ACTIONS, "acc-1")``; ValueError if unknown."""
+    kind, sep, rest = block_id.partition(":")
+    return BlockId(kind), (rest if sep else None)
+
+
+class Command(StrEnum):
+    ACCOUNT_SUMMARY = "/account-summary"
+    FOLLOWUP = "/followup"
+
+
+class Event(StrEnum):
+    APP_HOME_OPENED = "app_home_opened"
