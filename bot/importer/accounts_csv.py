@@ -303,6 +303,7 @@ class Row:
     contact: tuple[str | None, str] | None = None
     account_id: str = ""
     new: bool = False
+    by_name: bool = False  # matched a stored account by its name
 
 
 def _load_stored(conn: Connection) -> Stored:
@@ -403,6 +404,7 @@ def _resolve(
             )
         if matches:
             row.account_id = matches[0]
+            row.by_name = True
         else:
             key = f"name:{name.lower()}"
             if key in claimed:
@@ -482,13 +484,9 @@ def import_accounts_csv(
 
         account_plan, contact_rows = _plan(conn, good, report)
         report.preview = [_preview(row, fields) for row in good[:PREVIEW_ROWS]]
-        if rejected:
-            report.rejected = len(rejected)
-            if dry_run:
-                report.warnings.extend(str(issue) for issue in errors)
-            else:
-                report.rejects_file = _write_rejects(path, sheet.headers, rejected)
+        report.rejected = len(rejected)
         if dry_run:
+            report.warnings.extend(f"would reject {issue}" for issue in errors)
             report.seconds = perf_counter() - started
             return report
 
@@ -501,6 +499,8 @@ def import_accounts_csv(
         new_ids = [row.account_id for row in good if row.new]
         if new_ids:
             refresh_rollups(conn, new_ids, ())
+    if rejected:  # once the valid rows are in
+        report.rejects_file = _write_rejects(path, sheet.headers, rejected)
     report.seconds = perf_counter() - started
     return report
 
@@ -522,6 +522,8 @@ def _plan(
     for row in rows:
         values = dict(row.values)
         values.pop("id", None)
+        if row.by_name:  # the name was the key: its spelling in the CSV is not a rename
+            values.pop("name", None)
         old = existing.get(row.account_id)
         if old is None:
             new = {**template, **values, "id": row.account_id}

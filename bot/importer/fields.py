@@ -296,7 +296,12 @@ def unique_ids(value: Any) -> list[str]:
 
 def suggest(name: str, known: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for a close match among ``known``, else ``""``."""
+    return _suggest(name, tuple(known))
+
+
+@lru_cache(maxsize=1024)
+def _suggest(name: str, known: tuple[str, ...]) -> str:
     from difflib import get_close_matches
 
-    match = get_close_matches(name, list(known), n=1, cutoff=0.75)
+    match = get_close_matches(name, known, n=1, cutoff=0.75)
     return f" (did you mean '{match[0]}'?)" if match else ""

@@ -83,6 +83,10 @@ class FieldSpec:
     convert: Convert
     nullable: bool = True
     null_value: Any = None
+    column: str | None = field(init=False)  # the one column, or None for a nested object
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column", self.columns[0] if len(self.columns) == 1 else None)
 
 
 # (subpath, id) pairs of the ids held in a structured value (lists, nested objects).
@@ -668,9 +672,9 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
     return {k.name: k for k in kinds}
 
 
-def org_fields(tz: tzinfo) -> dict[str, FieldSpec]:
-    """The fields of the top-level ``org`` object."""
-    del tz  # no org field is a timestamp; kept for symmetry with portfolio_kinds
+def org_fields() -> dict[str, FieldSpec]:
+    """The fields of the top-level ``org`` object (``reference_time`` is top-level too, and
+    stored on the org row)."""
     org = _table(m.Org)
     return {
         "name": FieldSpec("name", ("name",), sized_text(org, "name"), nullable=False),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Table, select
+from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 T = TypeVar("T")
 
@@ -23,6 +24,17 @@ def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _member_of(
+    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of
+    thousands (much cheaper to send and plan)."""
+    if conn.dialect.name == "postgresql":
+        array = bindparam("members", list(values), type_=ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)
+
+
 def is_empty(conn: Connection, table: Table) -> bool:
     return conn.execute(select(1).select_from(table).limit(1)).first() is None
 
@@ -34,16 +46,18 @@ def existing_ids(conn: Connection, table: Table, ids: Collection[str]) -> set[st
         return found
     column = table.c.id
     for part in chunks(sorted(ids), chunk_size(conn)):
-        found.update(conn.execute(select(column).where(column.in_(part))).scalars())
+        found.update(conn.execute(select(column).where(_member_of(conn, column, part))).scalars())
     return found
 
 
 def rows_where_in(
-    conn: Connection, table: Table, column: Column[Any], values: Collection[Any]
+    conn: Connection, table: Table, column: ColumnElement[Any], values: Collection[Any]
 ) -> Iterator[dict[str, Any]]:
     """Every row of ``table`` whose ``column`` is one of ``values``, as a dict."""
     if not values:
         return
     for part in chunks(sorted(values), chunk_size(conn)):
-        for row in conn.execute(select(table).where(column.in_(part))).mappings():
-            yield dict(row)
+        result = conn.execute(select(table).where(_member_of(conn, column, part)))
+        names = list(result.keys())
+        for row in result:
+            yield dict(zip(names, row, strict=True))

@@ -25,7 +25,7 @@ from bot.importer.progress import Ticker
 from bot.importer.records import (
     Converted,
     check_references,
-    convert_object,
+    convert_record,
     convert_records,
     file_ids,
     natural_key_duplicates,
@@ -99,7 +99,8 @@ def _convert_org(
     raw = data.get("org")
     row: dict[str, Any] | None = None
     if raw is not None:
-        row = convert_object(org_fields(tz), raw, "org", errors, required=("name",))
+        given, valid = convert_record(org_fields(), frozenset({"name"}), raw, "org", None, errors)
+        row = given if valid else None
         if row is not None and stored is not None and row["name"] != stored["name"]:
             errors.append(
                 ImportIssue(
@@ -176,12 +177,13 @@ def import_portfolio(
 ) -> ImportReport:
     started = perf_counter()
     source = str(path)
+    ticker = Ticker(progress)
+    ticker.phase("reading", None)
     data = load_json(path)
     lists, errors = _top_level(data, source)
     has_org = "org" in data and data["org"] is not None
     total = sum(len(items) for items in lists.values()) + int(has_org)
     report = ImportReport(source, "portfolio", dry_run=dry_run, records=total)
-    ticker = Ticker(progress)
     try:
         with engine.begin() as conn:
             stored_org = _stored_org(conn)

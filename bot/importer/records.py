@@ -24,141 +24,111 @@ BATCH = 5000  # records between progress reports
 @dataclass
 class Converted:
     """The valid records of one kind: ``rows[j]`` holds the columns that ``items[index[j]]``
-    gives (an absent field is absent from the row)."""
+    gives (an absent field is absent from the row). The valid fields of the invalid records are
+    kept apart: their references are checked too, so that every error is listed at once."""
 
     kind: Kind
     rows: list[dict[str, Any]] = field(default_factory=list)
     index: list[int] = field(default_factory=list)
+    invalid_rows: list[dict[str, Any]] = field(default_factory=list)
+    invalid_index: list[int] = field(default_factory=list)
 
     def path(self, j: int) -> str:
         return f"{self.kind.name}[{self.index[j]}]"
 
+    def every_row(self) -> list[tuple[dict[str, Any], int]]:
+        """(columns, position in the file) of the valid and the invalid records."""
+        return [
+            *zip(self.rows, self.index, strict=True),
+            *zip(self.invalid_rows, self.invalid_index, strict=True),
+        ]
 
-def convert_object(
+
+def _path(name: str, index: int | None) -> str:
+    return name if index is None else f"{name}[{index}]"
+
+
+def convert_record(
     specs: dict[str, FieldSpec],
+    required: frozenset[str],
     record: Any,
-    path: str,
+    name: str,
+    index: int | None,
     errors: list[ImportIssue],
-    required: Iterable[str] = (),
-) -> dict[str, Any] | None:
-    """One record's columns, or None (with its problems added to ``errors``) when invalid."""
+) -> tuple[dict[str, Any], bool]:
+    """The columns one record gives and whether it is valid. Its problems go to ``errors``
+    under the path ``name[index]`` (``name`` when index is None); the columns of an invalid
+    record are those of its valid fields.
+
+    This is the hot loop of a big import: paths are only built for errors.
+    """
     if type(record) is not dict:
-        errors.append(ImportIssue(path, f"expected an object, got {describe(record)}"))
-        return None
+        where = _path(name, index)
+        errors.append(ImportIssue(where, f"expected an object, got {describe(record)}"))
+        return {}, False
     row: dict[str, Any] = {}
-    bad = False
+    valid = True
     for key, value in record.items():
         spec = specs.get(key)
         if spec is None:
-            errors.append(ImportIssue(f"{path}.{key}", "unknown field" + suggest(key, specs)))
-            bad = True
-            continue
-        if value is None:
+            where = f"{_path(name, index)}.{key}"
+            errors.append(ImportIssue(where, "unknown field" + suggest(key, specs)))
+            valid = False
+        elif value is None:
             if not spec.nullable:
-                errors.append(ImportIssue(f"{path}.{key}", "required, must not be null"))
-                bad = True
-            elif len(spec.columns) == 1:
-                row[spec.columns[0]] = spec.null_value
+                where = f"{_path(name, index)}.{key}"
+                errors.append(ImportIssue(where, "required, must not be null"))
+                valid = False
+            elif spec.column is not None:
+                row[spec.column] = spec.null_value
             else:
                 row.update(dict.fromkeys(spec.columns))
-            continue
-        try:
-            converted = spec.convert(value)
-        except Invalid as exc:
-            errors.extend(ImportIssue(f"{path}.{key}{sub}", msg) for sub, msg in exc.issues)
-            bad = True
-            continue
-        if len(spec.columns) == 1:
-            row[spec.columns[0]] = converted
         else:
-            row.update(zip(spec.columns, converted, strict=True))
-    for name in required:
-        if name not in record:
-            errors.append(ImportIssue(f"{path}.{name}", "required"))
-            bad = True
-    return None if bad else row
+            try:
+                converted = spec.convert(value)
+            except Invalid as exc:
+                where = f"{_path(name, index)}.{key}"
+                errors.extend(ImportIssue(f"{where}{sub}", msg) for sub, msg in exc.issues)
+                valid = False
+                continue
+            column = spec.column
+            if column is not None:
+                row[column] = converted
+            else:
+                row.update(zip(spec.columns, converted, strict=True))
+    if not record.keys() >= required:
+        for field_name in sorted(required - record.keys()):
+            errors.append(ImportIssue(f"{_path(name, index)}.{field_name}", "required"))
+        valid = False
+    return row, valid
 
 
 def convert_records(
     kind: Kind, items: list[Any], errors: list[ImportIssue], ticker: Ticker
 ) -> Converted:
-    """The valid records of ``items`` converted to columns (the hot loop of a big import)."""
+    """The records of ``items`` converted to columns."""
     out = Converted(kind)
-    rows, index = out.rows, out.index
-    name = kind.name
-    specs = kind.fields
-    # field -> (single column or None, columns, converter, nullable, null value)
-    table = {
-        n: (
-            f.columns[0] if len(f.columns) == 1 else None,
-            f.columns,
-            f.convert,
-            f.nullable,
-            f.null_value,
-        )
-        for n, f in specs.items()
-    }
-    required = kind.required
-    required_set = frozenset(required)
-    check = kind.check
-    derive = kind.derive
+    specs, name = kind.fields, kind.name
+    required = frozenset(kind.required)
+    check, derive = kind.check, kind.derive
     for start in range(0, len(items), BATCH):
-        for i in range(start, min(start + BATCH, len(items))):
-            record = items[i]
-            if type(record) is not dict:
-                errors.append(
-                    ImportIssue(f"{name}[{i}]", f"expected an object, got {describe(record)}")
-                )
+        stop = min(start + BATCH, len(items))
+        for i in range(start, stop):
+            row, valid = convert_record(specs, required, items[i], name, i, errors)
+            if valid and check is not None:
+                problems = check(row)
+                if problems:
+                    errors.extend(ImportIssue(f"{name}[{i}].{f}", msg) for f, msg in problems)
+                    valid = False
+            if not valid:
+                out.invalid_rows.append(row)
+                out.invalid_index.append(i)
                 continue
-            row: dict[str, Any] = {}
-            bad = False
-            for key, value in record.items():
-                spec = table.get(key)
-                if spec is None:
-                    errors.append(
-                        ImportIssue(f"{name}[{i}].{key}", "unknown field" + suggest(key, specs))
-                    )
-                    bad = True
-                    continue
-                column, columns, convert, can_be_null, null_value = spec
-                if value is None:
-                    if not can_be_null:
-                        errors.append(
-                            ImportIssue(f"{name}[{i}].{key}", "required, must not be null")
-                        )
-                        bad = True
-                    elif column is None:
-                        row.update(dict.fromkeys(columns))
-                    else:
-                        row[column] = null_value
-                    continue
-                try:
-                    converted = convert(value)
-                except Invalid as exc:
-                    errors.extend(
-                        ImportIssue(f"{name}[{i}].{key}{sub}", msg) for sub, msg in exc.issues
-                    )
-                    bad = True
-                    continue
-                if column is None:
-                    row.update(zip(columns, converted, strict=True))
-                else:
-                    row[column] = converted
-            if not record.keys() >= required_set:
-                for req in required:
-                    if req not in record:
-                        errors.append(ImportIssue(f"{name}[{i}].{req}", "required"))
-                bad = True
-            if check is not None and not bad:
-                for fld, msg in check(row):
-                    errors.append(ImportIssue(f"{name}[{i}].{fld}", msg))
-                    bad = True
-            if not bad:
-                if derive is not None:
-                    derive(row)
-                rows.append(row)
-                index.append(i)
-        ticker.add(min(BATCH, len(items) - start))
+            if derive is not None:
+                derive(row)
+            out.rows.append(row)
+            out.index.append(i)
+        ticker.add(stop - start)
     return out
 
 
@@ -239,7 +209,7 @@ def check_references(
     pending: list[tuple[Converted, RefSpec, set[str]]] = []
     for conv in converted.values():
         for ref in conv.kind.refs:
-            unknown = _ref_ids(ref, conv.rows)
+            unknown = _ref_ids(ref, conv.rows) | _ref_ids(ref, conv.invalid_rows)
             for target in ref.targets:
                 unknown -= in_file.get(target, set())
             if unknown:
@@ -259,7 +229,7 @@ def check_references(
             continue
         what = " or ".join(kinds[t].singular for t in ref.targets)
         column = ref.column
-        for j, row in enumerate(conv.rows):
+        for row, position in sorted(conv.every_row(), key=lambda pair: pair[1]):
             held = row.get(column)
             if held is None:
                 continue
@@ -268,9 +238,8 @@ def check_references(
             )
             for sub, item in pairs:
                 if item in unknown:
-                    errors.append(
-                        ImportIssue(f"{conv.path(j)}.{ref.field}{sub}", f"unknown {what} '{item}'")
-                    )
+                    where = f"{conv.kind.name}[{position}].{ref.field}{sub}"
+                    errors.append(ImportIssue(where, f"unknown {what} '{item}'"))
     for path, target, value in extra:
         if value not in in_file.get(target, set()) and value not in stored.get(target, set()):
             errors.append(ImportIssue(path, f"unknown {kinds[target].singular} '{value}'"))

@@ -1,8 +1,9 @@
 """Upserting converted records: compare with the stored rows, then write in bulk.
 
 ``plan_kind`` decides per record whether it creates a row, updates one (only the columns the
-record gives) or changes nothing; ``apply_plans`` writes the plans in dependency order with
-Core ``insert``/``update`` executemany, inside the caller's transaction.
+record gives) or changes nothing; ``apply_plans`` writes the plans in dependency order inside
+the caller's transaction: new rows through ``bulk_insert`` (COPY on PostgreSQL, grouped
+executemany on SQLite), changed ones with a Core ``update`` executemany per set of columns.
 """
 
 from __future__ import annotations

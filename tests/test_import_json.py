@@ -1,0 +1,767 @@
+"""Portfolio JSON import (data-format.md): validation with paths, upsert semantics, rollups,
+all-or-nothing writes. Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.db.models import (
+    Account,
+    AccountRollup,
+    Activity,
+    Base,
+    EmailThread,
+    Exclusion,
+    HealthScore,
+    Meeting,
+    Org,
+    Request,
+    RequestAccount,
+    Task,
+    User,
+)
+from bot.importer import ImportFailed, ImportReport, import_file
+
+NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
+
+
+def portfolio() -> dict[str, Any]:
+    """A small portfolio touching every kind of record."""
+    return {
+        "format": "followup-portfolio/1",
+        "reference_time": "2026-11-16T13:30:00Z",
+        "org": {
+            "name": "Acme CS",
+            "timezone": "America/New_York",
+            "business_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+            "automation_level": "recommend",
+            "fallback_csm": "u-ana",
+            "digest": {"enabled": True, "sensitivity": "important", "max_per_lane": 3},
+            "rules": {"touch_days": {"strategic": 10}, "health_drop_points": 12},
+        },
+        "teams": [
+            {
+                "id": "t-1",
+                "name": "Enterprise",
+                "manager": "u-mia",
+                "rules": {"disabled_signals": ["low_pulse"]},
+            }
+        ],
+        "users": [
+            {"id": "u-mia", "name": "Mia", "role": "manager", "team": "t-1"},
+            {
+                "id": "u-ana",
+                "name": "Ana",
+                "email": "ana@acme.test",
+                "team": "t-1",
+                "timezone": "Europe/Berlin",
+                "digest": {"opt_out": False, "sensitivity": None, "send_at": "07:45"},
+            },
+        ],
+        "accounts": [
+            {
+                "id": "acc-1",
+                "name": "Globex",
+                "mrr": 1200.5,
+                "segment": "mid_market",
+                "touch_policy": "strategic",
+                "status": "active",
+                "csm": "u-ana",
+                "created_at": "2025-01-10T12:00:00Z",
+                "renewal_date": "2027-03-01",
+                "csm_pulse": {
+                    "score": 4,
+                    "note": "worried",
+                    "set_at": "2026-11-01T10:00:00Z",
+                    "set_by": "u-ana",
+                },
+                "ai_pulse": {"score": 7, "at": "2026-11-10T10:00:00Z", "rationale": "usage up"},
+                "usage_trend": -0.35,
+                "adoption": 0.6,
+                "csat": 4.5,
+                "open_issues": 2,
+                "blocker": "minor",
+                "crm_url": "https://crm.example.com/acc-1",
+                "traits": {"region": "EMEA", "tier": {"nested": True}},
+            },
+            {"id": "acc-2", "name": "Initech", "csm": "u-ana"},
+        ],
+        "contacts": [
+            {
+                "id": "c-1",
+                "account": "acc-1",
+                "name": "Zoe",
+                "email": "zoe@globex.test",
+                "role": "champion",
+            },
+        ],
+        "health_scores": [
+            {
+                "account": "acc-1",
+                "at": "2026-10-01T00:00:00Z",
+                "score": 80,
+                "factors": {"usage": 30},
+            },
+            {"account": "acc-1", "at": "2026-11-01T00:00:00Z", "score": 61},
+        ],
+        "activities": [
+            {
+                "id": "a-1",
+                "account": "acc-1",
+                "at": "2026-11-10T15:00:00Z",
+                "kind": "email",
+                "direction": "outbound",
+                "thread": "th-1",
+                "subject": "Renewal",
+                "user": "u-ana",
+                "contact": "c-1",
+                "request": "r-1",
+            },
+            {
+                "id": "a-2",
+                "account": "acc-1",
+                "at": "2026-11-12T15:00:00Z",
+                "kind": "note",
+                "direction": "internal",
+                "body": "discussed SSO\twith \\N and \\ and\nnew lines, ünïcødé ✓",
+                "request": "r-1",
+                "success_plan": "sp-1",
+                "objective": "o-1",
+                "kpi": "k-1",
+                "playbook_task": "pt-1",
+            },
+            {
+                "id": "a-3",
+                "account": "acc-1",
+                "at": "2026-11-11T15:00:00Z",
+                "kind": "post_meeting_note",
+                "direction": "internal",
+                "meeting": "m-1",
+            },
+        ],
+        "meetings": [
+            {
+                "id": "m-1",
+                "account": "acc-1",
+                "title": "QBR",
+                "starts_at": "2026-11-09T15:00:00Z",
+                "attendees": ["c-1", "u-ana"],
+                "next_step": None,
+                "action_items": [
+                    {"text": "send deck", "owner": None, "done": False, "due_at": "2026-11-20"},
+                    {"text": "book demo", "owner": "u-ana", "done": False},
+                ],
+            }
+        ],
+        "tasks": [
+            {
+                "id": "t-a",
+                "account": "acc-1",
+                "title": "Send deck",
+                "due_at": "2026-11-20T17:00:00Z",
+                "assignee": "u-ana",
+            },
+            {
+                "id": "t-b",
+                "account": "acc-1",
+                "title": "Follow up on SSO",
+                "request": "r-1",
+                "auto_created": True,
+            },
+        ],
+        "requests": [
+            {
+                "id": "r-1",
+                "accounts": ["acc-1", "acc-2"],
+                "title": "Okta SSO",
+                "impact": "high",
+                "status": "shipped",
+                "created_at": "2026-06-01T00:00:00Z",
+                "shipped_at": "2026-11-05T00:00:00Z",
+            }
+        ],
+        "product_events": [
+            {
+                "account": "acc-1",
+                "contact": "c-1",
+                "name": "login",
+                "at": "2026-11-14T09:00:00Z",
+                "properties": {"ip": "x"},
+            }
+        ],
+        "success_plans": [
+            {
+                "id": "sp-1",
+                "account": "acc-1",
+                "title": "FY27",
+                "status": "active",
+                "starts_on": "2026-01-01",
+            }
+        ],
+        "objectives": [
+            {"id": "o-1", "success_plan": "sp-1", "title": "Adoption", "status": "open"}
+        ],
+        "kpis": [
+            {
+                "id": "k-1",
+                "objective": "o-1",
+                "name": "Seats",
+                "status": "on_track",
+                "baseline": 10,
+                "target": 50,
+                "current": 30,
+                "unit": "seats",
+            }
+        ],
+        "business_challenges": [
+            {"id": "bc-1", "account": "acc-1", "success_plan": "sp-1", "title": "Silos"}
+        ],
+        "playbooks": [{"id": "pb-1", "account": "acc-1", "name": "Onboarding", "status": "active"}],
+        "playbook_tasks": [
+            {"id": "pt-1", "playbook": "pb-1", "title": "Kickoff", "status": "done"}
+        ],
+        "cases": [
+            {
+                "id": "case-1",
+                "account": "acc-1",
+                "title": "Login bug",
+                "status": "escalated",
+                "priority": "p1",
+            }
+        ],
+        "opportunities": [
+            {
+                "id": "op-1",
+                "account": "acc-1",
+                "title": "Upsell",
+                "kind": "expansion",
+                "status": "open",
+                "amount": 5000,
+                "close_date": "2027-01-31",
+            }
+        ],
+        "projects": [{"id": "pr-1", "account": "acc-1", "name": "Rollout", "status": "amber"}],
+        "exclusions": [{"account": "acc-2", "reason": "legal hold", "until": "2027-01-01"}],
+    }
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "portfolio.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run(engine: Engine, tmp_path: Path, data: dict[str, Any], **kwargs: Any) -> ImportReport:
+    return import_file(engine, write(tmp_path, data), now=NOW, **kwargs)
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table."""
+    with engine.connect() as conn:
+        return {
+            table.name: sorted((tuple(r) for r in conn.execute(select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def failure(engine: Engine, tmp_path: Path, data: dict[str, Any] | str) -> list[str]:
+    """Import ``data`` expecting it to be refused; the errors as ``path: message``."""
+    before = snapshot(engine)
+    path = tmp_path / "bad.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    with pytest.raises(ImportFailed) as info:
+        import_file(engine, path, now=NOW)
+    assert snapshot(engine) == before  # nothing written
+    return [str(issue) for issue in info.value.errors]
+
+
+# ------------------------------------------------------------------------------ happy path
+
+
+def test_imports_every_kind_and_a_second_import_changes_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = portfolio()
+    first = run(engine, tmp_path, data)
+    assert first.created == {
+        "org": 1,
+        "teams": 1,
+        "users": 2,
+        "accounts": 2,
+        "contacts": 1,
+        "health_scores": 2,
+        "activities": 3,
+        "meetings": 1,
+        "tasks": 2,
+        "requests": 1,
+        "product_events": 1,
+        "success_plans": 1,
+        "objectives": 1,
+        "kpis": 1,
+        "business_challenges": 1,
+        "playbooks": 1,
+        "playbook_tasks": 1,
+        "cases": 1,
+        "opportunities": 1,
+        "projects": 1,
+        "exclusions": 1,
+    }
+    assert first.records == sum(first.created.values())
+    after_first = snapshot(engine)
+
+    second = run(engine, tmp_path, data)
+    assert sum(second.created.values()) == 0
+    assert sum(second.updated.values()) == 0
+    assert second.unchanged == first.created
+    assert snapshot(engine) == after_first
+
+
+def test_values_land_in_their_columns(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    with engine.connect() as conn:
+        org = conn.execute(select(Org)).one()
+        assert (org.name, org.timezone, org.automation_level, org.fallback_csm_id) == (
+            "Acme CS",
+            "America/New_York",
+            "recommend",
+            "u-ana",
+        )
+        assert org.reference_time == datetime(2026, 11, 16, 13, 30, tzinfo=UTC)
+        assert org.rules == {"touch_days": {"strategic": 10}, "health_drop_points": 12}
+        assert org.digest == {"enabled": True, "sensitivity": "important", "max_per_lane": 3}
+
+        acc = conn.execute(select(Account).where(Account.id == "acc-1")).one()
+        assert acc.csm_pulse_score == 4 and acc.csm_pulse_set_by == "u-ana"
+        assert acc.csm_pulse_set_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
+        assert (acc.ai_pulse_score, acc.ai_pulse_rationale) == (7, "usage up")
+        assert acc.renewal_date == date(2027, 3, 1)
+        assert acc.traits == {"region": "EMEA", "tier": {"nested": True}}
+        body = conn.execute(select(Activity.body).where(Activity.id == "a-2")).scalar_one()
+        assert body == "discussed SSO\twith \\N and \\ and\nnew lines, ünïcødé ✓"
+
+        # spec defaults for NOT NULL columns
+        ana = conn.execute(select(User).where(User.id == "u-ana")).one()
+        assert (ana.role, ana.active) == ("csm", True)
+        task = conn.execute(select(Task).where(Task.id == "t-a")).one()
+        assert (task.priority, task.status, task.auto_created) == ("normal", "open", False)
+        meeting = conn.execute(select(Meeting)).one()
+        assert meeting.canceled is False
+        assert meeting.unowned_open_items == 1  # "send deck" has no owner and is not done
+        # a plain date where a timestamp is expected: midnight in the org's timezone
+        assert meeting.action_items[0]["due_at"] == "2026-11-20T05:00:00+00:00"
+
+        links = conn.execute(
+            select(RequestAccount.account_id, RequestAccount.position).order_by(
+                RequestAccount.position
+            )
+        ).all()
+        assert [tuple(r) for r in links] == [("acc-1", 0), ("acc-2", 1)]
+        exclusion = conn.execute(select(Exclusion)).one()
+        assert (exclusion.account_id, exclusion.until, exclusion.created_at) == (
+            "acc-2",
+            date(2027, 1, 1),
+            NOW,
+        )
+
+
+def test_rollups_are_refreshed_inside_the_import(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    with engine.connect() as conn:
+        rollup = conn.execute(
+            select(AccountRollup).where(AccountRollup.account_id == "acc-1")
+        ).one()
+        # the outbound email is the latest touchpoint (notes are not touches)
+        assert rollup.last_touch_at == datetime(2026, 11, 10, 15, tzinfo=UTC)
+        assert rollup.last_touch_activity_id == "a-1"
+        assert rollup.last_note_at == datetime(2026, 11, 12, 15, tzinfo=UTC)
+        assert (rollup.health_score, rollup.health_prev_score) == (61, 80)
+        thread = conn.execute(select(EmailThread)).one()
+        assert (thread.thread_key, thread.last_direction) == ("th-1", "outbound")
+        last = conn.execute(select(Request.last_activity_at)).scalar_one()
+        assert last == datetime(2026, 11, 12, 15, tzinfo=UTC)
+        # an account without activities still gets its (empty) rollup
+        empty = conn.execute(select(AccountRollup).where(AccountRollup.account_id == "acc-2")).one()
+        assert empty.last_touch_at is None
+
+    # a later file with a newer inbound email moves the rollups and the thread
+    later = {
+        "format": "followup-portfolio/1",
+        "activities": [
+            {
+                "id": "a-9",
+                "account": "acc-1",
+                "at": "2026-11-14T15:00:00Z",
+                "kind": "email",
+                "direction": "inbound",
+                "thread": "th-1",
+                "contact": "c-1",
+            },
+            {
+                "id": "a-10",
+                "account": "acc-1",
+                "at": "2026-11-15T15:00:00Z",
+                "kind": "call",
+                "direction": "outbound",
+                "outcome": "connected",
+                "request": "r-1",
+            },
+        ],
+    }
+    report = run(engine, tmp_path, later)
+    assert report.created == {"activities": 2}
+    with engine.connect() as conn:
+        rollup = conn.execute(
+            select(AccountRollup).where(AccountRollup.account_id == "acc-1")
+        ).one()
+        assert rollup.last_touch_at == datetime(2026, 11, 15, 15, tzinfo=UTC)
+        assert rollup.last_outbound_call_outcome == "connected"
+        thread = conn.execute(select(EmailThread)).one()
+        assert thread.last_direction == "inbound"
+        assert thread.first_unreplied_at == datetime(2026, 11, 14, 15, tzinfo=UTC)
+        last = conn.execute(select(Request.last_activity_at)).scalar_one()
+        assert last == datetime(2026, 11, 15, 15, tzinfo=UTC)
+
+
+def test_moving_an_activity_refreshes_both_accounts(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    moved = {
+        "format": "followup-portfolio/1",
+        "activities": [
+            {
+                "id": "a-1",
+                "account": "acc-2",
+                "at": "2026-11-10T15:00:00Z",
+                "kind": "email",
+                "direction": "outbound",
+                "thread": "th-1",
+            }
+        ],
+    }
+    assert run(engine, tmp_path, moved).updated == {"activities": 1}
+    with engine.connect() as conn:
+        touch = dict(
+            conn.execute(select(AccountRollup.account_id, AccountRollup.last_touch_at)).all()
+        )
+        assert touch == {"acc-1": None, "acc-2": datetime(2026, 11, 10, 15, tzinfo=UTC)}
+        threads = conn.execute(select(EmailThread.account_id, EmailThread.thread_key)).all()
+        assert [tuple(t) for t in threads] == [("acc-2", "th-1")]
+
+
+def test_partial_update_keeps_other_fields_and_null_clears(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    partial = {
+        "format": "followup-portfolio/1",
+        "accounts": [
+            {"id": "acc-1", "name": "Globex", "mrr": 2000, "segment": None, "csm_pulse": None}
+        ],
+        "tasks": [{"id": "t-a", "account": "acc-1", "priority": None, "status": "done"}],
+        "requests": [{"id": "r-1", "accounts": ["acc-2"]}],
+    }
+    report = run(engine, tmp_path, partial)
+    assert report.updated == {"accounts": 1, "tasks": 1, "requests": 1}
+    with engine.connect() as conn:
+        acc = conn.execute(select(Account).where(Account.id == "acc-1")).one()
+        assert acc.mrr == 2000
+        assert acc.segment is None  # explicit null clears
+        assert (acc.csm_pulse_score, acc.csm_pulse_note, acc.csm_pulse_set_by) == (None, None, None)
+        assert acc.csm_id == "u-ana" and acc.touch_policy == "strategic"  # left out: kept
+        assert acc.ai_pulse_score == 7 and acc.traits == {
+            "region": "EMEA",
+            "tier": {"nested": True},
+        }
+        task = conn.execute(select(Task).where(Task.id == "t-a")).one()
+        assert (task.priority, task.status, task.title) == ("normal", "done", "Send deck")
+        links = conn.execute(select(RequestAccount.account_id)).scalars().all()
+        assert links == ["acc-2"]  # `accounts` replaces the links
+        assert conn.execute(select(Request.status)).scalar_one() == "shipped"
+
+
+def test_health_scores_and_product_events_are_keyed_by_their_natural_key(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run(engine, tmp_path, portfolio())
+    again = {
+        "format": "followup-portfolio/1",
+        "health_scores": [
+            {"account": "acc-1", "at": "2026-11-01T00:00:00Z", "score": 40},
+            {"account": "acc-1", "at": "2026-11-15T00:00:00Z", "score": 45},
+        ],
+        "product_events": [
+            {
+                "account": "acc-1",
+                "name": "login",
+                "at": "2026-11-14T09:00:00Z",
+                "properties": {"ip": "x"},
+            }
+        ],
+    }
+    report = run(engine, tmp_path, again)
+    assert (report.created, report.updated) == (
+        {"health_scores": 1, "product_events": 0},
+        {"health_scores": 1, "product_events": 0},
+    )
+    with engine.connect() as conn:
+        scores = conn.execute(
+            select(HealthScore.at, HealthScore.score).order_by(HealthScore.at)
+        ).all()
+        assert [s for _, s in scores] == [80, 40, 45]
+        rollup = conn.execute(
+            select(AccountRollup).where(AccountRollup.account_id == "acc-1")
+        ).one()
+        assert (rollup.health_score, rollup.health_prev_score) == (45, 40)
+
+
+def test_naive_timestamps_are_read_in_the_org_timezone(engine: Engine, tmp_path: Path) -> None:
+    data = portfolio()
+    data["activities"][0]["at"] = "2026-01-15T09:00:00"  # EST: UTC-5
+    data["activities"][1]["at"] = "2026-07-01"  # a plain date: midnight EDT (UTC-4)
+    data["activities"][2]["at"] = "2026-07-01T09:00:00+02:00"  # absolute
+    run(engine, tmp_path, data)
+    # a later shard without an org: naive times still use the stored org's timezone
+    shard = {
+        "format": "followup-portfolio/1",
+        "activities": [
+            {
+                "id": "a-7",
+                "account": "acc-2",
+                "at": "2026-03-02T08:30:00",
+                "kind": "call",
+                "direction": "outbound",
+            }
+        ],
+    }
+    run(engine, tmp_path, shard)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(Activity.id, Activity.at)).all())
+    assert stored["a-1"] == datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+    assert stored["a-2"] == datetime(2026, 7, 1, 4, 0, tzinfo=UTC)
+    assert stored["a-3"] == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+    assert stored["a-7"] == datetime(2026, 3, 2, 13, 30, tzinfo=UTC)
+
+
+def test_dry_run_counts_and_writes_nothing(engine: Engine, tmp_path: Path) -> None:
+    before = snapshot(engine)
+    report = run(engine, tmp_path, portfolio(), dry_run=True)
+    assert report.dry_run and report.created["activities"] == 3 and report.created["org"] == 1
+    assert snapshot(engine) == before
+    run(engine, tmp_path, portfolio())
+    changed = portfolio()
+    changed["accounts"][0]["mrr"] = 99
+    report = run(engine, tmp_path, changed, dry_run=True)
+    assert report.updated["accounts"] == 1 and report.unchanged["accounts"] == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Account.mrr).where(Account.id == "acc-1")).scalar_one() == 1200.5
+
+
+def test_progress_is_reported(engine: Engine, tmp_path: Path) -> None:
+    calls: list[tuple[int, int | None, str]] = []
+    run(
+        engine,
+        tmp_path,
+        portfolio(),
+        progress=lambda done, total, label: calls.append((done, total, label)),
+    )
+    labels = [label for _, _, label in calls]
+    assert "validating" in labels and "writing" in labels
+    done, total, _ = next(c for c in reversed(calls) if c[2] == "writing")
+    assert done == total
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad(change: Any) -> dict[str, Any]:
+    data = portfolio()
+    change(data)
+    return data
+
+
+BAD_INPUTS = {
+    "wrong enum": (
+        lambda d: d["accounts"][0].update(segment="Mid-market"),
+        "accounts[0].segment: expected one of smb, mid_market, enterprise; got 'Mid-market'",
+    ),
+    "dangling reference": (
+        lambda d: d["activities"][1].update(account="acc-x"),
+        "activities[1].account: unknown account 'acc-x'",
+    ),
+    "dangling attendee": (
+        lambda d: d["meetings"][0]["attendees"].append("nobody"),
+        "meetings[0].attendees[2]: unknown contact or user 'nobody'",
+    ),
+    "dangling request link": (
+        lambda d: d["requests"][0]["accounts"].append("acc-9"),
+        "requests[0].accounts[2]: unknown account 'acc-9'",
+    ),
+    "bad date": (
+        lambda d: d["accounts"][0].update(renewal_date="2027-02-30"),
+        "accounts[0].renewal_date: not a valid date: '2027-02-30'",
+    ),
+    "date in the wrong format": (
+        lambda d: d["accounts"][0].update(renewal_date="03/01/2027"),
+        "accounts[0].renewal_date: expected a date YYYY-MM-DD, got '03/01/2027'",
+    ),
+    "bad timestamp": (
+        lambda d: d["activities"][0].update(at="yesterday"),
+        "activities[0].at: expected an ISO 8601 timestamp, got 'yesterday'",
+    ),
+    "negative mrr": (
+        lambda d: d["accounts"][0].update(mrr=-5),
+        "accounts[0].mrr: must be ≥ 0, got -5",
+    ),
+    "mrr as a string": (
+        lambda d: d["accounts"][0].update(mrr="1200"),
+        "accounts[0].mrr: expected a number, got '1200'",
+    ),
+    "pulse out of range": (
+        lambda d: d["accounts"][0]["csm_pulse"].update(score=11),
+        "accounts[0].csm_pulse.score: must be between 1 and 10, got 11",
+    ),
+    "unknown field": (
+        lambda d: d["accounts"][0].update(mrrr=5),
+        "accounts[0].mrrr: unknown field (did you mean 'mrr'?)",
+    ),
+    "unknown top-level key": (
+        lambda d: d.update(acounts=[]),
+        "acounts: unknown top-level key (did you mean 'accounts'?)",
+    ),
+    "duplicate id": (
+        lambda d: d["accounts"].append({"id": "acc-1", "name": "Again"}),
+        "accounts[2].id: duplicate id 'acc-1' (first at accounts[0])",
+    ),
+    "different org name": (
+        lambda d: d["org"].update(name="Other Org"),
+        "org.name: this database holds the org 'Acme CS', not 'Other Org' "
+        "(one database holds one org)",
+    ),
+    "shipped without shipped_at": (
+        lambda d: d["requests"][0].pop("shipped_at"),
+        "requests[0].shipped_at: required when the status is shipped",
+    ),
+    "duplicate natural key": (
+        lambda d: d["health_scores"].append(
+            {"account": "acc-1", "at": "2026-10-01T02:00:00+02:00", "score": 10}
+        ),
+        "health_scores[2]: duplicate of health_scores[0] (same account, at)",
+    ),
+    "missing required field": (
+        lambda d: d["activities"][0].pop("direction"),
+        "activities[0].direction: required",
+    ),
+    "bad rule": (
+        lambda d: d["org"]["rules"].update(touch_dayz=3),
+        "org.rules.touch_dayz: unknown rule",
+    ),
+    "unknown signal": (
+        lambda d: d["teams"][0]["rules"].update(disabled_signals=["low_pluse"]),
+        "teams[0].rules.disabled_signals: unknown signal(s) 'low_pluse'",
+    ),
+    "bad timezone": (
+        lambda d: d["users"][1].update(timezone="Mars/Olympus"),
+        "users[1].timezone: unknown IANA timezone 'Mars/Olympus'",
+    ),
+    "bad digest": (
+        lambda d: d["org"]["digest"].update(send_at="8:30"),
+        "org.digest.send_at: expected a time HH:MM, got '8:30'",
+    ),
+    "a note that is not internal": (
+        lambda d: d["activities"][1].update(direction="outbound"),
+        "activities[1].direction: a note is internal, got 'outbound'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_refused_with_its_path_and_writes_nothing(
+    engine: Engine, tmp_path: Path, case: str
+) -> None:
+    change, expected = BAD_INPUTS[case]
+    if case == "different org name":
+        run(engine, tmp_path, portfolio())
+    assert expected in failure(engine, tmp_path, _bad(change))
+
+
+def test_malformed_json_gives_line_and_column(engine: Engine, tmp_path: Path) -> None:
+    broken = "\n".join(
+        [
+            "{",
+            '  "format": "followup-portfolio/1",',
+            '  "accounts": [',
+            '    {"id": "a" "name": "x"}]}',
+        ]
+    )
+    assert failure(engine, tmp_path, broken) == [
+        "line 4, column 16: invalid JSON: Expecting ',' delimiter"
+    ]
+
+
+def test_wrong_format_is_refused(engine: Engine, tmp_path: Path) -> None:
+    assert failure(engine, tmp_path, {"format": "followup-portfolio/9"}) == [
+        "format: expected \"followup-portfolio/1\", got 'followup-portfolio/9'"
+    ]
+
+
+def test_every_error_is_listed(engine: Engine, tmp_path: Path) -> None:
+    data = portfolio()
+    data["accounts"][0]["mrr"] = -1
+    data["accounts"][1]["segment"] = "huge"
+    data["contacts"][0]["account"] = "acc-404"
+    data["contacts"][0]["role"] = "boss"  # the same record: both problems are listed
+    data["tasks"][0]["priority"] = "asap"
+    errors = failure(engine, tmp_path, data)
+    assert [e.split(":")[0] for e in errors] == [
+        "accounts[0].mrr",
+        "accounts[1].segment",
+        "contacts[0].role",
+        "tasks[0].priority",
+        "contacts[0].account",
+    ]
+
+
+def test_a_failed_import_leaves_the_database_exactly_as_before(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run(engine, tmp_path, portfolio())
+    bad = copy.deepcopy(portfolio())
+    bad["accounts"][0]["mrr"] = 5  # valid changes to stored records ...
+    bad["requests"][0]["accounts"] = ["acc-2"]
+    bad["activities"].append(
+        {
+            "id": "a-new",
+            "account": "acc-1",
+            "at": "2026-11-15T10:00:00Z",
+            "kind": "email",
+            "direction": "outbound",
+        }
+    )
+    bad["tasks"][0]["assignee"] = "u-ghost"  # ... and one dangling reference
+    assert failure(engine, tmp_path, bad) == ["tasks[0].assignee: unknown user 'u-ghost'"]
+
+
+def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    shard = {
+        "format": "followup-portfolio/1",
+        "meetings": [
+            {
+                "id": "m-2",
+                "account": "acc-2",
+                "starts_at": "2026-11-20T15:00:00Z",
+                "attendees": ["c-1", "u-mia"],
+            }
+        ],
+        "tasks": [{"id": "t-c", "account": "acc-2", "assignee": "u-mia", "request": "r-1"}],
+    }
+    assert run(engine, tmp_path, shard).created == {"meetings": 1, "tasks": 1}
+
+
+def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
+    data = {"format": "followup-portfolio/1", "teams": [{"id": "t-9"}]}
+    assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
