@@ -421,6 +421,113 @@ def demo(
         run_demo(engine, sample_portfolio_path(), out_dir, out)
 
 
+# ----------------------------------------------------------------- Slack: serve, deliver
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    http: Annotated[
+        bool,
+        typer.Option("--http", help="Serve HTTP on /slack/events even if SLACK_APP_TOKEN is set."),
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="HTTP port (0: any free port).")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="HTTP address to listen on.")] = "0.0.0.0",
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not run the scheduler in this process.")
+    ] = False,
+) -> None:
+    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set (and --http is not given),
+    otherwise HTTP on /slack/events behind a production WSGI server (waitress)."""
+    from slack_sdk.errors import SlackClientError
+
+    from bot.app import build_app, make_http_server, run_socket_mode
+    from bot.slack.client import bot_token, configure_logging, signing_secret
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        bot_token(settings)
+        socket_mode = settings.slack_app_token is not None and not http
+        if not socket_mode:
+            signing_secret(settings)
+        configure_logging()
+        engine = _engine(ctx)
+        try:
+            bolt = build_app(settings, engine, socket_mode=socket_mode)
+        except (SlackClientError, OSError) as exc:
+            raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    if not no_scheduler:
+        out.print(
+            "The scheduler is not part of this build yet: no digest is sent on its own. "
+            "Send them with `followup-bot deliver` (e.g. from cron); --no-scheduler hides this."
+        )
+    if socket_mode:
+        assert settings.slack_app_token is not None
+        out.print("Connecting to Slack over Socket Mode (Ctrl-C to stop)…")
+        run_socket_mode(bolt, settings.slack_app_token.get_secret_value())
+        return
+    try:
+        server = make_http_server(bolt, host=host, port=port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc}")
+    sys.stdout.write(
+        f"Listening on http://{server.effective_host}:{server.effective_port}/slack/events "
+        "(Ctrl-C to stop)\n"
+    )
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        out.print("Stopped.")
+
+
+@app.command()
+def deliver(
+    ctx: typer.Context,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only this user's DM (user id).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")
+    ] = None,
+) -> None:
+    """Sweep (recording alerts), then send today's daily DM now to every CSM with cards (or one
+    user), whatever their send_at. Once per user and local day: a rerun the same day updates the
+    message in place."""
+    import logging
+
+    from slack_sdk.errors import SlackClientError
+
+    from bot.slack.client import configure_logging, make_client
+    from bot.slack.delivery import Status, deliver_digests
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        client = make_client(settings)
+        configure_logging(logging.WARNING)
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        if user is not None:
+            _require_user(engine, user)
+        try:
+            report = deliver_digests(engine, client, as_of=now, user_id=user)
+        except (SlackClientError, OSError) as exc:
+            raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    out.print(
+        f"Daily DMs as of {now.isoformat()}: {report.summary()} "
+        f"({report.cards} cards, {report.alerts_new} new alerts)",
+        soft_wrap=True,
+    )
+    for outcome in report.outcomes:
+        out.print(f"  {outcome.status.value:<8} {outcome.describe()}", markup=False, soft_wrap=True)
+    if not report.outcomes:
+        out.print("  nobody to send to: no active CSM owns an account in scope")
+    if report.by_status(Status.FAILED):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

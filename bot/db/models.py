@@ -471,3 +471,71 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(400))
     details: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+# ------------------------------------------------------------------- Slack delivery
+
+
+class Delivery(Base):
+    """The daily DM of one user on one local day: claimed once, then only updated.
+
+    The unique ``(user_id, local_date)`` row is the claim (inserted with ON CONFLICT DO
+    NOTHING), ``lease_token`` / ``lease_until`` a fencing lease: whoever holds an unexpired
+    lease is the only one allowed to post, update or delete that day's messages.
+    ``status``: ``claimed`` (being delivered), ``sent``, ``failed`` (Slack refused; a later
+    run may try again) or ``unknown`` (a post may have gone through: never posted again that
+    day, so that no one gets the DM twice).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("user_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(Id, ForeignKey("users.id"))
+    local_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="claimed")
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    as_of: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveryMessage(Base):
+    """One Slack message of a delivery (a digest can take two): where it is, to update it.
+
+    ``ts`` is None while its chat.postMessage is in flight; a row left so means the post's
+    outcome is unknown.
+    """
+
+    __tablename__ = "delivery_messages"
+
+    delivery_id: Mapped[int] = mapped_column(Integer, ForeignKey("deliveries.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
+
+
+class SlackEvent(Base):
+    """An Events API delivery seen (by ``event_id``): a retried event is processed once.
+
+    ``processed_at`` is set when its listener finished; until then ``lease_until`` marks it
+    in flight. A retry claims it again when it was never finished and its lease ran out (the
+    first delivery failed or its process died), so a retry is dropped only when the first
+    delivery really was (or is being) processed.
+    """
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    retry_num: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]

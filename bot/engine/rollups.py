@@ -8,17 +8,20 @@ of what they hold: the importer folds the stored rows after writing them, and a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
+from bot.db.bulk import bulk_insert
 from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
+ROLLUP_TABLE = cast(Table, AccountRollup.__table__)
+THREAD_TABLE = cast(Table, EmailThread.__table__)
 
 
 @dataclass(slots=True)
@@ -217,11 +220,60 @@ def refresh_rollups(
     activities, health scores or meetings it wrote."""
     refresh_meeting_items(conn, account_ids)
     for part in chunks(sorted(set(account_ids)), 5000):
-        folds = load_folds(conn, part)
-        for sub in chunks(part):
-            conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
-            conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
-        rollup_rows = [f.row() for f in folds.values()]
+        store_folds(conn, list(load_folds(conn, part).values()))
+    refresh_request_activity(conn, request_ids)
+
+
+def fold_fresh(
+    account_ids: Collection[str],
+    activities: Iterable[Mapping[str, Any]],
+    health: Iterable[Mapping[str, Any]],
+) -> list[Rollup]:
+    """Fold accounts that have no stored history from rows held in memory (the importer's
+    converted rows, keyed by column name): the same result as ``load_folds`` without reading
+    back what was just written."""
+    wanted = set(account_ids)
+    acts: dict[str, list[ActivityRow]] = {acc: [] for acc in wanted}
+    for row in activities:
+        bucket = acts.get(row["account_id"])
+        if bucket is not None:
+            get = row.get
+            bucket.append(
+                ActivityRow(
+                    row["id"],
+                    row["at"],
+                    row["kind"],
+                    row["direction"],
+                    get("thread"),
+                    get("subject"),
+                    get("contact_id"),
+                    get("outcome"),
+                )
+            )
+    scores: dict[str, list[tuple[datetime, float]]] = {acc: [] for acc in wanted}
+    for row in health:
+        bucket_h = scores.get(row["account_id"])
+        if bucket_h is not None:
+            bucket_h.append((row["at"], row["score"]))
+    folds = []
+    for acc in sorted(wanted):
+        rows = acts[acc]
+        rows.sort(key=_at_and_id)
+        folds.append(fold_account(acc, rows, scores[acc]))
+    return folds
+
+
+def _at_and_id(row: ActivityRow) -> tuple[datetime, str]:
+    return (row.at, row.id)
+
+
+def store_folds(conn: Connection, folds: Sequence[Rollup]) -> None:
+    """Replace the stored rollup rows and email threads of the folded accounts."""
+    for sub in chunks([f.account_id for f in folds]):
+        conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
+        conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
+    for start in range(0, len(folds), 5000):
+        batch = folds[start : start + 5000]
         thread_rows = [
             {
                 "account_id": t.account_id,
@@ -234,13 +286,15 @@ def refresh_rollups(
                 "first_unreplied_at": t.first_unreplied_at,
                 "messages": t.messages,
             }
-            for f in folds.values()
+            for f in batch
             for t in f.threads.values()
         ]
-        if rollup_rows:
-            conn.execute(insert(AccountRollup), rollup_rows)
-        if thread_rows:
-            conn.execute(insert(EmailThread), thread_rows)
+        bulk_insert(conn, ROLLUP_TABLE, [f.row() for f in batch])
+        bulk_insert(conn, THREAD_TABLE, thread_rows)
+
+
+def refresh_request_activity(conn: Connection, request_ids: Sequence[str]) -> None:
+    """``requests.last_activity_at`` from the stored activities linked to each request."""
     for part in chunks(sorted(set(request_ids))):
         latest = dict(
             conn.execute(
@@ -252,7 +306,7 @@ def refresh_rollups(
         for request_id in part:
             conn.execute(
                 update(Request)
-                .where(and_(Request.id == request_id))
+                .where(Request.id == request_id)
                 .values(last_activity_at=latest.get(request_id))
             )
 

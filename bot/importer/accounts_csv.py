@@ -23,9 +23,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
 
+from bot.db.bulk import bulk_insert
 from bot.db.models import Account, Contact, Org, User
 from bot.engine.rollups import refresh_rollups
-from bot.importer.bulk import bulk_insert
 from bot.importer.fields import (
     Invalid,
     identifier,

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
 
+from bot.db.bulk import bulk_insert
 from bot.db.models import RequestAccount
-from bot.importer.bulk import bulk_insert
 from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
 from bot.importer.lookup import chunk_size, chunks, is_empty, rows_where_in
 from bot.importer.progress import Ticker

@@ -1,0 +1,108 @@
+"""The Slack app: :func:`build_app` wires a Bolt ``App`` from settings, an engine and a clock.
+
+No module-level App, client or session: every call builds its own, so tests (and several apps
+in one process) never share state. HTTP mode: Bolt verifies every request's signature and
+timestamp with the signing secret (a bad one is answered 401), listeners ``ack()`` first and
+run after the answer (``process_before_response=False``). :func:`wsgi_app` is the WSGI
+application (``/slack/events`` and a ``/healthz`` probe), :func:`make_http_server` serves it
+with waitress; :func:`run_socket_mode` runs the app over Socket Mode instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.handlers import Deps, register_all
+from bot.settings import Settings, SettingsError
+from bot.slack.client import make_client, signing_secret
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    client: WebClient | None = None,
+    clock: Callable[[], datetime] | None = None,
+    socket_mode: bool = False,
+    token_verification: bool = True,
+) -> App:
+    """A Bolt app with every listener of :mod:`bot.handlers` registered.
+
+    ``client`` defaults to one on ``SLACK_API_URL`` with the bot token; ``clock`` (default
+    ``datetime.now(UTC)``) is "now" for every listener. HTTP mode needs ``SLACK_SIGNING_SECRET``
+    (Socket Mode requests are not signed). ``token_verification`` calls ``auth.test`` once, so
+    a wrong token fails here rather than at the first request.
+    """
+    secret = "" if socket_mode else signing_secret(settings)
+    web = client or make_client(settings, background=False)
+    try:
+        app = App(
+            name="followup-bot",
+            client=web,
+            signing_secret=secret,
+            request_verification_enabled=not socket_mode,
+            token_verification_enabled=token_verification,
+            process_before_response=False,
+            logger=logging.getLogger("bot.bolt"),
+        )
+    except BoltError as exc:
+        raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused the token ({exc})") from None
+    register_all(app, Deps(settings=settings, engine=engine, clock=clock or utc_now))
+    return app
+
+
+class _WsgiApp:
+    def __init__(self, app: App) -> None:
+        self._slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        result: Iterable[bytes] = self._slack(environ, start_response)
+        return result
+
+
+def wsgi_app(app: App) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+    """The WSGI application: Slack's requests on ``/slack/events``, ``GET /healthz``."""
+    return _WsgiApp(app)
+
+
+def make_http_server(
+    app: App, *, host: str = "0.0.0.0", port: int = 3000, **adjustments: Any
+) -> Any:
+    """A waitress server (not started: call ``.run()``) for :func:`wsgi_app`; port 0 picks a
+    free port (read it from ``.effective_port``). ``adjustments`` go to waitress."""
+    from waitress.server import create_server
+
+    options: dict[str, Any] = {"threads": 8, "ident": "followup-bot", **adjustments}
+    return create_server(wsgi_app(app), host=host, port=port, **options)
+
+
+def run_socket_mode(app: App, app_token: str) -> None:
+    """Run the app over Socket Mode (a websocket Slack opens; no public URL needed)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler: Any = SocketModeHandler(app, app_token)
+    handler.start()

@@ -1,0 +1,42 @@
+"""Bolt listeners, one module per surface, each with ``register(app, deps)``.
+
+``build_app`` calls :func:`register_all`, which runs every module's ``register`` listed in
+:data:`REGISTRARS` order. A new module (actions, commands …) adds its ``register`` there. A
+listener opens its own database connections from ``deps.engine`` (lazy listeners copy the
+context, and a session put there would be dropped) and takes "now" from ``deps.clock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_bolt import App
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime]
+
+
+Registrar = Callable[[App, Deps], None]
+
+
+def registrars() -> list[Registrar]:
+    from bot.handlers import events
+
+    return [events.register]
+
+
+def register_all(app: App, deps: Deps) -> None:
+    for register in registrars():
+        register(app, deps)
+
+
+__all__ = ["Deps", "Registrar", "register_all", "registrars"]

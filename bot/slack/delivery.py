@@ -1,0 +1,604 @@
+"""The daily DM: one per user and local day, posted once and afterwards updated in place.
+
+Claim, then post (Grafana OnCall's pattern): a ``deliveries`` row unique on ``(user_id,
+local_date)`` is inserted with ON CONFLICT DO NOTHING, and a fencing lease on it (a token that
+every later write must still hold) gives one run at a time the right to touch that day's
+messages. Each message's ``(channel, ts)`` is stored in ``delivery_messages`` right after its
+post; a second run the same local day ``chat.update``s them instead of posting again, posts the
+ones a longer digest needs and ``chat.delete``s the surplus of a shorter one. An update Slack
+cannot do (``message_not_found`` …) becomes a fresh post.
+
+A post is recorded as in flight (``ts`` NULL) before it is sent. If Slack answers with an error,
+nothing was posted and the row goes; if the answer is lost (timeout, dead process), the post may
+have gone through, so that user is not posted to again that day (status ``unknown``). Retries of
+429 (after ``Retry-After``), 500/503 and connection resets happen inside the client
+(:func:`bot.slack.client.make_client`); the fan-out is paced per DM channel and overall.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, select, update
+
+from bot.blocks.digest import digest_messages
+from bot.db.models import Account, Delivery, DeliveryMessage
+from bot.engine.business_time import local_date
+from bot.engine.digest import Digest, select_digest
+from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, load_org, load_users
+from bot.engine.sweep import run_sweep
+from bot.slack.client import error_code
+from bot.slack.sql import insert_ignore
+from bot.slack.users import resolve_users
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+# chat.update errors after which the message is posted anew.
+REPOST_ON = frozenset(
+    {"message_not_found", "cant_update_message", "channel_not_found", "edit_window_closed"}
+)
+# chat.delete errors that mean the message is gone already.
+GONE_ON = frozenset({"message_not_found", "channel_not_found"})
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------- pacing
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Seconds between two chat writes to one DM channel (Slack: about 1 message per second
+    per channel) and between any two chat writes (the workspace-wide limit)."""
+
+    per_channel: float = 1.1
+    per_call: float = 0.2
+
+
+class Pacer:
+    def __init__(
+        self,
+        pacing: Pacing,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pacing = pacing
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._last_call: float | None = None
+        self._last: dict[str, float] = {}
+
+    def wait(self, channel: str) -> float:
+        """Sleep until a chat write to ``channel`` is allowed; returns the time slept."""
+        now = self._monotonic()
+        due = now
+        if self._last_call is not None:
+            due = max(due, self._last_call + self.pacing.per_call)
+        if channel in self._last:
+            due = max(due, self._last[channel] + self.pacing.per_channel)
+        slept = max(0.0, due - now)
+        if slept:
+            self._sleep(slept)
+        stamp = max(self._monotonic(), due)
+        self._last_call = stamp
+        self._last[channel] = stamp
+        return slept
+
+
+# ------------------------------------------------------------------------ results
+
+
+class Status(StrEnum):
+    POSTED = "posted"
+    UPDATED = "updated"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Outcome:
+    user_id: str
+    name: str
+    status: Status
+    reason: str | None = None
+    posted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    def describe(self) -> str:
+        who = f"{self.name} ({self.user_id})"
+        if self.status in (Status.SKIPPED, Status.FAILED):
+            return f"{who}: {self.reason}"
+        parts = [
+            f"{n} {verb}"
+            for n, verb in (
+                (self.posted, "posted"),
+                (self.updated, "updated"),
+                (self.deleted, "deleted"),
+            )
+            if n
+        ]
+        noun = "message" if self.posted + self.updated + self.deleted == 1 else "messages"
+        text = f"{who}: " + (f"{noun} " + ", ".join(parts) if parts else "nothing to change")
+        return text + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    as_of: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    cards: int = 0
+    alerts_new: int = 0
+
+    def by_status(self, status: Status) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status is status]
+
+    def summary(self) -> str:
+        return ", ".join(f"{len(self.by_status(s))} {s.value}" for s in Status)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "outcomes": [
+                {
+                    "user": o.user_id,
+                    "status": o.status.value,
+                    "reason": o.reason,
+                    "posted": o.posted,
+                    "updated": o.updated,
+                    "deleted": o.deleted,
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+# -------------------------------------------------------------------- the claim
+
+
+class LostLease(Exception):
+    """Another run took this delivery over (our lease expired): stop touching it."""
+
+
+@dataclass(slots=True)
+class _Stored:
+    position: int
+    channel: str | None
+    ts: str | None
+
+
+@dataclass(slots=True)
+class _Lease:
+    delivery_id: int
+    token: str
+    messages: dict[int, _Stored]
+    clock: Clock
+
+    def renew(self, conn: Connection) -> None:
+        """Fencing: every write first proves the lease is still ours (and extends it)."""
+        done = conn.execute(
+            update(Delivery)
+            .where(Delivery.id == self.delivery_id, Delivery.lease_token == self.token)
+            .values(lease_until=self.clock() + LEASE)
+        )
+        if done.rowcount != 1:
+            raise LostLease(f"delivery {self.delivery_id}")
+
+
+def _claim(
+    engine: Engine,
+    user_id: str,
+    day: date,
+    slack_user_id: str,
+    as_of: datetime,
+    clock: Clock,
+) -> _Lease | str:
+    """The lease on ``user_id``'s delivery of ``day`` (created if need be), or why not."""
+    token = uuid.uuid4().hex
+    now = clock()
+    with engine.begin() as conn:
+        delivery_id = insert_ignore(
+            conn,
+            cast(Table, Delivery.__table__),
+            {
+                "user_id": user_id,
+                "local_date": day,
+                "status": "claimed",
+                "slack_user_id": slack_user_id,
+                "lease_token": token,
+                "lease_until": now + LEASE,
+                "attempts": 1,
+                "as_of": as_of,
+                "created_at": now,
+            },
+            ("user_id", "local_date"),
+            returning=Delivery.__table__.c.id,
+        )
+        if delivery_id is None:
+            row = conn.execute(
+                select(Delivery.id, Delivery.status).where(
+                    Delivery.user_id == user_id, Delivery.local_date == day
+                )
+            ).one()
+            delivery_id = row.id
+            if row.status == "unknown":
+                return _UNKNOWN
+            taken = conn.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.status != "unknown",
+                    or_(Delivery.lease_token.is_(None), Delivery.lease_until < now),
+                )
+                .values(
+                    lease_token=token,
+                    lease_until=now + LEASE,
+                    attempts=Delivery.attempts + 1,
+                    slack_user_id=slack_user_id,
+                )
+            )
+            if taken.rowcount != 1:
+                return "another run is delivering it right now"
+        stored = {
+            r.position: _Stored(r.position, r.channel, r.ts)
+            for r in conn.execute(
+                select(DeliveryMessage.position, DeliveryMessage.channel, DeliveryMessage.ts)
+                .where(DeliveryMessage.delivery_id == delivery_id)
+                .order_by(DeliveryMessage.position)
+            )
+        }
+    lease = _Lease(int(delivery_id), token, stored, clock)
+    if any(m.ts is None for m in stored.values()):
+        _finish(engine, lease, as_of, "an earlier post's outcome is unknown")
+        return _UNKNOWN
+    return lease
+
+
+_UNKNOWN = "an earlier post may have gone through (its answer was lost): not posted again today"
+
+
+def _finish(engine: Engine, lease: _Lease, as_of: datetime, error: str | None) -> None:
+    """Release the lease; the status follows from the messages stored."""
+    now = lease.clock()
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(DeliveryMessage.ts).where(DeliveryMessage.delivery_id == lease.delivery_id)
+        ).all()
+        if any(ts is None for (ts,) in rows):
+            status = "unknown"
+        elif rows:
+            status = "sent"
+        else:
+            status = "failed"
+        values: dict[str, Any] = {
+            "status": status,
+            "lease_token": None,
+            "lease_until": None,
+            "error": error,
+            "updated_at": now,
+        }
+        if status == "sent" and error is None:
+            values["as_of"] = as_of
+            values["sent_at"] = func.coalesce(Delivery.sent_at, now)
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id == lease.delivery_id, Delivery.lease_token == lease.token)
+            .values(**values)
+        )
+
+
+def delivered_today(engine: Engine, user_id: str, day: date) -> bool:
+    """Whether ``user_id`` has a DM of ``day`` in Slack (that a rerun would update)."""
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                select(DeliveryMessage.position)
+                .join(Delivery, Delivery.id == DeliveryMessage.delivery_id)
+                .where(Delivery.user_id == user_id, Delivery.local_date == day)
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+
+# -------------------------------------------------------------------- one user
+
+
+@dataclass(slots=True)
+class _Sender:
+    engine: Engine
+    client: WebClient
+    lease: _Lease
+    slack_user_id: str
+    pacer: Pacer
+    outcome: Outcome
+
+    def send(self, payloads: Sequence[Mapping[str, Any]]) -> None:
+        for position, payload in enumerate(payloads):
+            stored = self.lease.messages.get(position)
+            if stored is not None and stored.channel and stored.ts:
+                self._update(stored, payload)
+            else:
+                self._post(position, payload)
+        for position in sorted(p for p in self.lease.messages if p >= len(payloads)):
+            self._delete(self.lease.messages[position])
+
+    def _post(self, position: int, payload: Mapping[str, Any]) -> None:
+        now = self.lease.clock()
+        with self.engine.begin() as conn:
+            self.lease.renew(conn)
+            conn.execute(
+                delete(DeliveryMessage).where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == position,
+                )
+            )
+            conn.execute(
+                insert(DeliveryMessage).values(
+                    delivery_id=self.lease.delivery_id, position=position, posted_at=now
+                )
+            )
+        self.lease.messages.pop(position, None)
+        self.pacer.wait(self.slack_user_id)
+        try:
+            response = self.client.chat_postMessage(
+                channel=self.slack_user_id,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError:
+            # Slack answered: nothing was posted.
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(DeliveryMessage).where(
+                        DeliveryMessage.delivery_id == self.lease.delivery_id,
+                        DeliveryMessage.position == position,
+                        DeliveryMessage.ts.is_(None),
+                    )
+                )
+            raise
+        channel, ts = str(response["channel"]), str(response["ts"])
+        with self.engine.begin() as conn:
+            self.lease.renew(conn)
+            conn.execute(
+                update(DeliveryMessage)
+                .where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == position,
+                )
+                .values(channel=channel, ts=ts)
+            )
+        self.lease.messages[position] = _Stored(position, channel, ts)
+        self.outcome.posted += 1
+
+    def _update(self, stored: _Stored, payload: Mapping[str, Any]) -> None:
+        assert stored.channel is not None and stored.ts is not None
+        self.pacer.wait(self.slack_user_id)
+        try:
+            self.client.chat_update(
+                channel=stored.channel, ts=stored.ts, text=payload["text"], blocks=payload["blocks"]
+            )
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code not in REPOST_ON:
+                raise
+            log.info(
+                "delivery %s message %s: chat.update answered %s; posting it anew",
+                self.lease.delivery_id,
+                stored.position,
+                code,
+            )
+            self._post(stored.position, payload)
+            return
+        with self.engine.begin() as conn:
+            self.lease.renew(conn)
+            conn.execute(
+                update(DeliveryMessage)
+                .where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == stored.position,
+                )
+                .values(updated_at=self.lease.clock())
+            )
+        self.outcome.updated += 1
+
+    def _delete(self, stored: _Stored) -> None:
+        if stored.channel and stored.ts:
+            self.pacer.wait(self.slack_user_id)
+            try:
+                self.client.chat_delete(channel=stored.channel, ts=stored.ts)
+            except SlackApiError as exc:
+                code = error_code(exc)
+                if code not in GONE_ON:
+                    log.warning(
+                        "delivery %s: chat.delete of message %s failed (%s); kept for next time",
+                        self.lease.delivery_id,
+                        stored.position,
+                        code,
+                    )
+                    return
+        with self.engine.begin() as conn:
+            self.lease.renew(conn)
+            conn.execute(
+                delete(DeliveryMessage).where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == stored.position,
+                )
+            )
+        self.lease.messages.pop(stored.position, None)
+        self.outcome.deleted += 1
+
+
+def deliver_digest(
+    engine: Engine,
+    client: WebClient,
+    digest: Digest,
+    *,
+    slack_user_id: str,
+    names: Mapping[str, str] | None = None,
+    pacer: Pacer | None = None,
+    clock: Clock = utc_now,
+) -> Outcome:
+    """Send (or update) ``digest`` as today's DM of its reader; never two DMs for one day."""
+    user = digest.user
+    try:
+        payloads = [msg.to_dict() for msg in digest_messages(digest, names=names)]
+    except SlackObjectFormationError as exc:
+        reason = f"the digest is not a valid message: {exc}"
+        return Outcome(user.id, user.name, Status.FAILED, reason)
+    if not payloads:
+        return Outcome(user.id, user.name, Status.SKIPPED, "nothing to send")
+    day = local_date(digest.result.as_of, user.timezone)
+    claim = _claim(engine, user.id, day, slack_user_id, digest.result.as_of, clock)
+    if isinstance(claim, str):
+        return Outcome(user.id, user.name, Status.SKIPPED, claim)
+    outcome = Outcome(
+        user.id, user.name, Status.UPDATED if claim.messages else Status.POSTED, reason=None
+    )
+    sender = _Sender(engine, client, claim, slack_user_id, pacer or Pacer(Pacing()), outcome)
+    try:
+        sender.send(payloads)
+    except LostLease:
+        outcome.status, outcome.reason = Status.SKIPPED, "another run took this delivery over"
+        return outcome
+    except SlackApiError as exc:
+        code = error_code(exc)
+        log.error("daily DM of %s: Slack answered %s", user.id, code)
+        _finish(engine, claim, digest.result.as_of, f"slack: {code}")
+        outcome.status, outcome.reason = Status.FAILED, f"Slack answered {code}"
+        return outcome
+    except Exception as exc:
+        # The answer is lost: a post in flight may have gone through.
+        log.exception("daily DM of %s: %s", user.id, type(exc).__name__)
+        _finish(engine, claim, digest.result.as_of, f"{type(exc).__name__}: {exc}")
+        outcome.status = Status.FAILED
+        outcome.reason = f"{type(exc).__name__}: {exc}" + (
+            "; " + _UNKNOWN if _in_flight(engine, claim.delivery_id) else ""
+        )
+        return outcome
+    _finish(engine, claim, digest.result.as_of, None)
+    return outcome
+
+
+def _in_flight(engine: Engine, delivery_id: int) -> bool:
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                select(DeliveryMessage.position).where(
+                    DeliveryMessage.delivery_id == delivery_id, DeliveryMessage.ts.is_(None)
+                )
+            ).first()
+            is not None
+        )
+
+
+# ---------------------------------------------------------------------- fan-out
+
+
+def digest_readers(conn: Connection, org: OrgFacts) -> list[str]:
+    """Who gets a daily DM: the CSMs of accounts in scope, and the org's fallback CSM when
+    some account has no CSM."""
+    csms = conn.execute(
+        select(Account.csm_id)
+        .where(
+            or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)),
+        )
+        .group_by(Account.csm_id)
+    ).scalars()
+    readers: list[str] = []
+    orphans = False
+    for csm in csms:
+        if csm is None:
+            orphans = True
+        else:
+            readers.append(csm)
+    if orphans and org.fallback_csm_id and org.fallback_csm_id not in readers:
+        readers.append(org.fallback_csm_id)
+    return readers
+
+
+_SKIPPED_DIGEST = {
+    "opt_out": "opted out of the daily DM",
+    "digest_off": "the org's daily DM is off",
+}
+
+
+def deliver_digests(
+    engine: Engine,
+    client: WebClient,
+    *,
+    as_of: datetime,
+    user_id: str | None = None,
+    pacing: Pacing | None = None,
+    clock: Clock = utc_now,
+) -> DeliveryReport:
+    """``followup-bot deliver``: sweep (recording alerts) at ``as_of``, then send every reader's
+    daily DM now (or only ``user_id``'s), whatever their ``send_at``."""
+    with engine.connect() as conn:
+        org = load_org(conn)
+        users = load_users(conn, org.timezone)
+        readers = [user_id] if user_id is not None else digest_readers(conn, org)
+    readers = [uid for uid in readers if uid in users and (users[uid].active or uid == user_id)]
+    digest_on = bool(org.digest.get("enabled", True))
+    wanted = [
+        uid
+        for uid in readers
+        if digest_on and users[uid].active and not users[uid].digest.get("opt_out")
+    ]
+    identities = resolve_users(engine, client, wanted)
+
+    result = run_sweep(engine, as_of, dry_run=False, csm_id=user_id)
+    report = DeliveryReport(as_of, cards=len(result.cards), alerts_new=result.alerts_new)
+    with engine.connect() as conn:
+        org = load_org(conn)
+        users = load_users(conn, org.timezone)
+    names = {u.id: u.name for u in users.values()}
+    pacer = Pacer(pacing or Pacing())
+
+    for uid in sorted(readers, key=lambda u: (users[u].name.lower(), u)):
+        user = users[uid]
+        if not user.active:
+            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, "inactive user"))
+            continue
+        digest = select_digest(result, user, org)
+        if digest.skipped:
+            reason = _SKIPPED_DIGEST.get(digest.skipped, digest.skipped)
+            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, reason))
+            continue
+        ident = identities.get(uid)
+        if ident is None or ident.slack_user_id is None:
+            reason = ident.problem if ident is not None and ident.problem else "not in Slack"
+            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, reason))
+            continue
+        empty = digest.total == 0 and not any(digest.more.values())
+        if empty and not delivered_today(engine, uid, local_date(as_of, user.timezone)):
+            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, "no cards today"))
+            continue
+        outcome = deliver_digest(
+            engine,
+            client,
+            digest,
+            slack_user_id=ident.slack_user_id,
+            names=names,
+            pacer=pacer,
+            clock=clock,
+        )
+        report.outcomes.append(outcome)
+    return report
