@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from bot.db.models import (
     Account,
@@ -445,12 +446,17 @@ def _load_meetings(
     ids: Sequence[str] | None,
 ) -> None:
     # 1. The latest meeting that took place, per account: one walk of the covering index
-    #    (account, start, id) over meetings that were not canceled.
-    held = (
-        select(Meeting.account_id, Meeting.starts_at, Meeting.id)
-        .where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
-        .order_by(Meeting.account_id, Meeting.starts_at, Meeting.id)
+    #    (account, start, canceled, id). PostgreSQL keeps one row per account with DISTINCT ON;
+    #    elsewhere the rows come in order and the last one per account wins.
+    held = select(Meeting.account_id, Meeting.starts_at, Meeting.id).where(
+        Meeting.canceled.is_(False), Meeting.starts_at <= now
     )
+    if conn.dialect.name == "postgresql":
+        held = held.ext(distinct_on(Meeting.account_id)).order_by(
+            Meeting.account_id, Meeting.starts_at.desc(), Meeting.id.desc()
+        )
+    else:
+        held = held.order_by(Meeting.account_id, Meeting.starts_at, Meeting.id)
     for acc, starts_at, mid in _run(conn, held, Meeting.account_id, ids):
         facts = by_id.get(acc)
         if facts is not None:

@@ -124,8 +124,8 @@ class Outcome:
         who = f"{self.name} ({self.user_id})"
         if self.status in (Status.SKIPPED, Status.FAILED):
             return f"{who}: {self.reason}"
-        parts = [
-            f"{n} {verb}"
+        counts = [
+            (n, verb)
             for n, verb in (
                 (self.posted, "posted"),
                 (self.updated, "updated"),
@@ -133,8 +133,13 @@ class Outcome:
             )
             if n
         ]
-        noun = "message" if self.posted + self.updated + self.deleted == 1 else "messages"
-        text = f"{who}: " + (f"{noun} " + ", ".join(parts) if parts else "nothing to change")
+        if not counts:
+            text = f"{who}: nothing to change"
+        elif len(counts) == 1:
+            n, verb = counts[0]
+            text = f"{who}: {n} message{'s' if n > 1 else ''} {verb}"
+        else:
+            text = f"{who}: " + ", ".join(f"{n} {verb}" for n, verb in counts)
         return text + (f" ({self.reason})" if self.reason else "")
 
 
