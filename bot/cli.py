@@ -256,7 +256,8 @@ def _print_import_report(report: Any) -> None:
         + "."
     )
     if report.rejected:
-        out.print(f"[yellow]{report.rejected} row(s) rejected[/]; see {report.rejects_file}")
+        where = f"; see {report.rejects_file}" if report.rejects_file else " (dry run: not written)"
+        out.print(f"[yellow]{report.rejected} row(s) rejected[/]{where}")
     for warning in report.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 

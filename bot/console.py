@@ -13,6 +13,7 @@ from rich.text import Text
 from bot.engine.digest import Digest
 from bot.engine.results import Card, Suppression
 from bot.engine.rules import LANE_ORDER, Lane
+from bot.engine.textfmt import plural
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 LANE_STYLE = {Lane.OWE: "bold red", Lane.NEWS: "bold cyan", Lane.STAY: "bold green"}
@@ -60,7 +61,9 @@ def card_renderable(card: Card, index: int) -> Panel:
         f"last touch {card.last_touch_days}d ago"
         if card.last_touch_days is not None
         else "never touched",
-        f"{card.open_requests} open requests ({card.high_impact_requests} high impact)",
+        f"{plural(card.open_requests, 'open request')} ({card.high_impact_requests} high impact)"
+        if card.open_requests
+        else None,
         "📅 meeting this week" if card.upcoming_meeting else None,
         "⬆ escalate" if card.escalate else None,
     ]
