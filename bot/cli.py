@@ -466,7 +466,17 @@ def serve(
     if socket_mode:
         assert settings.slack_app_token is not None
         out.print("Connecting to Slack over Socket Mode (Ctrl-C to stop)…")
-        run_socket_mode(bolt, settings.slack_app_token.get_secret_value())
+        try:
+            run_socket_mode(bolt, settings.slack_app_token.get_secret_value())
+        except SlackClientError as exc:
+            from bot.slack.client import error_code
+
+            fail(
+                "SLACK_APP_TOKEN: Slack did not open a Socket Mode connection "
+                f"({error_code(exc)}); check the app-level token and that Socket Mode is on"
+            )
+        except KeyboardInterrupt:
+            out.print("Stopped.")
         return
     try:
         server = make_http_server(bolt, host=host, port=port)

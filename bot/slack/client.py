@@ -62,7 +62,7 @@ NON_IDEMPOTENT = frozenset(
 )
 
 
-def _never_sent(error: BaseException | None) -> bool:
+def never_sent(error: BaseException | None) -> bool:
     """The connection failed before the request could reach Slack."""
     reason = getattr(error, "reason", error)
     return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
@@ -84,7 +84,7 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
         method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
-        return method not in NON_IDEMPOTENT or _never_sent(error)
+        return method not in NON_IDEMPOTENT or never_sent(error)
 
 
 def background_retry_handlers(

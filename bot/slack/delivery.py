@@ -36,7 +36,7 @@ from bot.engine.business_time import local_date
 from bot.engine.digest import Digest, select_digest
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, load_org, load_users
 from bot.engine.sweep import run_sweep
-from bot.slack.client import error_code
+from bot.slack.client import error_code, never_sent
 from bot.slack.sql import insert_ignore
 from bot.slack.users import resolve_users
 
@@ -368,8 +368,10 @@ class _Sender:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except SlackApiError:
-            # Slack answered: nothing was posted.
+        except Exception as exc:
+            if not isinstance(exc, SlackApiError) and not never_sent(exc):
+                raise  # the answer is lost: the post may have gone through
+            # Slack answered an error, or the request never left: nothing was posted.
             with self.engine.begin() as conn:
                 conn.execute(
                     delete(DeliveryMessage).where(
