@@ -79,7 +79,7 @@ def load_alerts(
     q = select(*_COLS).where(Alert.cleared_at.is_(None))
     found: dict[str, StoredAlert] = {}
     if account_ids is None:
-        rows: Iterable[Sequence[Any]] = conn.execute(q)
+        rows: Iterable[Sequence[Any]] = conn.execute(q).all()
     else:
         rows = [
             r

@@ -295,7 +295,7 @@ def load_portfolio(
     accounts: list[AccountFacts] = []
     by_id: dict[str, AccountFacts] = {}
     stale: list[str] = []  # accounts whose rollup includes data after `now`
-    for row in conn.execute(q):
+    for row in conn.execute(q).all():  # fetchall: far cheaper than row-by-row
         if row[0] in excluded:
             continue
         values: Any = row[n_acc:]
@@ -348,12 +348,12 @@ def load_portfolio(
     return Portfolio(now, org, users, accounts)
 
 
-def _run(conn: Connection, q: Any, column: Any, ids: Sequence[str] | None) -> list[Any]:
+def _run(conn: Connection, q: Any, column: Any, ids: Sequence[str] | None) -> Sequence[Any]:
     if ids is None:
-        return list(conn.execute(q))
+        return conn.execute(q).all()
     out: list[Any] = []
     for part in chunks(ids):
-        out.extend(conn.execute(q.where(column.in_(part))))
+        out.extend(conn.execute(q.where(column.in_(part))).all())
     return out
 
 
@@ -537,7 +537,9 @@ def _load_meetings(
 
 def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFacts]) -> None:
     links: dict[str, list[str]] = defaultdict(list)
-    for req, acc in conn.execute(select(RequestAccount.request_id, RequestAccount.account_id)):
+    for req, acc in conn.execute(
+        select(RequestAccount.request_id, RequestAccount.account_id)
+    ).all():
         if acc in by_id:
             links[req].append(acc)
     if not links:
