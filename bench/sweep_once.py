@@ -18,6 +18,15 @@ from bot.db.session import make_engine
 from bot.engine.sweep import run_sweep
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. ``ru_maxrss`` survives exec (it would report the forking
+    parent's size), so read the memory map's high-water mark instead."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     url, as_of = sys.argv[1], datetime.fromisoformat(sys.argv[2])
     engine = make_engine(url)
@@ -26,7 +35,7 @@ def main() -> None:
     started = time.perf_counter()
     result = run_sweep(engine, as_of, dry_run=False)
     elapsed = time.perf_counter() - started
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print(json.dumps({"sweep_s": elapsed, "rss_mb": rss_mb, "cards": len(result.cards)}))
 
 

@@ -295,7 +295,7 @@ def load_portfolio(
     accounts: list[AccountFacts] = []
     by_id: dict[str, AccountFacts] = {}
     stale: list[str] = []  # accounts whose rollup includes data after `now`
-    for row in conn.execute(q).all():  # fetchall: far cheaper than row-by-row
+    for row in (r for part in conn.execute(q).partitions(10_000) for r in part):
         if row[0] in excluded:
             continue
         values: Any = row[n_acc:]
