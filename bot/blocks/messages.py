@@ -197,9 +197,11 @@ def summary_message(
     *,
     tz: str = "UTC",
     channel: str | None = None,
+    shared_by: str | None = None,
 ) -> SlackMessage:
     """One account at a glance: its card (why it's flagged), open obligations, recent
-    activity; Save and Share in channel buttons."""
+    activity; Save and Share in channel buttons — or, once ``shared_by`` someone in a channel,
+    no buttons and who shared it."""
     ov = overview
     name = m.one_line(ov.name)
     facts = [
@@ -250,6 +252,20 @@ def summary_message(
         blocks.append(
             SectionBlock(text=m.section_text("*Recent activity*\n_No activity recorded yet._"))
         )
+    if shared_by is not None:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    m.context_text(
+                        f"Shared by {m.fit(m.one_line(shared_by), 80)} · "
+                        f"as of {style.when_label(ov.as_of, tz)}"
+                    )
+                ]
+            )
+        )
+        return SlackMessage(
+            text=m.fallback(_summary_text(ov, name)), blocks=blocks, channel=channel
+        )
     ref = SummaryRef(account=ov.id).dump()
     blocks.append(
         ActionsBlock(
@@ -279,6 +295,10 @@ def summary_message(
             ]
         )
     )
+    return SlackMessage(text=m.fallback(_summary_text(ov, name)), blocks=blocks, channel=channel)
+
+
+def _summary_text(ov: AccountOverview, name: str) -> str:
     counts = ", ".join(
         (
             _count(ov.open_tasks_total, "open task"),
@@ -286,21 +306,26 @@ def summary_message(
             _count(ov.open_requests_total, "open request"),
         )
     )
-    text = f"Account summary: {m.fit(name, 150)} — {counts}"
-    return SlackMessage(text=m.fallback(text), blocks=blocks, channel=channel)
+    return f"Account summary: {m.fit(name, 150)} — {counts}"
 
 
 def summary_picker_message(
-    accounts: Sequence[tuple[str, str]], *, channel: str | None = None
+    accounts: Sequence[tuple[str, str]],
+    *,
+    channel: str | None = None,
+    intro: str | None = None,
 ) -> SlackMessage:
-    """``/account-summary`` with no account: pick one of ``(account id, name)``."""
+    """``/account-summary`` with no account, or several: pick one of ``(account id, name)``.
+    ``intro`` is our own mrkdwn (escape any customer text in it)."""
+    question = "Which account should I summarize?"
+    intro = intro or f":page_facing_up: {question}"
     shown = list(accounts)[:PICKER_OPTIONS]
     blocks: list[Block] = []
     if shown:
         blocks.append(
             SectionBlock(
                 block_id=BlockId.SUMMARY_PICKER,
-                text=m.section_text(":page_facing_up: Which account should I summarize?"),
+                text=m.section_text(intro),
                 accessory=StaticSelectElement(
                     action_id=ActionId.SUMMARY_PICK_ACCOUNT,
                     placeholder=m.placeholder("Choose an account"),
@@ -317,8 +342,11 @@ def summary_picker_message(
     hint = "Or type `/account-summary ACCOUNT` with an account name or id."
     if len(accounts) > len(shown):
         hint = f"Showing {len(shown)} of {len(accounts)} accounts. " + hint
+    else:
+        blocks.append(SectionBlock(text=m.section_text(intro)))
     blocks.append(ContextBlock(elements=[m.context_text(hint)]))
-    return SlackMessage(text="Which account should I summarize?", blocks=blocks, channel=channel)
+    text = m.fallback(intro.replace("*", "").replace(":page_facing_up: ", ""))
+    return SlackMessage(text=text, blocks=blocks, channel=channel)
 
 
 # ----------------------------------------------------------------------- escalation

@@ -7,10 +7,11 @@ audit log.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.db.models import Account, Activity, Alert, AuditLog, Exclusion, Task
 from bot.engine.alerts import AlertNotFound, AlertState, set_state
@@ -49,24 +50,79 @@ def snooze_to_date(day: date, now: datetime, tz_name: str) -> datetime:
     return until
 
 
+# Each transition takes ``expect``: the states the alert must still be in (the state the card
+# showed); otherwise :class:`bot.engine.alerts.AlertStateConflict` and nothing changes.
+Expect = Sequence[AlertState] | None
+
+
 def snooze(
-    conn: Connection, alert_id: int, until: datetime, *, actor: str | None, now: datetime
+    conn: Connection,
+    alert_id: int,
+    until: datetime,
+    *,
+    actor: str | None,
+    now: datetime,
+    expect: Expect = None,
 ) -> None:
-    set_state(conn, alert_id, AlertState.SNOOZED, actor=actor, now=now, snooze_until=until)
+    set_state(
+        conn, alert_id, AlertState.SNOOZED, actor=actor, now=now, snooze_until=until, expect=expect
+    )
 
 
 def dismiss(
-    conn: Connection, alert_id: int, *, actor: str | None, now: datetime, reason: str | None = None
+    conn: Connection,
+    alert_id: int,
+    *,
+    actor: str | None,
+    now: datetime,
+    reason: str | None = None,
+    expect: Expect = None,
 ) -> None:
-    set_state(conn, alert_id, AlertState.DISMISSED, actor=actor, now=now, reason=reason)
+    set_state(
+        conn, alert_id, AlertState.DISMISSED, actor=actor, now=now, reason=reason, expect=expect
+    )
 
 
-def reopen(conn: Connection, alert_id: int, *, actor: str | None, now: datetime) -> None:
-    """Undo: the alert is open again."""
-    set_state(conn, alert_id, AlertState.OPEN, actor=actor, now=now)
+def reopen(
+    conn: Connection, alert_id: int, *, actor: str | None, now: datetime, expect: Expect = None
+) -> None:
+    """Undo: the alert is open again. Undoing *done* also takes back what :func:`mark_done`
+    recorded then (the touch it logged, the task it completed), so the card comes back."""
+    row = conn.execute(
+        select(
+            Alert.account_id, Alert.signal, Alert.evidence, Alert.state, Alert.state_changed_at
+        ).where(Alert.id == alert_id)
+    ).first()
+    set_state(conn, alert_id, AlertState.OPEN, actor=actor, now=now, expect=expect)
+    if row is not None and row.state == AlertState.DONE.value and row.state_changed_at:
+        _revert_done(conn, row.account_id, row.signal, row.evidence, row.state_changed_at)
 
 
-def mark_done(conn: Connection, alert_id: int, *, actor: str | None, now: datetime) -> None:
+def _revert_done(
+    conn: Connection, account_id: str, signal: str, evidence: str, done_at: datetime
+) -> None:
+    if signal in TOUCH_SIGNALS:
+        removed = conn.execute(
+            delete(Activity).where(
+                Activity.account_id == account_id,
+                Activity.source == "bot",
+                Activity.at == done_at,
+            )
+        ).rowcount
+        if removed:
+            refresh_rollups(conn, [account_id])
+    elif signal == "overdue_task" and evidence.startswith("task:"):
+        task_id = evidence.removeprefix("task:").split("@", 1)[0]
+        conn.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.status == "done", Task.completed_at == done_at)
+            .values(status="open", completed_at=None)
+        )
+
+
+def mark_done(
+    conn: Connection, alert_id: int, *, actor: str | None, now: datetime, expect: Expect = None
+) -> None:
     """The CSM says it is handled; record a touch or complete the task where that fits."""
     row = conn.execute(
         select(Alert.account_id, Alert.signal, Alert.evidence).where(Alert.id == alert_id)
@@ -74,7 +130,7 @@ def mark_done(conn: Connection, alert_id: int, *, actor: str | None, now: dateti
     if row is None:
         raise AlertNotFound(f"no alert {alert_id}")
     account_id, signal, evidence = row
-    set_state(conn, alert_id, AlertState.DONE, actor=actor, now=now)
+    set_state(conn, alert_id, AlertState.DONE, actor=actor, now=now, expect=expect)
     if signal in TOUCH_SIGNALS:
         conn.execute(
             insert(Activity).values(
@@ -92,8 +148,6 @@ def mark_done(conn: Connection, alert_id: int, *, actor: str | None, now: dateti
         refresh_rollups(conn, [account_id])
     elif signal == "overdue_task" and evidence.startswith("task:"):
         task_id = evidence.removeprefix("task:").split("@", 1)[0]
-        from sqlalchemy import update
-
         conn.execute(
             update(Task)
             .where(Task.id == task_id, Task.status == "open")

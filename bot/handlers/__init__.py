@@ -1,7 +1,10 @@
 """Bolt listeners, one module per surface, each with ``register(app, deps)``.
 
-``build_app`` calls :func:`register_all`, which runs every module's ``register`` listed in
-:data:`REGISTRARS` order. A new module (actions, commands …) adds its ``register`` there. A
+``build_app`` calls :func:`register_all`, which runs every module's ``register`` in
+:func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
+opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``home`` (App
+Home filters and settings), ``commands`` (slash commands). A new module adds its ``register``
+there; ``tests/test_listeners.py`` fails on an id with no listener or with two. A
 listener opens its own database connections from ``deps.engine`` (lazy listeners copy the
 context, and a session put there would be dropped) and takes "now" from ``deps.clock``.
 """
@@ -29,9 +32,16 @@ Registrar = Callable[[App, Deps], None]
 
 
 def registrars() -> list[Registrar]:
-    from bot.handlers import events
+    from bot.handlers import cards, commands, errors, events, home, summary
 
-    return [events.register]
+    return [
+        errors.register,
+        events.register,
+        cards.register,
+        summary.register,
+        home.register,
+        commands.register,
+    ]
 
 
 def register_all(app: App, deps: Deps) -> None:

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObjec
 from slack_sdk.models.views import View
 
 from bot.blocks.dumps import user_queue
+from bot.blocks.values import HomeFilters
 from bot.blocks.views import home_view
 from bot.engine.facts import load_org, load_users
 from bot.engine.overview import snoozed_alerts
@@ -73,14 +74,18 @@ def on_app_home_opened(
             publish_home(deps, client, slack_user_id)
 
 
-def publish_home(deps: Deps, client: WebClient, slack_user_id: str) -> None:
+def publish_home(
+    deps: Deps, client: WebClient, slack_user_id: str, *, filters: HomeFilters | None = None
+) -> None:
     """``views.publish`` the App Home of a Slack user (a short "not set up" home for a Slack user
-    who is not one of ours)."""
-    view = home_for(deps, client, slack_user_id)
+    who is not one of ours), under ``filters`` (none: the whole queue)."""
+    view = home_for(deps, client, slack_user_id, filters=filters)
     client.views_publish(user_id=slack_user_id, view=view.to_dict())
 
 
-def home_for(deps: Deps, client: WebClient, slack_user_id: str) -> View:
+def home_for(
+    deps: Deps, client: WebClient, slack_user_id: str, *, filters: HomeFilters | None = None
+) -> View:
     user_id = user_for_slack_id(deps.engine, client, slack_user_id)
     if user_id is None:
         return not_set_up_view()
@@ -99,6 +104,7 @@ def home_for(deps: Deps, client: WebClient, slack_user_id: str) -> View:
         user_queue(result, user, org),
         now=now,
         snoozed=snoozed,
+        filters=filters,
         names={u.id: u.name for u in users.values()},
     )
 

@@ -1,0 +1,417 @@
+"""A card's buttons: Done, Snooze (a choice, or "pick a date…" → a date modal), Dismiss (→ a
+modal with an optional reason), Summary; Undo after each change, and "Wake now" on a snoozed
+card (also an Undo).
+
+Every listener ``ack()``s first. A change is authorised against the database (the card's
+owner, their manager or an admin), made in one transaction through
+:mod:`bot.engine.card_actions` (all of the card's alerts or none; a card that changed since it
+was rendered is reported, not overwritten), then the DM and the App Homes are rendered again
+from the database (:mod:`bot.handlers.refresh`) and the user gets a receipt with Undo. A modal
+is opened before anything slow: Slack's trigger_id lives 3 seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.blocks import mrkdwn as m
+from bot.blocks import style
+from bot.blocks.messages import Op, receipt_message
+from bot.blocks.values import (
+    PICK_DATE,
+    CardRef,
+    DismissModalMeta,
+    SnoozeModalMeta,
+    SnoozeOption,
+    SummaryRef,
+    UndoValue,
+    card_alert_ids,
+)
+from bot.blocks.views import DISMISS_REASON_MAX, dismiss_modal, snooze_modal
+from bot.db.models import Alert
+from bot.engine import card_actions
+from bot.engine.alerts import AlertState
+from bot.engine.business_time import local_date
+from bot.engine.card_actions import CardChanged, CardOp
+from bot.engine.facts import UserFacts
+from bot.engine.sweep import run_sweep
+from bot.engine.triage import SnoozeChoice, snooze_to_date, snooze_until
+from bot.handlers import Deps
+from bot.handlers.access import Caller, owner_timezone
+from bot.handlers.errors import OPENED_VIEW, StaleCard, reporting
+from bot.handlers.refresh import Origin, refresh_after_change
+from bot.handlers.replies import Replier, slack_user_of, text_message
+from bot.handlers.summary import summary_for
+from bot.ids import ActionId, BlockId, CallbackId
+
+log = logging.getLogger(__name__)
+
+PAST_DATE = "Pick a day after today — the card comes back at 09:00 that day."
+RECEIPT_OP: dict[CardOp, Op] = {
+    CardOp.DONE: "done",
+    CardOp.SNOOZE: "snooze",
+    CardOp.DISMISS: "dismiss",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One interaction: who, from where, and how to answer them."""
+
+    client: WebClient
+    slack_user_id: str | None
+    origin: Origin
+    replier: Replier
+
+    @classmethod
+    def of(
+        cls,
+        client: WebClient,
+        body: Mapping[str, Any],
+        respond: Respond | None = None,
+        *,
+        origin: Origin | None = None,
+        channel: str | None = None,
+    ) -> Click:
+        return cls(
+            client,
+            slack_user_of(body),
+            origin or Origin.of(body),
+            Replier.for_body(client, body, respond, channel=channel),
+        )
+
+
+# ---------------------------------------------------------------------- changes
+
+
+def _owner_and_name(deps: Deps, caller: Caller, account_id: str) -> tuple[UserFacts | None, str]:
+    with deps.engine.connect() as conn:
+        owner_id = card_actions.card_owner(conn, account_id)
+        name = card_actions.account_name(conn, account_id)
+    return caller.owner(owner_id), name
+
+
+def _alerts_of(deps: Deps, ref: CardRef, owner: UserFacts | None) -> Sequence[int]:
+    """The alert ids the card showed. A card rendered before its alerts were recorded (a
+    dry-run view), or whose ids did not fit in the button, carries none: its alerts are then
+    the ones its card shows now, recorded by a sweep of the owner's accounts."""
+    if ref.alerts:
+        return ref.alerts
+    result = run_sweep(deps.engine, deps.clock(), csm_id=owner.id if owner else None)
+    card = next((c for c in result.cards if c.account == ref.account), None)
+    return card_alert_ids(card) if card is not None else ()
+
+
+def _handled_text(exc: CardChanged, name: str, caller: Caller, *, undo: bool = False) -> str:
+    title = f"*{m.fit(m.one_line(name), 150)}*"
+    if not exc.handled:
+        return (
+            f":information_source: {title} has nothing left to do here. Your message is up to date."
+        )
+    alert = exc.handled[0]
+    what = {
+        AlertState.DONE: "marked done",
+        AlertState.DISMISSED: "dismissed",
+        AlertState.OPEN: "reopened",
+        AlertState.SNOOZED: "snoozed"
+        + (
+            f" until {style.when_label(alert.snooze_until, caller.user.timezone)}"
+            if alert.snooze_until
+            else ""
+        ),
+    }[alert.state]
+    who = m.esc(caller.name_of(alert.changed_by))
+    if undo:
+        return (
+            f":information_source: {title} has changed since — {who} {what} it. "
+            "Nothing was undone; your message shows where it stands."
+        )
+    return (
+        f":information_source: {title} was already handled by {who} ({what}). Nothing was "
+        "changed; your message now shows where it stands."
+    )
+
+
+def change_card(
+    deps: Deps,
+    click: Click,
+    ref: CardRef,
+    op: CardOp,
+    *,
+    choice: SnoozeChoice | None = None,
+    until: datetime | None = None,
+    reason: str | None = None,
+) -> None:
+    """Done / snooze / dismiss one card for the clicking user, then re-render and confirm."""
+    caller = Caller.resolve(deps, click.client, click.slack_user_id)
+    owner, name = _owner_and_name(deps, caller, ref.account)
+    caller.require_change(owner, name)
+    now = deps.clock()
+    tz = (owner or caller.user).timezone
+    if choice is not None:
+        until = snooze_until(choice, now, tz, caller.org.business_hours)
+    ids = _alerts_of(deps, ref, owner)
+    try:
+        with deps.engine.begin() as conn:
+            changed = card_actions.apply(
+                conn,
+                op,
+                ref.account,
+                ids,
+                actor=caller.user.id,
+                now=now,
+                until=until,
+                reason=reason,
+            )
+    except CardChanged as exc:
+        refresh_after_change(deps, click.client, caller, click.origin, [owner], click.replier)
+        raise StaleCard(_handled_text(exc, name, caller)) from None
+    log.info("%s %s %s alerts %s", caller.user.id, op.value, ref.account, changed)
+    refresh_after_change(deps, click.client, caller, click.origin, [owner], click.replier)
+    receipt = receipt_message(
+        name,
+        RECEIPT_OP[op],
+        CardRef(account=ref.account, alerts=tuple(changed)),
+        until=until,
+        tz=caller.user.timezone,
+        now=now,
+    )
+    click.replier.ephemeral(receipt)
+
+
+def undo_change(deps: Deps, click: Click, value: UndoValue) -> None:
+    """Reopen exactly the alerts a click changed (or wake a snoozed card)."""
+    caller = Caller.resolve(deps, click.client, click.slack_user_id)
+    owner, name = _owner_and_name(deps, caller, value.account)
+    caller.require_change(owner, name)
+    op = CardOp(value.op)
+    try:
+        with deps.engine.begin() as conn:
+            reopened = card_actions.undo(
+                conn, op, value.account, value.alerts, actor=caller.user.id, now=deps.clock()
+            )
+    except CardChanged as exc:
+        refresh_after_change(deps, click.client, caller, click.origin, [owner])
+        raise StaleCard(_handled_text(exc, name, caller, undo=True)) from None
+    log.info("%s undid %s on %s alerts %s", caller.user.id, op.value, value.account, reopened)
+    refresh_after_change(deps, click.client, caller, click.origin, [owner])
+    title = f"*{m.fit(m.one_line(name), 150)}*"
+    text = (
+        f":alarm_clock: {title} is awake — it's back in your queue."
+        if op is CardOp.SNOOZE and click.origin.home
+        else f":leftwards_arrow_with_hook: Undone — {title} is back in your queue."
+    )
+    # The receipt the Undo came from turns into the confirmation; elsewhere a new ephemeral.
+    if not (click.origin.ephemeral and click.replier.replace(text_message(text))):
+        click.replier.say(text)
+
+
+# ----------------------------------------------------------------------- modals
+
+
+def _message_origin(origin: Origin) -> tuple[str | None, str | None]:
+    """(channel, ts) to remember in a modal: the DM message to update after its submission
+    (none for an ephemeral: only its channel, to answer in)."""
+    if origin.message is not None:
+        return origin.message
+    return origin.channel, None
+
+
+def _remember_opened(context: BoltContext, opened: Any) -> None:
+    view = opened.get("view") if opened is not None else None
+    if isinstance(view, Mapping):
+        context[OPENED_VIEW] = (view.get("id"), view.get("hash"))
+
+
+def open_snooze_modal(
+    deps: Deps, client: WebClient, body: Mapping[str, Any], ref: CardRef, context: BoltContext
+) -> None:
+    """ "Pick a date…": open the date modal first (two quick reads), then check the caller —
+    a refusal turns the open modal into a notice."""
+    channel, ts = _message_origin(Origin.of(body))
+    with deps.engine.connect() as conn:
+        name = card_actions.account_name(conn, ref.account)
+        tz = owner_timezone(conn, ref.account, slack_user_of(body))
+    view = snooze_modal(ref, name, today=local_date(deps.clock(), tz), channel=channel, ts=ts)
+    opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+    _remember_opened(context, opened)
+    caller = Caller.resolve(deps, client, slack_user_of(body))
+    owner, _ = _owner_and_name(deps, caller, ref.account)
+    caller.require_change(owner, name)
+
+
+def open_dismiss_modal(
+    deps: Deps, client: WebClient, body: Mapping[str, Any], ref: CardRef, context: BoltContext
+) -> None:
+    channel, ts = _message_origin(Origin.of(body))
+    with deps.engine.connect() as conn:
+        name = card_actions.account_name(conn, ref.account)
+        details = [
+            d
+            for d in conn.execute(
+                select(Alert.detail)
+                .where(Alert.id.in_(list(ref.alerts or ())), Alert.account_id == ref.account)
+                .order_by(Alert.id)
+            ).scalars()
+            if d
+        ]
+    view = dismiss_modal(ref, name, details, channel=channel, ts=ts)
+    opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+    _remember_opened(context, opened)
+    caller = Caller.resolve(deps, client, slack_user_of(body))
+    owner, _ = _owner_and_name(deps, caller, ref.account)
+    caller.require_change(owner, name)
+
+
+def _state(view: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any]:
+    values = view.get("state", {}).get("values", {})
+    found = values.get(block_id, {}).get(action_id, {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def _picked_date(view: Mapping[str, Any]) -> date | None:
+    raw = _state(view, BlockId.SNOOZE_DATE, ActionId.SNOOZE_DATE).get("selected_date")
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        return None
+
+
+# -------------------------------------------------------------------- listeners
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ActionId.CARD_DONE)
+    def card_done(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            ref = CardRef.parse(action.get("value"))
+            change_card(deps, Click.of(client, body, respond), ref, CardOp.DONE)
+
+    @app.action(ActionId.CARD_SNOOZE)
+    def card_snooze(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            selected = action.get("selected_option")
+            value = selected.get("value") if isinstance(selected, dict) else None
+            option = SnoozeOption.parse(value)
+            if option.snooze == PICK_DATE:
+                open_snooze_modal(deps, client, body, option.card, context)
+                return
+            change_card(
+                deps,
+                Click.of(client, body, respond),
+                option.card,
+                CardOp.SNOOZE,
+                choice=SnoozeChoice(option.snooze),
+            )
+
+    @app.view_submission(CallbackId.SNOOZE_PICK_DATE)
+    def snooze_date_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        with reporting(ack, body, client, respond, context):
+            meta = SnoozeModalMeta.parse(view.get("private_metadata"))
+            day = _picked_date(view)
+            with deps.engine.connect() as conn:
+                tz = owner_timezone(conn, meta.card.account, slack_user_of(body))
+            try:
+                if day is None:
+                    raise ValueError("no date")
+                until = snooze_to_date(day, deps.clock(), tz)
+            except ValueError:
+                ack(response_action="errors", errors={BlockId.SNOOZE_DATE.value: PAST_DATE})
+                return
+            ack()
+            origin = Origin(channel=meta.channel, ts=meta.ts)
+            click = Click.of(client, body, origin=origin, channel=meta.channel)
+            change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
+
+    @app.action(ActionId.CARD_DISMISS)
+    def card_dismiss(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            ref = CardRef.parse(action.get("value"))
+            open_dismiss_modal(deps, client, body, ref, context)
+
+    @app.view_submission(CallbackId.DISMISS_MODAL)
+    def dismiss_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            meta = DismissModalMeta.parse(view.get("private_metadata"))
+            raw = _state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
+            reason = str(raw or "").strip()[:DISMISS_REASON_MAX] or None
+            origin = Origin(channel=meta.channel, ts=meta.ts)
+            click = Click.of(client, body, origin=origin, channel=meta.channel)
+            change_card(deps, click, meta.card, CardOp.DISMISS, reason=reason)
+
+    @app.action(ActionId.CARD_SUMMARY)
+    def card_summary(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            ref = SummaryRef.parse(action.get("value"))
+            caller = Caller.resolve(deps, client, slack_user_of(body))
+            message = summary_for(deps, caller, ref.account)
+            Replier.for_body(client, body, respond).ephemeral(message)
+
+    @app.action(ActionId.UNDO)
+    def undo(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        with reporting(ack, body, client, respond, context):
+            value = UndoValue.parse(action.get("value"))
+            undo_change(deps, Click.of(client, body, respond), value)

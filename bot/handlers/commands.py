@@ -1,0 +1,119 @@
+"""Slash commands: ``/account-summary [account]`` and ``/followup today|settings|help``.
+
+Each listener ``ack()``s at once and does the work afterwards: the app runs with
+``process_before_response=False``, so Bolt answers Slack's HTTP request as soon as ``ack()`` is
+called and the rest of the listener runs on its listener pool; answers go through
+``respond()`` (the command's response_url). A Bolt *lazy* listener would do the same, but Bolt
+only logs a lazy listener's exceptions — here every error is reported by
+:mod:`bot.handlers.errors` and the user hears about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import mrkdwn as m
+from bot.blocks.messages import summary_picker_message
+from bot.engine.lookup import Lookup, find_account
+from bot.handlers import Deps
+from bot.handlers.access import Caller
+from bot.handlers.errors import reporting
+from bot.handlers.home import open_settings
+from bot.handlers.refresh import today_messages
+from bot.handlers.replies import Replier, slack_user_of
+from bot.handlers.summary import summary_for
+from bot.ids import Command
+
+SUMMARY_USAGE = (
+    ":page_facing_up: *Usage:* `/account-summary ACCOUNT` — an account's name (or part of it) "
+    "or its id, e.g. `/account-summary Globex`. You get its card, open obligations and recent "
+    "activity, with buttons to save it or share it in the channel."
+)
+FOLLOWUP_HELP = (
+    "*Followup Bot*\n"
+    "• `/followup today` — your lanes right now\n"
+    "• `/followup settings` — your daily digest: noise level, pause, delivery time\n"
+    "• `/followup help` — this help\n"
+    "• `/account-summary ACCOUNT` — one account at a glance\n"
+    "Your whole queue, with filters, is in the app's *Home* tab."
+)
+
+
+def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -> None:
+    """Answer ``/account-summary QUERY`` from what :func:`find_account` found."""
+    query = m.fit(m.one_line(lookup.query), 100)
+    if lookup.match is not None:
+        replier.ephemeral(summary_for(deps, caller, lookup.match.id))
+    elif lookup.candidates:
+        replier.ephemeral(
+            summary_picker_message(
+                [(c.id, c.name) for c in lookup.candidates],
+                intro=f":page_facing_up: Several accounts match *{query}* — which one?",
+            )
+        )
+    elif lookup.suggestions:
+        names = ", ".join(f"*{m.fit(m.one_line(s.name), 80)}*" for s in lookup.suggestions)
+        replier.ephemeral(
+            summary_picker_message(
+                [(s.id, s.name) for s in lookup.suggestions],
+                intro=f":mag: No account matches *{query}*. The closest: {names}.",
+            )
+        )
+    else:
+        replier.say(
+            ":mag: There are no accounts in Followup Bot yet — ask an admin to import them."
+        )
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(Command.ACCOUNT_SUMMARY)
+    def account_summary(
+        ack: Ack,
+        body: dict[str, Any],
+        command: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        query = str(command.get("text") or "").strip()
+        if not query:
+            ack(text=SUMMARY_USAGE, response_type="ephemeral")
+            return
+        ack()
+        with reporting(ack, body, client, respond, context):
+            caller = Caller.resolve(deps, client, slack_user_of(body))
+            with deps.engine.connect() as conn:
+                lookup = find_account(conn, query)
+            lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
+
+    @app.command(Command.FOLLOWUP)
+    def followup(
+        ack: Ack,
+        body: dict[str, Any],
+        command: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        words = str(command.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        if sub not in ("today", "settings"):
+            unknown = (
+                ""
+                if sub == "help"
+                else f"I don't know `/followup {m.fit(' '.join(words), 60)}`.\n\n"
+            )
+            ack(text=unknown + FOLLOWUP_HELP, response_type="ephemeral")
+            return
+        ack()
+        with reporting(ack, body, client, respond, context):
+            if sub == "settings":
+                open_settings(deps, client, body)
+                return
+            caller = Caller.resolve(deps, client, slack_user_of(body))
+            replier = Replier.for_body(client, body, respond)
+            for message in today_messages(deps, caller):
+                replier.ephemeral(message)
