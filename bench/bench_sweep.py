@@ -166,7 +166,7 @@ def nullcluster() -> Iterator[None]:
 
 
 def print_table(rows: list[Row], base_accounts: int, base_per: int) -> None:
-    console = Console()
+    console = Console(width=200)
     table = Table(title="Sweep benchmark (2-core machine)")
     for col in (
         "backend",
