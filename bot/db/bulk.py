@@ -14,14 +14,17 @@ the columns omitted by ``rows`` must be nullable or have a server default.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bot.db.types import UTCDateTime
+
+T = TypeVar("T")
 
 Processor = Callable[[Any], Any]
 
@@ -136,3 +139,25 @@ def _sqlite(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
             cursor.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", values)
     finally:
         cursor.close()
+
+
+SQLITE_CHUNK = 900  # SQLite allows 999 variables per statement
+POSTGRES_CHUNK = 10_000
+
+
+def id_chunks(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in pieces small enough for one ``member_of`` each."""
+    size = SQLITE_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def member_of(
+    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of
+    thousands (much cheaper to send and plan)."""
+    if conn.dialect.name == "postgresql":
+        array = bindparam("members", list(values), type_=ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(values)

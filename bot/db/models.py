@@ -513,6 +513,7 @@ class DeliveryMessage(Base):
     """
 
     __tablename__ = "delivery_messages"
+    __table_args__ = (Index("ix_delivery_messages_channel_ts", "channel", "ts"),)
 
     delivery_id: Mapped[int] = mapped_column(Integer, ForeignKey("deliveries.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)

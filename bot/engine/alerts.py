@@ -12,14 +12,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
+from bot.db.bulk import bulk_insert, id_chunks, member_of
 from bot.db.models import Alert, AuditLog
 from bot.engine.results import Reason
 from bot.engine.rollups import chunks
 from bot.engine.rules import Severity
+
+ALERT_TABLE = cast(Table, Alert.__table__)
 
 
 class AlertState(StrEnum):
@@ -186,8 +189,14 @@ def reconcile(
 
 def apply_changes(conn: Connection, changes: AlertChanges, now: datetime) -> dict[str, int]:
     """Write ``changes``; returns the ids of the inserted alerts by key."""
+    ids: dict[str, int] = {}
     if changes.inserts:
-        conn.execute(insert(Alert), changes.inserts)
+        keys = [row["key"] for row in changes.inserts]
+        bulk_insert(conn, ALERT_TABLE, [dict(row) for row in changes.inserts])  # COPY on PG
+        for part in id_chunks(conn, keys):
+            where = member_of(conn, ALERT_TABLE.c.key, part)
+            found = conn.execute(select(Alert.key, Alert.id).where(where))
+            ids.update((key, alert_id) for key, alert_id in found)
     for values in changes.updates:
         alert_id = values.pop("alert_id")
         conn.execute(update(Alert).where(Alert.id == alert_id).values(**values))
@@ -195,10 +204,6 @@ def apply_changes(conn: Connection, changes: AlertChanges, now: datetime) -> dic
         conn.execute(
             update(Alert).where(Alert.id.in_([int(i) for i in part])).values(cleared_at=now)
         )
-    ids: dict[str, int] = {}
-    for part in chunks([row["key"] for row in changes.inserts]):
-        for key, alert_id in conn.execute(select(Alert.key, Alert.id).where(Alert.key.in_(part))):
-            ids[key] = alert_id
     return ids
 
 

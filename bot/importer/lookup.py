@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Connection, Table, select
+
+from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, member_of
 
 T = TypeVar("T")
-
-SQLITE_CHUNK = 900
-POSTGRES_CHUNK = 10_000
 
 
 def chunk_size(conn: Connection) -> int:
@@ -22,17 +20,6 @@ def chunk_size(conn: Connection) -> int:
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _member_of(
-    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
-) -> ColumnElement[bool]:
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of
-    thousands (much cheaper to send and plan)."""
-    if conn.dialect.name == "postgresql":
-        array = bindparam("members", list(values), type_=ARRAY(column.type))
-        return column == any_(array)
-    return column.in_(values)
 
 
 def is_empty(conn: Connection, table: Table) -> bool:
@@ -46,7 +33,7 @@ def existing_ids(conn: Connection, table: Table, ids: Collection[str]) -> set[st
         return found
     column = table.c.id
     for part in chunks(sorted(ids), chunk_size(conn)):
-        found.update(conn.execute(select(column).where(_member_of(conn, column, part))).scalars())
+        found.update(conn.execute(select(column).where(member_of(conn, column, part))).scalars())
     return found
 
 
@@ -57,7 +44,7 @@ def rows_where_in(
     if not values:
         return
     for part in chunks(sorted(values), chunk_size(conn)):
-        result = conn.execute(select(table).where(_member_of(conn, column, part)))
+        result = conn.execute(select(table).where(member_of(conn, column, part)))
         names = list(result.keys())
         for row in result:
             yield dict(zip(names, row, strict=True))
