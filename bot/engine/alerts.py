@@ -36,6 +36,14 @@ def alert_key(account_id: str, reason: Reason) -> str:
     return f"{account_id}|{reason.signal}|{reason.evidence}"
 
 
+def shows(state: AlertState, snooze_until: datetime | None, now: datetime) -> bool:
+    """Whether an alert in ``state`` is on its card at ``now``: open, or snoozed with its wake
+    time passed."""
+    if state is AlertState.OPEN:
+        return True
+    return state is AlertState.SNOOZED and snooze_until is not None and snooze_until <= now
+
+
 @dataclass(slots=True)
 class StoredAlert:
     id: int | None
@@ -49,13 +57,7 @@ class StoredAlert:
     cleared_at: datetime | None
 
     def visible(self, now: datetime) -> bool:
-        if self.state is AlertState.OPEN:
-            return True
-        return (
-            self.state is AlertState.SNOOZED
-            and self.snooze_until is not None
-            and self.snooze_until <= now
-        )
+        return shows(self.state, self.snooze_until, now)
 
 
 _COLS = (

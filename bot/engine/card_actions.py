@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from bot.db.models import Account, Alert, Org
 from bot.engine import triage
-from bot.engine.alerts import AlertNotFound, AlertState, AlertStateConflict
+from bot.engine.alerts import AlertNotFound, AlertState, AlertStateConflict, shows
 from bot.engine.overview import UnknownAccount
 
 
@@ -50,13 +50,7 @@ class AlertSnapshot:
 
     def actionable(self, now: datetime) -> bool:
         """On the card now: open, or snoozed with its wake time passed."""
-        if self.state is AlertState.OPEN:
-            return True
-        return (
-            self.state is AlertState.SNOOZED
-            and self.snooze_until is not None
-            and self.snooze_until <= now
-        )
+        return shows(self.state, self.snooze_until, now)
 
 
 class CardChanged(Exception):
