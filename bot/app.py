@@ -11,17 +11,20 @@ with waitress; :func:`run_socket_mode` runs the app over Socket Mode instead.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.handlers import Deps, register_all
+from bot.handlers.errors import WORK_SLOTS
 from bot.settings import Settings, SettingsError
 from bot.slack.client import make_client, signing_secret
 
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Bolt runs each listener, its ack() and the work after it, on one thread pool, and the HTTP
+# answer waits (3 s at most) for that ack(): a listener must start at once, however many others
+# are still working. So the pool is large (its threads mostly wait), and the work after ack()
+# is what is limited, to a few listeners at once (bot.handlers.errors.reporting).
+LISTENER_THREADS = 64
+LISTENER_WORK_SLOTS = 4
 
 
 def utc_now() -> datetime:
@@ -46,13 +55,17 @@ def build_app(
     clock: Callable[[], datetime] | None = None,
     socket_mode: bool = False,
     token_verification: bool = True,
+    listener_threads: int = LISTENER_THREADS,
+    work_slots: int = LISTENER_WORK_SLOTS,
 ) -> App:
     """A Bolt app with every listener of :mod:`bot.handlers` registered.
 
     ``client`` defaults to one on ``SLACK_API_URL`` with the bot token; ``clock`` (default
     ``datetime.now(UTC)``) is "now" for every listener. HTTP mode needs ``SLACK_SIGNING_SECRET``
     (Socket Mode requests are not signed). ``token_verification`` calls ``auth.test`` once, so
-    a wrong token fails here rather than at the first request.
+    a wrong token fails here rather than at the first request. ``listener_threads``: the
+    listener pool; ``work_slots``: listeners doing their work after ``ack()`` at once (keep it
+    within the engine's connection pool).
     """
     secret = "" if socket_mode else signing_secret(settings)
     web = client or make_client(settings, background=False)
@@ -65,9 +78,19 @@ def build_app(
             token_verification_enabled=token_verification,
             process_before_response=False,
             logger=logging.getLogger("bot.bolt"),
+            listener_executor=ThreadPoolExecutor(
+                max_workers=listener_threads, thread_name_prefix="listener"
+            ),
         )
     except BoltError as exc:
         raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused the token ({exc})") from None
+    slots = threading.BoundedSemaphore(work_slots)
+
+    @app.middleware
+    def share_work_slots(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        context[WORK_SLOTS] = slots
+        return next()
+
     register_all(app, Deps(settings=settings, engine=engine, clock=clock or utc_now))
     return app
 

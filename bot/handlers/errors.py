@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # context key: (view_id, hash) of a modal this request opened before failing.
 OPENED_VIEW = "followup_opened_view"
+# context key: the app's work slots (a semaphore): listeners doing their work at once.
+WORK_SLOTS = "followup_work_slots"
 TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"})
 
 NOT_SET_UP = (
@@ -149,13 +151,16 @@ def reporting(
     context: Mapping[str, Any],
 ) -> Iterator[None]:
     """A listener's work: an exception is reported here, not raised (Slack gets its ``ack()``
-    first if the work failed before giving it)."""
-    try:
-        yield
-    except Exception as exc:
-        if ack.response is None:
-            ack()
-        report(exc, body=body, client=client, respond=respond, context=context)
+    first if the work failed before giving it). Work after ``ack()`` first takes one of the
+    app's work slots (``WORK_SLOTS`` in the context, see :func:`bot.app.build_app`)."""
+    slots = context.get(WORK_SLOTS) if ack.response is not None else None
+    with slots if slots is not None else nullcontext():
+        try:
+            yield
+        except Exception as exc:
+            if ack.response is None:
+                ack()
+            report(exc, body=body, client=client, respond=respond, context=context)
 
 
 def register(app: App, deps: Deps) -> None:
