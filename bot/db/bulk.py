@@ -145,11 +145,15 @@ SQLITE_CHUNK = 900  # SQLite allows 999 variables per statement
 POSTGRES_CHUNK = 10_000
 
 
+def chunks(items: Sequence[T], size: int = SQLITE_CHUNK) -> Iterator[Sequence[T]]:
+    """``items`` in pieces of at most ``size`` (default: one SQLite IN list)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def id_chunks(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
     """``values`` in pieces small enough for one ``member_of`` each."""
-    size = SQLITE_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    return chunks(values, SQLITE_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK)
 
 
 def member_of(

@@ -16,10 +16,9 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 
-from bot.db.bulk import bulk_insert, id_chunks, member_of
+from bot.db.bulk import bulk_insert, chunks, id_chunks, member_of
 from bot.db.models import Alert, AuditLog
 from bot.engine.results import Reason
-from bot.engine.rollups import chunks
 from bot.engine.rules import Severity
 
 ALERT_TABLE = cast(Table, Alert.__table__)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
+from bot.db.bulk import chunks
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -38,7 +39,6 @@ from bot.engine.rollups import (
     ROLLUP_COLUMNS,
     Rollup,
     ThreadState,
-    chunks,
     load_folds,
     request_activity_until,
 )

@@ -8,7 +8,7 @@ of what they hold: the importer folds the stored rows after writing them, and a 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from bot.db.bulk import bulk_insert
+from bot.db.bulk import bulk_insert, chunks
 from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
@@ -139,11 +139,6 @@ def fold_account(
 
 
 # ---------------------------------------------------------------------------- storage
-
-
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 _ACTIVITY_COLS = (

@@ -3,23 +3,18 @@ statement; PostgreSQL takes bigger lists)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, select
 
-from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, member_of
+from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, chunks, member_of
 
 T = TypeVar("T")
 
 
 def chunk_size(conn: Connection) -> int:
     return SQLITE_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK
-
-
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def is_empty(conn: Connection, table: Table) -> bool:

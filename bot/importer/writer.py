@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
 
-from bot.db.bulk import bulk_insert
+from bot.db.bulk import bulk_insert, chunks
 from bot.db.models import RequestAccount
 from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
-from bot.importer.lookup import chunk_size, chunks, is_empty, rows_where_in
+from bot.importer.lookup import chunk_size, is_empty, rows_where_in
 from bot.importer.progress import Ticker
 from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
