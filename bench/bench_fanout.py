@@ -27,8 +27,8 @@ its floor is max((N - 1) x 0.2 s - 1 s, max over channels of (k - 1) x 1 s - 0.1
 messages, k of them in one channel. "total" is the whole ``deliver_digests`` call (the sweep that
 records alerts, the claims, the posts).
 
-``--lanes N`` runs, instead of ``deliver_digests``, a prototype of the fix this benchmark
-suggests (N DMs in flight at once behind one shared pacer; see ``deliver_in_lanes``).
+``--lanes N`` sets how many DMs ``deliver_digests`` keeps in flight at once (its default: 8);
+``--lanes 1`` shows the one-at-a-time fan-out of the first version.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
@@ -55,29 +54,25 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from slack_sdk import WebClient  # noqa: E402
-from sqlalchemy import Engine, func, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bench import generate  # noqa: E402
 from bench.bench_sweep import database, nullcluster  # noqa: E402
 from bot.blocks.digest import digest_payloads  # noqa: E402
 from bot.db.models import Delivery  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
-from bot.engine.digest import Digest, select_digest  # noqa: E402
+from bot.engine.digest import select_digest  # noqa: E402
 from bot.engine.facts import load_org, load_users  # noqa: E402
 from bot.engine.sweep import run_sweep  # noqa: E402
 from bot.importer import import_file  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.client import make_client  # noqa: E402
 from bot.slack.delivery import (  # noqa: E402
-    Outcome,
-    Pacer,
+    DEFAULT_LANES,
     Pacing,
-    deliver_digest,
     deliver_digests,
     digest_readers,
 )
-from bot.slack.users import resolve_users  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
 from tests.slack_fakes import SIGNING_SECRET, TOKEN, Call, FakeSlack  # noqa: E402
 
@@ -314,7 +309,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, console: Conso
         per_channel=default.per_channel if args.per_channel is None else args.per_channel,
         per_call=default.per_call if args.per_call is None else args.per_call,
     )
-    how = f"{args.lanes} lanes (prototype)" if args.lanes else "deliver_digests"
+    how = f"deliver_digests, {args.lanes} lanes"
     console.log(
         f"{backend}: delivering with {how}, pacing {pacing.per_channel:g} s per channel and "
         f"{pacing.per_call:g} s per call"
@@ -330,11 +325,10 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, console: Conso
         )
         client = make_client(settings)
         started = time.perf_counter()
-        if args.lanes:
-            outcomes = deliver_in_lanes(engine, client, REFERENCE, pacing, args.lanes)
-        else:
-            report = deliver_digests(engine, client, as_of=REFERENCE, pacing=pacing, clock=_now)
-            outcomes = report.outcomes
+        report = deliver_digests(
+            engine, client, as_of=REFERENCE, pacing=pacing, lanes=args.lanes, clock=_now
+        )
+        outcomes = report.outcomes
         total_s = time.perf_counter() - started
         # What each DM channel should hold: the digests rendered again from the database.
         expected = expected_dms(url)
@@ -395,66 +389,6 @@ def retry_waits(attempts: list[Attempt]) -> float:
     return waited
 
 
-# ------------------------------------------------------------------ the suggested fix, prototyped
-
-
-class SharedPacer(Pacer):
-    """:class:`bot.slack.delivery.Pacer`'s limits for several threads: a slot is reserved under
-    a lock and slept for outside it, so one DM waiting for its channel does not hold up others."""
-
-    def __init__(self, pacing: Pacing) -> None:
-        super().__init__(pacing)
-        self._lock = threading.Lock()
-        self._next_call = float("-inf")
-        self._next: dict[str, float] = {}
-
-    def wait(self, channel: str) -> float:
-        with self._lock:
-            due = max(time.monotonic(), self._next_call, self._next.get(channel, float("-inf")))
-            self._next_call = due + self.pacing.per_call
-            self._next[channel] = due + self.pacing.per_channel
-        slept = max(0.0, due - time.monotonic())
-        if slept:
-            time.sleep(slept)
-        return slept
-
-
-def deliver_in_lanes(
-    engine: Engine, client: WebClient, as_of: datetime, pacing: Pacing, lanes: int
-) -> list[Outcome]:
-    """What ``deliver_digests`` would do with ``lanes`` DMs in flight at once (a prototype of
-    the fix this benchmark suggests, built from the delivery module's public parts; the
-    sequential ``deliver_digests`` is what the bot runs)."""
-    with engine.connect() as conn:
-        org = load_org(conn)
-        users = load_users(conn, org.timezone)
-        readers = [u for u in digest_readers(conn, org) if u in users and users[u].active]
-    on = bool(org.digest.get("enabled", True))
-    identities = resolve_users(
-        engine, client, [u for u in readers if on and not users[u].digest.get("opt_out")]
-    )
-    result = run_sweep(engine, as_of, dry_run=False)
-    names = {u.id: u.name for u in users.values()}
-    jobs: list[tuple[Digest, str]] = []
-    for uid in sorted(readers, key=lambda u: (users[u].name.lower(), u)):
-        digest = select_digest(result, users[uid], org)
-        ident = identities.get(uid)
-        if digest.skipped or ident is None or ident.slack_user_id is None:
-            continue
-        if digest.total == 0 and not any(digest.more.values()):
-            continue  # (deliver_digests still updates a DM already sent today)
-        jobs.append((digest, ident.slack_user_id))
-    pacer = SharedPacer(pacing)
-
-    def one(job: tuple[Digest, str]) -> Outcome:
-        return deliver_digest(
-            engine, client, job[0], slack_user_id=job[1], names=names, pacer=pacer, clock=_now
-        )
-
-    with ThreadPoolExecutor(max_workers=lanes) as pool:
-        return list(pool.map(one, jobs))
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -464,11 +398,7 @@ def _now() -> datetime:
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
     console = Console(width=160)
-    mode = (
-        f"{args.lanes} lanes (prototype of the suggested fix)"
-        if args.lanes
-        else "the bot's deliver_digests"
-    )
+    mode = f"the bot's deliver_digests ({args.lanes} lanes)"
     limits = Limits()
     table = Table(
         title=(
@@ -554,9 +484,8 @@ def main() -> None:
     parser.add_argument(
         "--lanes",
         type=int,
-        default=0,
-        help="prototype of the suggested fix: N DMs in flight at once, one shared pacer "
-        "(default 0: the bot's own deliver_digests)",
+        default=DEFAULT_LANES,
+        help=f"DMs in flight at once (default {DEFAULT_LANES}, the bot's own default)",
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()

@@ -63,6 +63,7 @@ class _Failure:
     error: str
     status: int
     retry_after: int | None
+    carried_out: bool = False  # done first, then answered with the failure
 
 
 class FakeSlack:
@@ -159,15 +160,17 @@ class FakeSlack:
         times: int = 1,
         status: int | None = None,
         retry_after: int = 1,
+        carried_out: bool = False,
     ) -> None:
         """The next ``times`` calls of ``method`` fail: ``ratelimited`` → 429 + Retry-After;
-        ``status`` ≥ 500 → that HTTP status; ``drop`` → the call is carried out but the
-        connection closes without an answer; anything else → HTTP 200 ``ok: false``."""
+        ``status`` ≥ 500 → that HTTP status (``carried_out``: after doing the call anyway);
+        ``drop`` → the call is carried out but the connection closes without an answer;
+        anything else → HTTP 200 ``ok: false``."""
         code = status or (429 if error == "ratelimited" else 200)
         with self._lock:
             for _ in range(times):
                 self._failures[method].append(
-                    _Failure(error, code, retry_after if code == 429 else None)
+                    _Failure(error, code, retry_after if code == 429 else None, carried_out)
                 )
 
     def delay(self, method: str, seconds: float) -> None:
@@ -250,7 +253,7 @@ class FakeSlack:
 
         with self._lock:
             failure = self._failures[method].pop(0) if self._failures[method] else None
-        if failure is not None and failure.error != "drop":
+        if failure is not None and failure.error != "drop" and not failure.carried_out:
             body = {"ok": False, "error": failure.error}
             extra = {}
             if failure.status == 429:
@@ -279,6 +282,10 @@ class FakeSlack:
                 body = self._answer(method, params)
         call.response = body
         self._record(call)
+        if failure is not None and failure.carried_out:  # done, then a server error
+            call.status, call.response = failure.status, {"ok": False, "error": "internal_error"}
+            self._send(req, failure.status, call.response)
+            return
         if failure is not None:  # "drop": done, but the answer is lost
             req.close_connection = True
             return
@@ -347,6 +354,9 @@ class FakeSlack:
                 if (channel, ts) not in self.messages:
                     return {"ok": False, "error": "message_not_found"}
             message = {"ts": ts, "text": p.get("text"), "blocks": blocks, "channel": channel}
+            metadata = p.get("metadata") or self.messages.get((channel, ts), {}).get("metadata")
+            if metadata:
+                message["metadata"] = metadata
             self.messages[(channel, ts)] = message
             return {**ok, "channel": channel, "ts": ts, "message": message}
         if method == "chat.delete":
@@ -362,6 +372,23 @@ class FakeSlack:
             if not users or not users[0]:
                 return {"ok": False, "error": "users_list_not_supplied"}
             return {**ok, "channel": {"id": self.dm_channel(users[0])}}
+        if method == "conversations.history":
+            channel = str(p.get("channel", ""))
+            if channel[:1] not in ("D", "C", "G"):
+                return {"ok": False, "error": "channel_not_found"}
+            with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+            newest = sorted(
+                (m for (ch, _), m in self.messages.items() if ch == channel),
+                key=lambda m: float(m["ts"]),
+                reverse=True,
+            )[: int(p.get("limit") or 100)]
+            return {
+                **ok,
+                "messages": [
+                    {k: v for k, v in m.items() if k != "metadata" or with_meta} for m in newest
+                ],
+                "has_more": False,
+            }
         if method == "users.info":
             user = self.users.get(str(p.get("user", "")))
             return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}

@@ -212,17 +212,36 @@ def test_a_429_is_retried_after_retry_after_without_a_duplicate(
     report = deliver(sqlite_engine, fake)
     assert statuses(report) == {"u-ana": "posted", "u-bob": "posted"}
     attempts = fake.calls_to("chat.postMessage")
-    assert [c.status for c in attempts] == [429, 200, 200]
-    assert attempts[0].params == attempts[1].params  # the same post, sent again
+    assert sorted(c.status for c in attempts) == [200, 200, 429]
+    refused = next(c for c in attempts if c.status == 429)
+    retry = [c for c in attempts if c.params["channel"] == refused.params["channel"]][1]
+    assert retry.params == refused.params  # the same post, sent again
     assert len(fake.dms("U0ANA")) == 1 and len(fake.dms("U0BOB")) == 1
 
 
-def test_a_server_error_then_success(sqlite_engine: Engine, fake: FakeSlack) -> None:
+def test_a_server_error_before_posting_is_looked_up_then_posted_again(
+    sqlite_engine: Engine, fake: FakeSlack
+) -> None:
     fake.fail("chat.postMessage", status=500)
     report = deliver(sqlite_engine, fake, user_id="u-ana")
     assert statuses(report) == {"u-ana": "posted"}
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [500, 200]
+    assert len(fake.calls_to("conversations.history", ok=True)) == 1  # not there: post again
     assert len(fake.dms("U0ANA")) == 1
+
+
+def test_a_server_error_after_posting_never_doubles_the_dm(
+    sqlite_engine: Engine, fake: FakeSlack
+) -> None:
+    fake.fail("chat.postMessage", status=500, carried_out=True)  # posted, then a 500
+    report = deliver(sqlite_engine, fake, user_id="u-ana")
+    assert statuses(report) == {"u-ana": "posted"}
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [500]  # found: not re-sent
+    [dm] = fake.dms("U0ANA")
+    assert stored(sqlite_engine, "u-ana") == [(0, dm["channel"], dm["ts"])]
+    again = deliver(sqlite_engine, fake, user_id="u-ana")  # a rerun updates that very message
+    assert statuses(again) == {"u-ana": "updated"}
+    assert [m["ts"] for m in fake.dms("U0ANA")] == [dm["ts"]]
 
 
 def test_invalid_blocks_is_not_retried_and_a_later_run_posts(
@@ -244,17 +263,51 @@ def test_invalid_blocks_is_not_retried_and_a_later_run_posts(
     assert len(fake.dms("U0ANA")) == 1
 
 
-def test_a_lost_answer_is_never_posted_again(sqlite_engine: Engine, fake: FakeSlack) -> None:
+def test_a_lost_answer_is_found_in_the_dm_and_never_posted_again(
+    sqlite_engine: Engine, fake: FakeSlack
+) -> None:
     fake.fail("chat.postMessage", "drop")  # posted, but the connection closes unanswered
+    report = deliver(sqlite_engine, fake, user_id="u-ana")
+    assert statuses(report) == {"u-ana": "posted"}
+    assert len(fake.calls_to("chat.postMessage")) == 1  # no retry of a post that went through
+    [dm] = fake.dms("U0ANA")
+    assert stored(sqlite_engine, "u-ana") == [(0, dm["channel"], dm["ts"])]
+
+
+def test_when_slack_cannot_tell_nothing_is_posted_until_it_can(
+    sqlite_engine: Engine, fake: FakeSlack
+) -> None:
+    fake.fail("chat.postMessage", "drop")
+    fake.fail("conversations.history", "missing_scope")  # e.g. installed without im:history
     report = deliver(sqlite_engine, fake, user_id="u-ana")
     assert statuses(report) == {"u-ana": "failed"}
     assert "not posted again today" in (report.outcomes[0].reason or "")
-    assert len(fake.calls_to("chat.postMessage")) == 1  # no client retry of a post
+    fake.fail("conversations.history", "missing_scope")
     again = deliver(sqlite_engine, fake, user_id="u-ana")
     assert statuses(again) == {"u-ana": "skipped"}
-    assert len(fake.dms("U0ANA")) == 1  # one DM, never two
+    assert len(fake.calls_to("chat.postMessage")) == 1 and len(fake.dms("U0ANA")) == 1
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(Delivery.status)).scalar() == "unknown"
+
+    later = deliver(sqlite_engine, fake, user_id="u-ana")  # Slack can tell again: found
+    assert statuses(later) == {"u-ana": "updated"}
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    [dm] = fake.dms("U0ANA")
+    assert stored(sqlite_engine, "u-ana") == [(0, dm["channel"], dm["ts"])]
+
+
+def test_a_post_left_in_flight_by_a_dead_run_is_posted_when_absent(
+    sqlite_engine: Engine, fake: FakeSlack
+) -> None:
+    deliver(sqlite_engine, fake, user_id="u-ana")
+    [(_, channel, ts)] = stored(sqlite_engine, "u-ana")
+    fake.forget_message(channel or "", ts or "")
+    with sqlite_engine.begin() as conn:  # as if a run died between claiming and posting
+        conn.execute(update(DeliveryMessage).values(channel=None, ts=None))
+        conn.execute(update(Delivery).values(status="unknown"))
+    report = deliver(sqlite_engine, fake, user_id="u-ana")
+    assert statuses(report) == {"u-ana": "updated"} and report.outcomes[0].posted == 1
+    assert len(fake.dms("U0ANA")) == 1
 
 
 def test_an_unreachable_slack_fails_cleanly_and_a_later_run_posts(
@@ -373,6 +426,23 @@ def test_pacing_spaces_writes_per_channel_and_overall() -> None:
     pacer.wait("U2")  # another channel: the overall spacing only
     pacer.wait("U1")  # the same channel: a second after its last write
     assert slept == [0.25, 0.75]
+
+
+def test_a_429_holds_its_channel_only() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    pacer = Pacer(Pacing(per_channel=1.0, per_call=0.25), sleep=sleep, monotonic=lambda: now[0])
+    pacer.wait("U1")
+    pacer.hold("U1", 5)  # Slack: 429, Retry-After: 5
+    pacer.wait("U2")  # other DMs go on meanwhile
+    pacer.wait("U3")
+    pacer.wait("U1")  # U1's retry waits out the five seconds
+    assert slept == [0.25, 0.25, 4.5]
 
 
 def test_tokens_are_never_logged(

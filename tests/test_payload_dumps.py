@@ -197,4 +197,11 @@ def test_both_manifests_are_schema_valid_and_differ_only_in_transport() -> None:
             for line in text.split("bot:\n", 1)[1].split("settings:", 1)[0].splitlines()
             if line.strip().startswith("- ")
         }
-        assert scopes == {"chat:write", "commands", "im:write", "users:read", "users:read.email"}
+        assert scopes == {
+            "chat:write",
+            "commands",
+            "im:history",
+            "im:write",
+            "users:read",
+            "users:read.email",
+        }

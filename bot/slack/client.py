@@ -2,7 +2,9 @@
 
 Every client honours ``SLACK_API_URL`` (``base_url``). The client for background work (the daily
 DM fan-out) retries what can succeed later: HTTP 429 after its ``Retry-After``, 500/503 and
-connection failures (a post only when its request cannot have reached Slack). Errors such as
+connection failures — a post only when its request cannot have reached Slack (a post answered
+with a 5xx may have gone through: the fan-out looks it up in the DM instead, and paces its own
+429 retries). Errors such as
 ``invalid_blocks`` are never retried. Tokens never reach a
 log: :class:`RedactTokens` scrubs anything that looks like one, and slack_sdk's own DEBUG
 logging (which prints request headers) is kept off.
@@ -87,16 +89,35 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
         return method not in NON_IDEMPOTENT or never_sent(error)
 
 
+class SafeServerErrorRetryHandler(ServerErrorRetryHandler):
+    """slack_sdk's 500/503 retries, except for a post: a server error may come after the
+    message was posted. The daily DM looks such a post up instead (bot.slack.delivery)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return method not in NON_IDEMPOTENT
+
+
 def background_retry_handlers(
     *,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
     server_error_retries: int = SERVER_ERROR_RETRIES,
 ) -> list[RetryHandler]:
-    """429 (after Retry-After), 500/503 and connection resets; nothing else."""
+    """429 (after Retry-After), 500/503 and connection resets; nothing else, and no post whose
+    request may have reached Slack."""
     return [
         SafeConnectionErrorRetryHandler(max_retry_count=1),
         RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-        ServerErrorRetryHandler(max_retry_count=server_error_retries),
+        SafeServerErrorRetryHandler(max_retry_count=server_error_retries),
     ]
 
 

@@ -8,19 +8,29 @@ post; a second run the same local day ``chat.update``s them instead of posting a
 ones a longer digest needs and ``chat.delete``s the surplus of a shorter one. An update Slack
 cannot do (``message_not_found`` …) becomes a fresh post.
 
-A post is recorded as in flight (``ts`` NULL) before it is sent. If Slack answers with an error,
-nothing was posted and the row goes; if the answer is lost (timeout, dead process), the post may
-have gone through, so that user is not posted to again that day (status ``unknown``). Retries of
-429 (after ``Retry-After``), 500/503 and connection resets happen inside the client
-(:func:`bot.slack.client.make_client`); the fan-out is paced per DM channel and overall.
+A post is recorded as in flight (``ts`` NULL) before it is sent, and carries metadata naming its
+delivery and position. If Slack refuses it (an error answer), nothing was posted and the row
+goes. If the answer is a 5xx or is lost (timeout, dead process), the post may have gone through:
+the DM's newest messages are searched for that metadata (``conversations.history``) and the post
+is kept if found, sent again if not; a later run does the same for a row a dead process left in
+flight. Only when Slack cannot tell is that user not posted to again that day (status
+``unknown``).
+
+The fan-out sends ``lanes`` DMs at once behind one :class:`Pacer` that spaces writes per DM
+channel and overall; a 429 holds its channel for ``Retry-After`` and is retried through the
+pacer. 500/503 of other calls and connection resets are retried inside the client
+(:func:`bot.slack.client.make_client`).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +38,8 @@ from typing import Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.web import SlackResponse
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, select, update
 
 from bot.blocks.digest import digest_messages
@@ -36,13 +48,14 @@ from bot.engine.business_time import local_date
 from bot.engine.digest import Digest, select_digest
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, load_org, load_users
 from bot.engine.sweep import run_sweep
-from bot.slack.client import error_code, never_sent
+from bot.slack.client import RATE_LIMIT_RETRIES, error_code, never_sent
 from bot.slack.sql import insert_ignore
 from bot.slack.users import resolve_users
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+DEFAULT_LANES = 8  # DMs in flight at once during the fan-out
 # chat.update errors after which the message is posted anew.
 REPOST_ON = frozenset(
     {"message_not_found", "cant_update_message", "channel_not_found", "edit_window_closed"}
@@ -70,6 +83,11 @@ class Pacing:
 
 
 class Pacer:
+    """Spaces chat writes per DM channel and overall, for any number of threads: a slot is
+    reserved under a lock and slept for outside it, so a DM waiting for its own channel does not
+    hold up the others. After a 429, :meth:`hold` keeps writes off that channel until Slack's
+    ``Retry-After`` has passed."""
+
     def __init__(
         self,
         pacing: Pacing,
@@ -80,24 +98,53 @@ class Pacer:
         self.pacing = pacing
         self._sleep = sleep
         self._monotonic = monotonic
-        self._last_call: float | None = None
-        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._next_call = float("-inf")
+        self._next: dict[str, float] = {}
 
     def wait(self, channel: str) -> float:
         """Sleep until a chat write to ``channel`` is allowed; returns the time slept."""
-        now = self._monotonic()
-        due = now
-        if self._last_call is not None:
-            due = max(due, self._last_call + self.pacing.per_call)
-        if channel in self._last:
-            due = max(due, self._last[channel] + self.pacing.per_channel)
-        slept = max(0.0, due - now)
-        if slept:
+        with self._lock:
+            now = self._monotonic()
+            due = max(now, self._next_call, self._next.get(channel, float("-inf")))
+            self._next_call = due + self.pacing.per_call
+            self._next[channel] = due + self.pacing.per_channel
+        slept = due - now
+        if slept > 0:
             self._sleep(slept)
-        stamp = max(self._monotonic(), due)
-        self._last_call = stamp
-        self._last[channel] = stamp
-        return slept
+        return max(0.0, slept)
+
+    def hold(self, channel: str, seconds: float) -> None:
+        """Nothing more to ``channel`` for ``seconds`` (Slack answered 429 with Retry-After)."""
+        with self._lock:
+            until = self._monotonic() + seconds
+            self._next[channel] = max(self._next.get(channel, float("-inf")), until)
+
+
+def retry_after(exc: SlackApiError) -> float | None:
+    """The seconds a 429 asks to wait (``Retry-After``), or None when ``exc`` is no 429."""
+    response = exc.response
+    if getattr(response, "status_code", None) != 429:
+        return None
+    headers: Mapping[str, Any] = getattr(response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def paced_client(client: WebClient) -> WebClient:
+    """``client`` without its own 429 retries: the fan-out retries those through its
+    :class:`Pacer`, so that every lane knows the channel is held."""
+    paced = copy.copy(client)
+    paced.retry_handlers = [
+        h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)
+    ]
+    return paced
 
 
 # ------------------------------------------------------------------------ results
@@ -236,18 +283,13 @@ def _claim(
         )
         if delivery_id is None:
             row = conn.execute(
-                select(Delivery.id, Delivery.status).where(
-                    Delivery.user_id == user_id, Delivery.local_date == day
-                )
+                select(Delivery.id).where(Delivery.user_id == user_id, Delivery.local_date == day)
             ).one()
             delivery_id = row.id
-            if row.status == "unknown":
-                return _UNKNOWN
             taken = conn.execute(
                 update(Delivery)
                 .where(
                     Delivery.id == delivery_id,
-                    Delivery.status != "unknown",
                     or_(Delivery.lease_token.is_(None), Delivery.lease_until < now),
                 )
                 .values(
@@ -267,11 +309,7 @@ def _claim(
                 .order_by(DeliveryMessage.position)
             )
         }
-    lease = _Lease(int(delivery_id), token, stored, clock)
-    if any(m.ts is None for m in stored.values()):
-        _finish(engine, lease, as_of, "an earlier post's outcome is unknown")
-        return _UNKNOWN
-    return lease
+    return _Lease(int(delivery_id), token, stored, clock)
 
 
 _UNKNOWN = "an earlier post may have gone through (its answer was lost): not posted again today"
@@ -323,15 +361,40 @@ def delivered_today(engine: Engine, user_id: str, day: date) -> bool:
 
 # -------------------------------------------------------------------- one user
 
+# Every DM message carries this metadata (with its delivery and position), so that a post whose
+# answer was lost can be found in the DM afterwards instead of being posted twice.
+MARK = "followup_daily_dm"
+HISTORY_LOOKBACK = 20  # newest DM messages searched for a post whose answer was lost
+
+
+@dataclass(frozen=True, slots=True)
+class _Posted:
+    channel: str
+    ts: str
+
+
+class _Unknown(StrEnum):
+    ABSENT = "not in the DM"
+    UNKNOWN = "Slack cannot tell"
+
+
+def _surely_not_posted(exc: BaseException) -> bool:
+    """Slack refused the post (an error answer below 500), or it never left this machine."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        return not (isinstance(status, int) and status >= 500)
+    return never_sent(exc)
+
 
 @dataclass(slots=True)
 class _Sender:
     engine: Engine
-    client: WebClient
+    client: WebClient  # without 429 retries of its own (paced_client)
     lease: _Lease
     slack_user_id: str
     pacer: Pacer
     outcome: Outcome
+    _dm: str | None = None  # the DM's channel id (D…), once known
 
     def send(self, payloads: Sequence[Mapping[str, Any]]) -> None:
         for position, payload in enumerate(payloads):
@@ -342,6 +405,100 @@ class _Sender:
                 self._post(position, payload)
         for position in sorted(p for p in self.lease.messages if p >= len(payloads)):
             self._delete(self.lease.messages[position])
+
+    def resolve_in_flight(self) -> bool:
+        """Posts of an earlier run whose answer was lost: each is looked up in the DM by its
+        metadata and kept if it is there, or forgotten (to be posted now) if not. False when
+        Slack cannot tell: then nothing is posted today."""
+        for stored in [m for m in self.lease.messages.values() if m.ts is None]:
+            found = self._find(stored.position)
+            if found is _Unknown.UNKNOWN:
+                return False
+            if isinstance(found, _Posted):
+                self._record(stored.position, found)
+            else:
+                self._forget(stored.position)
+        return True
+
+    # ------------------------------------------------------------------ Slack calls
+
+    def _call(self, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
+        """One chat write, paced; a 429 holds the channel for its Retry-After and is retried."""
+        attempt = 0
+        while True:
+            self.pacer.wait(self.slack_user_id)
+            try:
+                return method(**kwargs)
+            except SlackApiError as exc:
+                wait = retry_after(exc)
+                if wait is None or attempt >= RATE_LIMIT_RETRIES:
+                    raise
+                attempt += 1
+                log.info(
+                    "delivery %s: rate limited; retrying in %g s", self.lease.delivery_id, wait
+                )
+                self.pacer.hold(self.slack_user_id, wait)
+
+    def _marker(self, position: int) -> dict[str, Any]:
+        return {
+            "event_type": MARK,
+            "event_payload": {"delivery": self.lease.delivery_id, "position": position},
+        }
+
+    def _find(self, position: int) -> _Posted | _Unknown:
+        """The DM message of ``position`` if Slack shows it, by the metadata it was posted with."""
+        try:
+            if self._dm is None:
+                opened = self.client.conversations_open(users=self.slack_user_id)
+                self._dm = str(opened["channel"]["id"])
+            history = self.client.conversations_history(
+                channel=self._dm, limit=HISTORY_LOOKBACK, include_all_metadata=True
+            )
+        except Exception as exc:
+            log.warning(
+                "delivery %s: cannot look the post up in the DM (%s)",
+                self.lease.delivery_id,
+                error_code(exc),
+            )
+            return _Unknown.UNKNOWN
+        want = self._marker(position)
+        for message in history.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == want["event_type"]
+                and meta.get("event_payload") == want["event_payload"]
+            ):
+                return _Posted(self._dm, str(message["ts"]))
+        return _Unknown.ABSENT
+
+    # ------------------------------------------------------------------ the rows
+
+    def _record(self, position: int, posted: _Posted) -> None:
+        with self.engine.begin() as conn:
+            self.lease.renew(conn)
+            conn.execute(
+                update(DeliveryMessage)
+                .where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == position,
+                )
+                .values(channel=posted.channel, ts=posted.ts)
+            )
+        self.lease.messages[position] = _Stored(position, posted.channel, posted.ts)
+
+    def _forget(self, position: int) -> None:
+        """The in-flight row of a post that surely did not go through."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(DeliveryMessage).where(
+                    DeliveryMessage.delivery_id == self.lease.delivery_id,
+                    DeliveryMessage.position == position,
+                    DeliveryMessage.ts.is_(None),
+                )
+            )
+        self.lease.messages.pop(position, None)
+
+    # ------------------------------------------------------------------ post, update, delete
 
     def _post(self, position: int, payload: Mapping[str, Any]) -> None:
         now = self.lease.clock()
@@ -358,49 +515,57 @@ class _Sender:
                     delivery_id=self.lease.delivery_id, position=position, posted_at=now
                 )
             )
-        self.lease.messages.pop(position, None)
-        self.pacer.wait(self.slack_user_id)
-        try:
-            response = self.client.chat_postMessage(
-                channel=self.slack_user_id,
-                text=payload["text"],
-                blocks=payload["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as exc:
-            if not isinstance(exc, SlackApiError) and not never_sent(exc):
-                raise  # the answer is lost: the post may have gone through
-            # Slack answered an error, or the request never left: nothing was posted.
-            with self.engine.begin() as conn:
-                conn.execute(
-                    delete(DeliveryMessage).where(
-                        DeliveryMessage.delivery_id == self.lease.delivery_id,
-                        DeliveryMessage.position == position,
-                        DeliveryMessage.ts.is_(None),
+        self.lease.messages[position] = _Stored(position, None, None)
+        for attempt in (1, 2):
+            try:
+                response = self._call(
+                    self.client.chat_postMessage,
+                    channel=self.slack_user_id,
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                    metadata=self._marker(position),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except Exception as exc:
+                if _surely_not_posted(exc):
+                    self._forget(position)
+                    raise
+                # A 5xx or a lost answer: the post may have gone through. Look.
+                found = self._find(position)
+                if isinstance(found, _Posted):
+                    log.info(
+                        "delivery %s message %s: no answer (%s), but it is in the DM",
+                        self.lease.delivery_id,
+                        position,
+                        error_code(exc),
                     )
-                )
-            raise
-        channel, ts = str(response["channel"]), str(response["ts"])
-        with self.engine.begin() as conn:
-            self.lease.renew(conn)
-            conn.execute(
-                update(DeliveryMessage)
-                .where(
-                    DeliveryMessage.delivery_id == self.lease.delivery_id,
-                    DeliveryMessage.position == position,
-                )
-                .values(channel=channel, ts=ts)
-            )
-        self.lease.messages[position] = _Stored(position, channel, ts)
-        self.outcome.posted += 1
+                    self._record(position, found)
+                    self.outcome.posted += 1
+                    return
+                if found is _Unknown.ABSENT and attempt == 1:
+                    log.warning(
+                        "delivery %s message %s: no answer (%s) and not in the DM; posting again",
+                        self.lease.delivery_id,
+                        position,
+                        error_code(exc),
+                    )
+                    continue
+                raise
+            self._record(position, _Posted(str(response["channel"]), str(response["ts"])))
+            self.outcome.posted += 1
+            return
 
     def _update(self, stored: _Stored, payload: Mapping[str, Any]) -> None:
         assert stored.channel is not None and stored.ts is not None
-        self.pacer.wait(self.slack_user_id)
         try:
-            self.client.chat_update(
-                channel=stored.channel, ts=stored.ts, text=payload["text"], blocks=payload["blocks"]
+            self._call(
+                self.client.chat_update,
+                channel=stored.channel,
+                ts=stored.ts,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                metadata=self._marker(stored.position),
             )
         except SlackApiError as exc:
             code = error_code(exc)
@@ -428,9 +593,8 @@ class _Sender:
 
     def _delete(self, stored: _Stored) -> None:
         if stored.channel and stored.ts:
-            self.pacer.wait(self.slack_user_id)
             try:
-                self.client.chat_delete(channel=stored.channel, ts=stored.ts)
+                self._call(self.client.chat_delete, channel=stored.channel, ts=stored.ts)
             except SlackApiError as exc:
                 code = error_code(exc)
                 if code not in GONE_ON:
@@ -481,6 +645,9 @@ def deliver_digest(
     )
     sender = _Sender(engine, client, claim, slack_user_id, pacer or Pacer(Pacing()), outcome)
     try:
+        if not sender.resolve_in_flight():
+            _finish(engine, claim, digest.result.as_of, "an earlier post's outcome is unknown")
+            return Outcome(user.id, user.name, Status.SKIPPED, _UNKNOWN)
         sender.send(payloads)
     except LostLease:
         outcome.status, outcome.reason = Status.SKIPPED, "another run took this delivery over"
@@ -554,10 +721,14 @@ def deliver_digests(
     as_of: datetime,
     user_id: str | None = None,
     pacing: Pacing | None = None,
+    lanes: int = DEFAULT_LANES,
     clock: Clock = utc_now,
 ) -> DeliveryReport:
     """``followup-bot deliver``: sweep (recording alerts) at ``as_of``, then send every reader's
-    daily DM now (or only ``user_id``'s), whatever their ``send_at``."""
+    daily DM now (or only ``user_id``'s), whatever their ``send_at``.
+
+    ``lanes`` DMs are in flight at once behind one :class:`Pacer`, so the fan-out runs at the
+    pace Slack's limits allow rather than at one round trip per message."""
     with engine.connect() as conn:
         org = load_org(conn)
         users = load_users(conn, org.timezone)
@@ -578,34 +749,44 @@ def deliver_digests(
         users = load_users(conn, org.timezone)
     names = {u.id: u.name for u in users.values()}
     pacer = Pacer(pacing or Pacing())
+    sending = paced_client(client)
 
+    planned: list[Outcome | tuple[Digest, str]] = []
     for uid in sorted(readers, key=lambda u: (users[u].name.lower(), u)):
         user = users[uid]
         if not user.active:
-            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, "inactive user"))
+            planned.append(Outcome(uid, user.name, Status.SKIPPED, "inactive user"))
             continue
         digest = select_digest(result, user, org)
         if digest.skipped:
             reason = _SKIPPED_DIGEST.get(digest.skipped, digest.skipped)
-            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, reason))
+            planned.append(Outcome(uid, user.name, Status.SKIPPED, reason))
             continue
         ident = identities.get(uid)
         if ident is None or ident.slack_user_id is None:
             reason = ident.problem if ident is not None and ident.problem else "not in Slack"
-            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, reason))
+            planned.append(Outcome(uid, user.name, Status.SKIPPED, reason))
             continue
         empty = digest.total == 0 and not any(digest.more.values())
         if empty and not delivered_today(engine, uid, local_date(as_of, user.timezone)):
-            report.outcomes.append(Outcome(uid, user.name, Status.SKIPPED, "no cards today"))
+            planned.append(Outcome(uid, user.name, Status.SKIPPED, "no cards today"))
             continue
-        outcome = deliver_digest(
+        planned.append((digest, ident.slack_user_id))
+
+    def send(job: Outcome | tuple[Digest, str]) -> Outcome:
+        if isinstance(job, Outcome):
+            return job
+        digest, slack_user_id = job
+        return deliver_digest(
             engine,
-            client,
+            sending,
             digest,
-            slack_user_id=ident.slack_user_id,
+            slack_user_id=slack_user_id,
             names=names,
             pacer=pacer,
             clock=clock,
         )
-        report.outcomes.append(outcome)
+
+    with ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="deliver") as pool:
+        report.outcomes.extend(pool.map(send, planned))
     return report
