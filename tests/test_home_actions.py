@@ -137,6 +137,21 @@ def test_the_filters_publish_the_home_again_filtered(sqlite_bot: Bot) -> None:
     assert card_accounts(home["blocks"]) == ["acc-6", "acc-2"]
 
 
+def test_a_modal_opened_from_a_filtered_home_keeps_the_filter(sqlite_bot: Bot) -> None:
+    open_home(sqlite_bot)
+    sqlite_bot.click_home(
+        ActionId.HOME_FILTER_LANE, option=option_value("lane", "owe_them_something")
+    )
+    published(sqlite_bot, 2)
+    sqlite_bot.click_home(ActionId.CARD_DISMISS, "acc-6")
+    view = sqlite_bot.wait("views.open")[0].params["view"]
+    sqlite_bot.submit(view, {"dismiss_reason": {"dismiss_reason": {"value": "called them"}}})
+    home = published(sqlite_bot, 3)
+    assert sqlite_bot.states("acc-6") == ["dismissed"]
+    assert json.loads(home["private_metadata"]) == {"v": 1, "lane": "owe_them_something"}
+    assert card_accounts(home["blocks"]) == ["acc-1", "acc-2"]
+
+
 # ------------------------------------------------------------------- user settings
 
 

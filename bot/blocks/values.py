@@ -168,6 +168,7 @@ class SnoozeModalMeta(_Value):
     channel: str | None = None
     ts: str | None = None
     earliest: date | None = None
+    home: HomeFilters | None = None  # opened from the App Home, with these filters
 
 
 class DismissModalMeta(_Value):
@@ -175,6 +176,7 @@ class DismissModalMeta(_Value):
     card: CardRef
     channel: str | None = None
     ts: str | None = None
+    home: HomeFilters | None = None  # opened from the App Home, with these filters
 
 
 class SettingsModalMeta(_Value):

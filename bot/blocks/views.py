@@ -334,10 +334,12 @@ def snooze_modal(
     today: date,
     channel: str | None = None,
     ts: str | None = None,
+    home: HomeFilters | None = None,
 ) -> View:
-    """The "pick a date…" modal: the card comes back at 09:00 (reader's time) that day."""
+    """The "pick a date…" modal: the card comes back at 09:00 (reader's time) that day.
+    ``home``: opened from the App Home with these filters (kept when it is published again)."""
     earliest = today + timedelta(days=1)
-    meta = SnoozeModalMeta(card=ref, channel=channel, ts=ts, earliest=earliest)
+    meta = SnoozeModalMeta(card=ref, channel=channel, ts=ts, earliest=earliest, home=home)
     return View(
         type="modal",
         callback_id=CallbackId.SNOOZE_PICK_DATE,
@@ -372,9 +374,11 @@ def dismiss_modal(
     *,
     channel: str | None = None,
     ts: str | None = None,
+    home: HomeFilters | None = None,
 ) -> View:
-    """Dismiss a card, with an optional reason. ``reasons`` are the card's reason details."""
-    meta = DismissModalMeta(card=ref, channel=channel, ts=ts)
+    """Dismiss a card, with an optional reason. ``reasons`` are the card's reason details;
+    ``home`` as in :func:`snooze_modal`."""
+    meta = DismissModalMeta(card=ref, channel=channel, ts=ts, home=home)
     blocks: list[Block] = [
         SectionBlock(
             text=m.section_text(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,11 +61,15 @@ def run_sweep(
     *,
     dry_run: bool = False,
     csm_id: str | None = None,
+    account_ids: Sequence[str] | None = None,
     writer: CardWriter | None = None,
 ) -> SweepResult:
-    """Sweep every account in scope at ``now``; record alerts unless ``dry_run``."""
+    """Sweep every account in scope at ``now`` (all, ``csm_id``'s, or just ``account_ids``);
+    record alerts unless ``dry_run``."""
     with engine.begin() as conn:
-        return sweep_in(conn, now, dry_run=dry_run, csm_id=csm_id, writer=writer)
+        return sweep_in(
+            conn, now, dry_run=dry_run, csm_id=csm_id, account_ids=account_ids, writer=writer
+        )
 
 
 def sweep_in(
@@ -73,10 +78,11 @@ def sweep_in(
     *,
     dry_run: bool = False,
     csm_id: str | None = None,
+    account_ids: Sequence[str] | None = None,
     writer: CardWriter | None = None,
 ) -> SweepResult:
     started = datetime.now(now.tzinfo)
-    portfolio = load_portfolio(conn, now, csm_id=csm_id)
+    portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
     hours = portfolio.org.business_hours
 
     evaluated: list[tuple[AccountFacts, Rules, list[Reason]]] = []
@@ -92,7 +98,8 @@ def sweep_in(
             for r in reasons:
                 fired[alert_key(facts.id, r)] = (facts.id, r)
 
-    scope = None if csm_id is None else [f.id for f in portfolio.accounts]
+    scoped = csm_id is not None or account_ids is not None
+    scope = [f.id for f in portfolio.accounts] if scoped else None
     stored = load_alerts(conn, fired, scope)
     alerts, changes = reconcile(fired, stored, now)
     if not dry_run:

@@ -29,6 +29,7 @@ from bot.blocks.values import (
     PICK_DATE,
     CardRef,
     DismissModalMeta,
+    HomeFilters,
     SnoozeModalMeta,
     SnoozeOption,
     SummaryRef,
@@ -99,13 +100,13 @@ def _owner_and_name(deps: Deps, caller: Caller, account_id: str) -> tuple[UserFa
     return caller.owner(owner_id), name
 
 
-def _alerts_of(deps: Deps, ref: CardRef, owner: UserFacts | None) -> Sequence[int]:
+def _alerts_of(deps: Deps, ref: CardRef) -> Sequence[int]:
     """The alert ids the card showed. A card rendered before its alerts were recorded (a
     dry-run view), or whose ids did not fit in the button, carries none: its alerts are then
-    the ones its card shows now, recorded by a sweep of the owner's accounts."""
+    the ones its card shows now, recorded by a sweep of that account."""
     if ref.alerts:
         return ref.alerts
-    result = run_sweep(deps.engine, deps.clock(), csm_id=owner.id if owner else None)
+    result = run_sweep(deps.engine, deps.clock(), account_ids=[ref.account])
     card = next((c for c in result.cards if c.account == ref.account), None)
     return card_alert_ids(card) if card is not None else ()
 
@@ -158,7 +159,7 @@ def change_card(
     tz = (owner or caller.user).timezone
     if choice is not None:
         until = snooze_until(choice, now, tz, caller.org.business_hours)
-    ids = _alerts_of(deps, ref, owner)
+    ids = _alerts_of(deps, ref)
     try:
         with deps.engine.begin() as conn:
             changed = card_actions.apply(
@@ -217,6 +218,16 @@ def undo_change(deps: Deps, click: Click, value: UndoValue) -> None:
 # ----------------------------------------------------------------------- modals
 
 
+def _home_of(origin: Origin) -> HomeFilters | None:
+    """The App Home filters to keep through a modal opened from the App Home."""
+    return (origin.filters or HomeFilters()) if origin.home else None
+
+
+def _after_modal(meta: SnoozeModalMeta | DismissModalMeta) -> Origin:
+    """Where a modal's card was clicked, as the modal remembered it."""
+    return Origin(channel=meta.channel, ts=meta.ts, home=meta.home is not None, filters=meta.home)
+
+
 def _message_origin(origin: Origin) -> tuple[str | None, str | None]:
     """(channel, ts) to remember in a modal: the DM message to update after its submission
     (none for an ephemeral: only its channel, to answer in)."""
@@ -236,11 +247,13 @@ def open_snooze_modal(
 ) -> None:
     """ "Pick a date…": open the date modal first (two quick reads), then check the caller —
     a refusal turns the open modal into a notice."""
-    channel, ts = _message_origin(Origin.of(body))
+    origin = Origin.of(body)
+    channel, ts = _message_origin(origin)
     with deps.engine.connect() as conn:
         name = card_actions.account_name(conn, ref.account)
         tz = owner_timezone(conn, ref.account, slack_user_of(body))
-    view = snooze_modal(ref, name, today=local_date(deps.clock(), tz), channel=channel, ts=ts)
+    today = local_date(deps.clock(), tz)
+    view = snooze_modal(ref, name, today=today, channel=channel, ts=ts, home=_home_of(origin))
     opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
     _remember_opened(context, opened)
     caller = Caller.resolve(deps, client, slack_user_of(body))
@@ -251,7 +264,8 @@ def open_snooze_modal(
 def open_dismiss_modal(
     deps: Deps, client: WebClient, body: Mapping[str, Any], ref: CardRef, context: BoltContext
 ) -> None:
-    channel, ts = _message_origin(Origin.of(body))
+    origin = Origin.of(body)
+    channel, ts = _message_origin(origin)
     with deps.engine.connect() as conn:
         name = card_actions.account_name(conn, ref.account)
         details = [
@@ -263,7 +277,7 @@ def open_dismiss_modal(
             ).scalars()
             if d
         ]
-    view = dismiss_modal(ref, name, details, channel=channel, ts=ts)
+    view = dismiss_modal(ref, name, details, channel=channel, ts=ts, home=_home_of(origin))
     opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
     _remember_opened(context, opened)
     caller = Caller.resolve(deps, client, slack_user_of(body))
@@ -350,8 +364,7 @@ def register(app: App, deps: Deps) -> None:
                 ack(response_action="errors", errors={BlockId.SNOOZE_DATE.value: PAST_DATE})
                 return
             ack()
-            origin = Origin(channel=meta.channel, ts=meta.ts)
-            click = Click.of(client, body, origin=origin, channel=meta.channel)
+            click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
             change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
 
     @app.action(ActionId.CARD_DISMISS)
@@ -382,8 +395,7 @@ def register(app: App, deps: Deps) -> None:
             meta = DismissModalMeta.parse(view.get("private_metadata"))
             raw = _state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
             reason = str(raw or "").strip()[:DISMISS_REASON_MAX] or None
-            origin = Origin(channel=meta.channel, ts=meta.ts)
-            click = Click.of(client, body, origin=origin, channel=meta.channel)
+            click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
             change_card(deps, click, meta.card, CardOp.DISMISS, reason=reason)
 
     @app.action(ActionId.CARD_SUMMARY)

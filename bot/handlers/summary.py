@@ -33,15 +33,15 @@ log = logging.getLogger(__name__)
 def overview_and_card(
     deps: Deps, caller: Caller, account_id: str
 ) -> tuple[AccountOverview, Card | None]:
-    """One account now, and its card if it is flagged (a dry-run sweep of its owner's
-    accounts; an account nobody owns shows no card)."""
+    """One account now, and its card if it is flagged (a dry-run sweep of that account alone;
+    an account nobody owns, nor the org's fallback CSM, shows no card)."""
     now = deps.clock()
     with deps.engine.connect() as conn:
         overview = account_overview(conn, account_id, now)
     owner = overview.csm_id or caller.org.fallback_csm_id
     card = None
     if owner is not None:
-        result = run_sweep(deps.engine, now, dry_run=True, csm_id=owner)
+        result = run_sweep(deps.engine, now, dry_run=True, account_ids=[account_id])
         card = next((c for c in result.cards if c.account == account_id), None)
     return overview, card
 
