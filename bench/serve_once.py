@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_app, make_http_server
+from bot.app import build_app, make_http_server, settle_heap
 from bot.db.session import make_engine
 from bot.settings import Settings
 from bot.slack.client import configure_logging
@@ -69,6 +69,7 @@ def main() -> None:
     engine = make_engine(url)
     app = build_app(settings, engine, clock=lambda: as_of)
     server = make_http_server(app, host="127.0.0.1", port=0, threads=int(threads))
+    settle_heap()  # as `followup-bot serve` does
     timed = Timed(server.application)
     server.application = timed
 

@@ -442,7 +442,7 @@ def serve(
     otherwise HTTP on /slack/events behind a production WSGI server (waitress)."""
     from slack_sdk.errors import SlackClientError
 
-    from bot.app import build_app, make_http_server, run_socket_mode
+    from bot.app import build_app, make_http_server, run_socket_mode, settle_heap
     from bot.slack.client import bot_token, configure_logging, signing_secret
 
     state: State = ctx.obj
@@ -458,6 +458,7 @@ def serve(
             bolt = build_app(settings, engine, socket_mode=socket_mode)
         except (SlackClientError, OSError) as exc:
             raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    settle_heap()
     if not no_scheduler:
         out.print(
             "The scheduler is not part of this build yet: no digest is sent on its own. "
