@@ -141,6 +141,23 @@ def sweep_in(
     return result
 
 
+class DrySweeps:
+    """Read-only sweeps at one moment, each reader's computed once: what one click re-renders
+    (the reader's DM, App Homes, an ephemeral) comes from the same sweep."""
+
+    def __init__(self, engine: Engine, now: datetime) -> None:
+        self.engine = engine
+        self.now = now
+        self._by_csm: dict[str, SweepResult] = {}
+
+    def of(self, csm_id: str) -> SweepResult:
+        result = self._by_csm.get(csm_id)
+        if result is None:
+            result = run_sweep(self.engine, self.now, dry_run=True, csm_id=csm_id)
+            self._by_csm[csm_id] = result
+        return result
+
+
 def build_card(
     facts: AccountFacts,
     rules: Rules,

@@ -20,7 +20,7 @@ from bot.blocks.values import HomeFilters
 from bot.blocks.views import home_view
 from bot.engine.facts import load_org, load_users
 from bot.engine.overview import snoozed_alerts
-from bot.engine.sweep import run_sweep
+from bot.engine.sweep import DrySweeps
 from bot.handlers import Deps
 from bot.ids import BlockId, CallbackId, Event
 from bot.slack.dedupe import process_once
@@ -75,29 +75,40 @@ def on_app_home_opened(
 
 
 def publish_home(
-    deps: Deps, client: WebClient, slack_user_id: str, *, filters: HomeFilters | None = None
+    deps: Deps,
+    client: WebClient,
+    slack_user_id: str,
+    *,
+    filters: HomeFilters | None = None,
+    sweeps: DrySweeps | None = None,
 ) -> None:
     """``views.publish`` the App Home of a Slack user (a short "not set up" home for a Slack user
     who is not one of ours), under ``filters`` (none: the whole queue)."""
-    view = home_for(deps, client, slack_user_id, filters=filters)
+    view = home_for(deps, client, slack_user_id, filters=filters, sweeps=sweeps)
     client.views_publish(user_id=slack_user_id, view=view.to_dict())
 
 
 def home_for(
-    deps: Deps, client: WebClient, slack_user_id: str, *, filters: HomeFilters | None = None
+    deps: Deps,
+    client: WebClient,
+    slack_user_id: str,
+    *,
+    filters: HomeFilters | None = None,
+    sweeps: DrySweeps | None = None,
 ) -> View:
     user_id = user_for_slack_id(deps.engine, client, slack_user_id)
     if user_id is None:
         return not_set_up_view()
     resolve_users(deps.engine, client, [user_id])  # the time zone, when nobody gave one yet
-    now = deps.clock()
+    sweeps = sweeps or DrySweeps(deps.engine, deps.clock())
+    now = sweeps.now
     with deps.engine.connect() as conn:
         org = load_org(conn)
         users = load_users(conn, org.timezone)
         snoozed = snoozed_alerts(conn, user_id, now)
     user = users[user_id]
     # A read-only sweep of the user's accounts: opening the Home changes no alert.
-    result = run_sweep(deps.engine, now, dry_run=True, csm_id=user_id)
+    result = sweeps.of(user_id)
     return home_view(
         user,
         org,

@@ -29,7 +29,7 @@ from bot.blocks.values import BadValue, HomeFilters
 from bot.db.models import Delivery, DeliveryMessage
 from bot.engine.digest import Digest, select_digest
 from bot.engine.facts import UserFacts, load_org, load_users
-from bot.engine.sweep import run_sweep
+from bot.engine.sweep import DrySweeps
 from bot.handlers import Deps
 from bot.handlers.access import Caller
 from bot.handlers.events import publish_home
@@ -88,12 +88,14 @@ def _str(value: object) -> str | None:
 # --------------------------------------------------------------------- rendering
 
 
-def today_messages(deps: Deps, caller: Caller, *, max_messages: int = 2) -> list[SlackMessage]:
+def today_messages(
+    deps: Deps, caller: Caller, *, max_messages: int = 2, sweeps: DrySweeps | None = None
+) -> list[SlackMessage]:
     """``/followup today``: the caller's lanes now, as their digest shows them — even when they
     paused their daily DM or the org's is off (they asked)."""
     user = replace(caller.user, digest={**caller.user.digest, "opt_out": False})
     org = replace(caller.org, digest={**caller.org.digest, "enabled": True})
-    result = run_sweep(deps.engine, deps.clock(), dry_run=True, csm_id=user.id)
+    result = (sweeps or DrySweeps(deps.engine, deps.clock())).of(user.id)
     digest = select_digest(result, user, org)
     names = {u.id: u.name for u in caller.users.values()}
     return digest_messages(digest, names=names, max_messages=max_messages)
@@ -161,7 +163,9 @@ def _nothing_more(digest: Digest) -> SlackMessage:
     )
 
 
-def refresh_dm(deps: Deps, client: WebClient, delivery_id: int) -> None:
+def refresh_dm(
+    deps: Deps, client: WebClient, delivery_id: int, sweeps: DrySweeps | None = None
+) -> None:
     """``chat.update`` a delivered DM with its reader's digest as it stands now."""
     with deps.engine.connect() as conn:
         dm = load_dm(conn, delivery_id)
@@ -172,7 +176,7 @@ def refresh_dm(deps: Deps, client: WebClient, delivery_id: int) -> None:
     reader = users.get(dm.user_id)
     if reader is None:
         return
-    result = run_sweep(deps.engine, deps.clock(), dry_run=True, csm_id=reader.id)
+    result = (sweeps or DrySweeps(deps.engine, deps.clock())).of(reader.id)
     digest = select_digest(result, reader, org)
     names = {u.id: u.name for u in users.values()}
     messages = digest_messages(digest, names=names, max_messages=len(dm.messages))
@@ -218,10 +222,14 @@ def dms_to_refresh(deps: Deps, origin: Origin, owner_ids: Iterable[str | None]) 
 
 
 def republish_home(
-    deps: Deps, client: WebClient, slack_user_id: str, filters: HomeFilters | None = None
+    deps: Deps,
+    client: WebClient,
+    slack_user_id: str,
+    filters: HomeFilters | None = None,
+    sweeps: DrySweeps | None = None,
 ) -> None:
     try:
-        publish_home(deps, client, slack_user_id, filters=filters)
+        publish_home(deps, client, slack_user_id, filters=filters, sweeps=sweeps)
     except SlackApiError as exc:
         log.warning("views.publish for %s failed: %s", slack_user_id, error_code(exc))
 
@@ -237,11 +245,13 @@ def refresh_after_change(
     owners: Sequence[UserFacts | None],
     replier: Replier | None = None,
 ) -> None:
-    """Re-render everything that shows the changed card (see the module docstring)."""
+    """Re-render everything that shows the changed card (see the module docstring), each
+    reader's cards from one read-only sweep."""
+    sweeps = DrySweeps(deps.engine, deps.clock())
     for delivery_id in dms_to_refresh(deps, origin, [o.id if o else None for o in owners]):
-        refresh_dm(deps, client, delivery_id)
+        refresh_dm(deps, client, delivery_id, sweeps)
     if origin.ephemeral and replier is not None and replier.has_response_url:
-        fresh = today_messages(deps, caller, max_messages=1)
+        fresh = today_messages(deps, caller, max_messages=1, sweeps=sweeps)
         if fresh:
             replier.replace(fresh[0])
     homes: dict[str, HomeFilters | None] = {caller.slack_user_id: origin.filters}
@@ -249,4 +259,4 @@ def refresh_after_change(
         if owner is not None and owner.slack_user_id and owner.slack_user_id not in homes:
             homes[owner.slack_user_id] = None
     for slack_user_id, filters in homes.items():
-        republish_home(deps, client, slack_user_id, filters)
+        republish_home(deps, client, slack_user_id, filters, sweeps)
