@@ -69,6 +69,9 @@ class _Failure:
 class FakeSlack:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
+        # Socket Mode: the app-level token apps.connections.open accepts, and the URL it gives
+        self.app_token: str | None = None
+        self.socket_url: str | None = None
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) → message
@@ -268,11 +271,12 @@ class FakeSlack:
         auth = headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth else str(params.get("token", ""))
         if method == "apps.connections.open":  # Socket Mode: app-level tokens only
-            body = (
-                {"ok": False, "error": "not_allowed_token_type"}
-                if not token.startswith("xapp-")
-                else {"ok": False, "error": "invalid_auth"}
-            )
+            if not token.startswith("xapp-"):
+                body = {"ok": False, "error": "not_allowed_token_type"}
+            elif token == self.app_token and self.socket_url:
+                body = {"ok": True, "url": self.socket_url}
+            else:
+                body = {"ok": False, "error": "invalid_auth"}
         elif not token:
             body = {"ok": False, "error": "not_authed"}
         elif token != self.token:

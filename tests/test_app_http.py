@@ -23,12 +23,14 @@ from bot.settings import Settings
 from tests.portfolio import NOW, Portfolio, iso, load
 from tests.slack_fakes import (
     SIGNING_SECRET,
+    TEAM_ID,
     TOKEN,
     FakeSlack,
     SlackRequests,
     http_get,
     serve_app,
 )
+from tests.socket_mode_fake import FakeSocketMode
 
 BIN = Path(sys.executable).parent / "followup-bot"
 
@@ -344,3 +346,88 @@ def test_serve_uses_socket_mode_with_an_app_token(
     # No signing secret needed in Socket Mode; the app-level token went to apps.connections.open.
     [opened] = fake.calls_to("apps.connections.open")
     assert opened.headers["authorization"] == "Bearer xapp-1-A0TEST-refused"
+
+
+def test_serve_over_socket_mode_answers_commands_and_events(
+    fake: FakeSlack, sqlite_url: str, tmp_path: Path
+) -> None:
+    load(sqlite_url, home_portfolio(), tmp_path)
+    app_token = "xapp-1-A0TEST-socket"
+    with FakeSocketMode() as socket_mode:
+        fake.app_token, fake.socket_url = app_token, socket_mode.url
+        proc = subprocess.Popen(
+            [str(BIN), "--database-url", sqlite_url, "serve", "--no-scheduler"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=app_token),
+            cwd=tmp_path,
+        )
+        try:
+            assert socket_mode.connected.wait(30), "serve never connected over Socket Mode"
+            command = {
+                "team_id": TEAM_ID,
+                "channel_id": "D0ANA",
+                "user_id": "U0ANA",
+                "api_app_id": "A0TEST",
+                "trigger_id": "trigger-1",
+            }
+            # /followup help: answered in the acknowledgement itself.
+            help_id = socket_mode.send(
+                "slash_commands",
+                {
+                    **command,
+                    "command": "/followup",
+                    "text": "help",
+                    "response_url": fake.response_url("help"),
+                },
+                response_payload=True,
+            )
+            ack = socket_mode.wait_ack(help_id)
+            assert "/followup today" in ack["payload"]["text"]
+
+            # /account-summary: acknowledged at once, the summary follows on the response_url.
+            sent = time.monotonic()
+            summary_id = socket_mode.send(
+                "slash_commands",
+                {
+                    **command,
+                    "command": "/account-summary",
+                    "text": "globex",
+                    "response_url": fake.response_url("summary"),
+                },
+                response_payload=True,
+            )
+            socket_mode.wait_ack(summary_id)
+            assert time.monotonic() - sent < 3.0  # Slack's limit, with a wide margin here
+            [answer] = fake.wait_for("response_url", timeout=20)
+            assert "Globex" in json.dumps(answer.params)
+
+            # Events arrive on the same socket: opening the App Home publishes it.
+            event_id = socket_mode.send(
+                "events_api",
+                {
+                    "team_id": TEAM_ID,
+                    "api_app_id": "A0TEST",
+                    "type": "event_callback",
+                    "event_id": "EvSOCKET1",
+                    "event_time": int(time.time()),
+                    "event": {
+                        "type": "app_home_opened",
+                        "user": "U0ANA",
+                        "channel": "D0ANA",
+                        "tab": "home",
+                        "event_ts": f"{time.time():.6f}",
+                    },
+                },
+            )
+            socket_mode.wait_ack(event_id)
+            [published] = fake.wait_for("views.publish", timeout=20)
+            assert published.params["user_id"] == "U0ANA"
+            assert "Globex" in json.dumps(published.params["view"])
+        finally:
+            proc.terminate()
+            out, err = proc.communicate(timeout=10)
+    assert "Socket Mode" in out
+    assert "Traceback" not in err, err
+    assert TOKEN not in err and app_token not in err
