@@ -1,6 +1,7 @@
-"""One sweep in a fresh process: prints {"sweep_s", "rss_mb", "cards"} as JSON.
+"""One sweep in a fresh process: prints {"sweep_s", "rss_mb", "worker_rss_mb", "cards"} as JSON
+(``worker_rss_mb``: the largest peak RSS of the sweep's worker processes, 0 without any).
 
-python bench/sweep_once.py DATABASE_URL AS_OF
+python bench/sweep_once.py DATABASE_URL AS_OF [WORKERS]
 """
 
 from __future__ import annotations
@@ -29,14 +30,26 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     url, as_of = sys.argv[1], datetime.fromisoformat(sys.argv[2])
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else None
     engine = make_engine(url)
     with engine.connect() as conn:  # connect before timing: the sweep, not the handshake
         conn.exec_driver_sql("SELECT 1")
     started = time.perf_counter()
-    result = run_sweep(engine, as_of, dry_run=False)
+    result = run_sweep(engine, as_of, dry_run=False, workers=workers)
     elapsed = time.perf_counter() - started
     rss_mb = peak_rss_mb()
-    print(json.dumps({"sweep_s": elapsed, "rss_mb": rss_mb, "cards": len(result.cards)}))
+    # ru_maxrss of the children waited for: the largest worker's peak (KiB on Linux).
+    worker_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "sweep_s": elapsed,
+                "rss_mb": rss_mb,
+                "worker_rss_mb": worker_rss_mb,
+                "cards": len(result.cards),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -280,6 +280,15 @@ def sweep(
     user: Annotated[
         str | None, typer.Option("--user", help="Only this CSM's accounts (user id).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes sharing a sweep of 20,000+ accounts (default: one per CPU, at most "
+            "4; 1: this process alone).",
+        ),
+    ] = None,
 ) -> None:
     """Run the follow-up sweep: flag accounts into lanes and record alerts (never sends)."""
     with _errors():
@@ -287,7 +296,7 @@ def sweep(
         now = _as_of(engine, as_of)
         if user is not None:
             _require_user(engine, user)
-        result = run_sweep(engine, now, dry_run=dry_run, csm_id=user)
+        result = run_sweep(engine, now, dry_run=dry_run, csm_id=user, workers=workers)
     if fmt is Format.json:
         _dump_json(result.to_json())
         return

@@ -237,27 +237,52 @@ def _max_window_days(book: RulesBook, teams: Sequence[str | None], pick: Any) ->
     return max(float(pick(book.for_team(t))) for t in [None, *teams])
 
 
+def _excluded(conn: Connection, today: date) -> set[str]:
+    return {
+        acc
+        for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until))
+        if until is None or until >= today
+    }
+
+
+def _in_scope(q: Any, org: OrgFacts, csm_id: str | None) -> Any:
+    """``q`` (over accounts) narrowed to the accounts a sweep looks at: not churned or inactive,
+    and only ``csm_id``'s if given (the fallback CSM also gets the accounts without a CSM)."""
+    q = q.where(or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)))
+    if csm_id is not None:
+        if org.fallback_csm_id == csm_id:
+            q = q.where(or_(Account.csm_id == csm_id, Account.csm_id.is_(None)))
+        else:
+            q = q.where(Account.csm_id == csm_id)
+    return q
+
+
+def accounts_in_scope(conn: Connection, now: datetime, *, csm_id: str | None = None) -> list[str]:
+    """The ids of the accounts :func:`load_portfolio` loads at ``now``, in id order."""
+    org = load_org(conn)
+    excluded = _excluded(conn, local_date(now, org.timezone))
+    q = _in_scope(select(Account.id), org, csm_id).order_by(Account.id)
+    return [acc for (acc,) in conn.execute(q) if acc not in excluded]
+
+
 def load_portfolio(
     conn: Connection,
     now: datetime,
     *,
     csm_id: str | None = None,
     account_ids: Sequence[str] | None = None,
+    id_range: tuple[str, str] | None = None,
 ) -> Portfolio:
     """Everything the sweep needs at ``now``, for the accounts in scope.
 
     Scope: accounts that are not churned or inactive and not excluded, optionally only those
-    of ``csm_id`` (the fallback CSM also gets the accounts that have no CSM) or ``account_ids``.
+    of ``csm_id`` (the fallback CSM also gets the accounts that have no CSM), or only
+    ``account_ids``, or only ids from ``id_range[0]`` to ``id_range[1]``.
     """
+    scope = Scope(list(account_ids) if account_ids is not None else None, id_range)
     org = load_org(conn)
     users = load_users(conn, org.timezone)
-    today = local_date(now, org.timezone)
-
-    excluded = {
-        acc
-        for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until))
-        if until is None or until >= today
-    }
+    excluded = _excluded(conn, local_date(now, org.timezone))
     acc_cols = (
         Account.id,
         Account.name,
@@ -276,26 +301,25 @@ def load_portfolio(
         Account.blocker,
     )
     roll_cols = tuple(getattr(AccountRollup, c) for c in ROLLUP_COLUMNS)
-    q = (
-        select(*acc_cols, *roll_cols)
-        .outerjoin(AccountRollup, AccountRollup.account_id == Account.id)
-        .where(
-            or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)),
-        )
+    q = _in_scope(
+        select(*acc_cols, *roll_cols).outerjoin(
+            AccountRollup, AccountRollup.account_id == Account.id
+        ),
+        org,
+        csm_id,
     )
-    if csm_id is not None:
-        if org.fallback_csm_id == csm_id:
-            q = q.where(or_(Account.csm_id == csm_id, Account.csm_id.is_(None)))
-        else:
-            q = q.where(Account.csm_id == csm_id)
-    if account_ids is not None:
-        q = q.where(Account.id.in_(list(account_ids)))
 
     n_acc = len(acc_cols)
     accounts: list[AccountFacts] = []
     by_id: dict[str, AccountFacts] = {}
     stale: list[str] = []  # accounts whose rollup includes data after `now`
-    for row in (r for part in conn.execute(q).partitions(10_000) for r in part):
+    rows = (
+        r
+        for statement in scope.narrow(q, Account.id)
+        for part in conn.execute(statement).partitions(10_000)
+        for r in part
+    )
+    for row in rows:
         if row[0] in excluded:
             continue
         values: Any = row[n_acc:]
@@ -328,7 +352,8 @@ def load_portfolio(
         return Portfolio(now, org, users, [])
 
     restrict = csm_id is not None or account_ids is not None
-    ids = list(by_id)
+    # A CSM's accounts are named by id; otherwise the scope (everything, or a range) holds.
+    sub = Scope(list(by_id)) if restrict else scope
     teams = sorted({a.team_id for a in accounts if a.team_id})
 
     # As-of fallback: fold the raw rows up to `now` for accounts with newer data.
@@ -340,21 +365,35 @@ def load_portfolio(
         facts = by_id[acc]
         facts.threads = [t for t in facts.rollup.threads.values() if t.last_direction == "inbound"]
 
-    _load_threads(conn, now, by_id, stale_set, org, teams, ids if restrict else None)
-    _load_tasks(conn, now, by_id, ids if restrict else None)
-    _load_meetings(conn, now, by_id, org, teams, ids if restrict else None)
+    _load_threads(conn, now, by_id, stale_set, org, teams, sub)
+    _load_tasks(conn, now, by_id, sub)
+    _load_meetings(conn, now, by_id, org, teams, sub)
     _load_requests(conn, now, by_id)
     _load_contact_names(conn, accounts)
     return Portfolio(now, org, users, accounts)
 
 
-def _run(conn: Connection, q: Any, column: Any, ids: Sequence[str] | None) -> Sequence[Any]:
-    if ids is None:
-        return conn.execute(q).all()
-    out: list[Any] = []
-    for part in chunks(ids):
-        out.extend(conn.execute(q.where(column.in_(part))).all())
-    return out
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which accounts a sweep loads besides its filters: all, a list of ids, or an id range
+    (one process's share of a sweep split between processes)."""
+
+    ids: Sequence[str] | None = None
+    id_range: tuple[str, str] | None = None  # first and last id, both included
+
+    def narrow(self, q: Any, column: Any) -> list[Any]:
+        """``q`` for each chunk of the scope (one statement unless it lists many ids)."""
+        if self.ids is not None:
+            return [q.where(column.in_(part)) for part in chunks(self.ids)]
+        if self.id_range is not None:
+            return [q.where(column.between(*self.id_range))]
+        return [q]
+
+    def run(self, conn: Connection, q: Any, column: Any) -> Sequence[Any]:
+        out: list[Any] = []
+        for part in self.narrow(q, column):
+            out.extend(conn.execute(part).all())
+        return out
 
 
 def _load_threads(
@@ -364,7 +403,7 @@ def _load_threads(
     stale: set[str],
     org: OrgFacts,
     teams: Sequence[str],
-    ids: Sequence[str] | None,
+    scope: Scope,
 ) -> None:
     lookback = _max_window_days(org.rules, teams, lambda r: r.unreplied_lookback_days)
     q = select(
@@ -382,14 +421,14 @@ def _load_threads(
         EmailThread.last_at > now - timedelta(days=lookback),
         EmailThread.last_at <= now,
     )
-    for row in _run(conn, q, EmailThread.account_id, ids):
+    for row in scope.run(conn, q, EmailThread.account_id):
         facts = by_id.get(row[0])
         if facts is not None and row[0] not in stale:
             facts.threads.append(ThreadState(*row))
 
 
 def _load_tasks(
-    conn: Connection, now: datetime, by_id: dict[str, AccountFacts], ids: Sequence[str] | None
+    conn: Connection, now: datetime, by_id: dict[str, AccountFacts], scope: Scope
 ) -> None:
     """Overdue open tasks, whether an open task is due ahead, and done auto-created tasks."""
     cols = (
@@ -409,8 +448,8 @@ def _load_tasks(
             and_(Task.status == "done", Task.auto_created.is_(True)),
         )
     )
-    for acc, tid, title, due_at, priority, status, completed_at, request_id, auto in _run(
-        conn, q, Task.account_id, ids
+    for acc, tid, title, due_at, priority, status, completed_at, request_id, auto in scope.run(
+        conn, q, Task.account_id
     ):
         facts = by_id.get(acc)
         if facts is not None:
@@ -431,7 +470,7 @@ def _load_tasks(
         .where(Task.status == "open", Task.due_at > now)
         .group_by(Task.account_id)
     )
-    for (acc,) in _run(conn, ahead, Task.account_id, ids):
+    for (acc,) in scope.run(conn, ahead, Task.account_id):
         facts = by_id.get(acc)
         if facts is not None:
             facts.has_task_ahead = True
@@ -443,21 +482,38 @@ def _load_meetings(
     by_id: dict[str, AccountFacts],
     org: OrgFacts,
     teams: Sequence[str],
-    ids: Sequence[str] | None,
+    scope: Scope,
 ) -> None:
-    # 1. The latest meeting that took place, per account: one walk of the covering index
-    #    (account, start, canceled, id). PostgreSQL keeps one row per account with DISTINCT ON;
-    #    elsewhere the rows come in order and the last one per account wins.
-    held = select(Meeting.account_id, Meeting.starts_at, Meeting.id).where(
-        Meeting.canceled.is_(False), Meeting.starts_at <= now
-    )
+    # 1. The latest meeting that took place, per account (the highest id among meetings at the
+    #    same time), from the covering index (account, start, canceled, id): PostgreSQL keeps
+    #    one row per account with DISTINCT ON; elsewhere each account's latest start is found
+    #    by GROUP BY and joined back for its id — never every meeting in Python.
+    held_rows: Sequence[Any]
     if conn.dialect.name == "postgresql":
-        held = held.ext(distinct_on(Meeting.account_id)).order_by(
-            Meeting.account_id, Meeting.starts_at.desc(), Meeting.id.desc()
+        held = (
+            select(Meeting.account_id, Meeting.starts_at, Meeting.id)
+            .where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
+            .ext(distinct_on(Meeting.account_id))
+            .order_by(Meeting.account_id, Meeting.starts_at.desc(), Meeting.id.desc())
         )
+        held_rows = scope.run(conn, held, Meeting.account_id)
     else:
-        held = held.order_by(Meeting.account_id, Meeting.starts_at, Meeting.id)
-    for acc, starts_at, mid in _run(conn, held, Meeting.account_id, ids):
+        held_rows = []
+        latest_of_all = select(
+            Meeting.account_id.label("acc"), func.max(Meeting.starts_at).label("at")
+        ).where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
+        for latest in scope.narrow(latest_of_all, Meeting.account_id):
+            found = latest.group_by(Meeting.account_id).subquery()
+            held = (
+                select(Meeting.account_id, found.c.at, func.max(Meeting.id))
+                .join(
+                    found, and_(Meeting.account_id == found.c.acc, Meeting.starts_at == found.c.at)
+                )
+                .where(Meeting.canceled.is_(False))
+                .group_by(Meeting.account_id, found.c.at)
+            )
+            held_rows.extend(conn.execute(held).all())
+    for acc, starts_at, mid in held_rows:
         facts = by_id.get(acc)
         if facts is not None:
             facts.last_meeting = (starts_at, mid)
@@ -468,7 +524,7 @@ def _load_meetings(
         .where(Meeting.canceled.is_(False), Meeting.starts_at > now)
         .group_by(Meeting.account_id)
     )
-    for acc, starts_at in _run(conn, ahead, Meeting.account_id, ids):
+    for acc, starts_at in scope.run(conn, ahead, Meeting.account_id):
         facts = by_id.get(acc)
         if facts is not None:
             facts.next_meeting_at = starts_at
@@ -500,8 +556,8 @@ def _load_meetings(
     )
     recent: dict[str, MeetingFact] = {}
     with_items: dict[str, MeetingFact] = {}
-    for acc, mid, title, starts_at, ends_at, next_step, unowned in _run(
-        conn, q, Meeting.account_id, ids
+    for acc, mid, title, starts_at, ends_at, next_step, unowned in scope.run(
+        conn, q, Meeting.account_id
     ):
         facts = by_id.get(acc)
         if facts is None:

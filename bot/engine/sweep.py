@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +20,14 @@ from sqlalchemy import Connection, Engine, insert
 from bot.db.models import SweepRun
 from bot.engine.alerts import StoredAlert, alert_key, apply_changes, load_alerts, reconcile
 from bot.engine.business_time import business_hours_between, local_date
-from bot.engine.facts import AccountFacts, Portfolio, load_portfolio
+from bot.engine.facts import (
+    AccountFacts,
+    Portfolio,
+    accounts_in_scope,
+    load_org,
+    load_portfolio,
+    load_users,
+)
 from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
 from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
 from bot.engine.scoring import action_score
@@ -35,7 +46,6 @@ class SweepResult:
     alerts_new: int = 0
     alerts_cleared: int = 0
     dry_run: bool = False
-    portfolio: Portfolio | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,13 +73,90 @@ def run_sweep(
     csm_id: str | None = None,
     account_ids: Sequence[str] | None = None,
     writer: CardWriter | None = None,
+    workers: int | None = None,
+    parallel_from: int | None = None,
 ) -> SweepResult:
     """Sweep every account in scope at ``now`` (all, ``csm_id``'s, or just ``account_ids``);
-    record alerts unless ``dry_run``."""
+    record alerts unless ``dry_run``.
+
+    A sweep of the whole portfolio with at least ``parallel_from`` (default ``PARALLEL_FROM``)
+    accounts loads and evaluates them in ``workers`` processes (default: one per CPU, at most
+    ``MAX_WORKERS``), each its share of the accounts by id range; alerts and cards are then done
+    here, as for a small one.
+    """
+    url = engine.url.render_as_string(hide_password=False)
     with engine.begin() as conn:
         return sweep_in(
-            conn, now, dry_run=dry_run, csm_id=csm_id, account_ids=account_ids, writer=writer
+            conn,
+            now,
+            dry_run=dry_run,
+            csm_id=csm_id,
+            account_ids=account_ids,
+            writer=writer,
+            workers=workers,
+            parallel_from=parallel_from,
+            url=url,
         )
+
+
+PARALLEL_FROM = 20_000  # accounts; fewer are swept faster than worker processes start
+MAX_WORKERS = 4
+
+
+@dataclass(slots=True)
+class Evaluated:
+    """The accounts with reasons (their facts and reasons), every suppression, and how many
+    accounts were looked at."""
+
+    flagged: list[tuple[AccountFacts, list[Reason]]]
+    suppressed: list[Suppression]
+    accounts: int
+
+
+def evaluate_portfolio(portfolio: Portfolio) -> Evaluated:
+    hours = portfolio.org.business_hours
+    flagged: list[tuple[AccountFacts, list[Reason]]] = []
+    suppressed: list[Suppression] = []
+    for facts in portfolio.accounts:
+        ctx = Ctx(facts, portfolio.rules_for(facts), portfolio.now, hours)
+        reasons = evaluate(ctx)
+        suppressed.extend(ctx.suppressed)
+        if reasons:
+            flagged.append((facts, reasons))
+    return Evaluated(flagged, suppressed, len(portfolio.accounts))
+
+
+def _evaluate_range(url: str, now: datetime, id_range: tuple[str, str]) -> Evaluated:
+    """A worker process's share: its own engine, its accounts by id range."""
+    from bot.db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return evaluate_portfolio(load_portfolio(conn, now, id_range=id_range))
+    finally:
+        engine.dispose()
+
+
+def id_ranges(ids: Sequence[str], parts: int) -> list[tuple[str, str]]:
+    """``ids`` (sorted) cut into ``parts`` ranges of about as many ids each."""
+    size = -(-len(ids) // parts)
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _evaluate_in_parallel(url: str, now: datetime, ranges: Sequence[tuple[str, str]]) -> Evaluated:
+    # A single-threaded process (the CLI) forks its workers: they start at once. One running
+    # threads (the served app, a scheduler) spawns them clean — forking threads is unsafe — and
+    # pays about a second of imports per worker.
+    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
+    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
+        parts = list(pool.map(_evaluate_range, [url] * len(ranges), [now] * len(ranges), ranges))
+    return Evaluated(
+        [f for part in parts for f in part.flagged],
+        [s for part in parts for s in part.suppressed],
+        sum(part.accounts for part in parts),
+    )
 
 
 def sweep_in(
@@ -80,26 +167,31 @@ def sweep_in(
     csm_id: str | None = None,
     account_ids: Sequence[str] | None = None,
     writer: CardWriter | None = None,
+    workers: int | None = None,
+    parallel_from: int | None = None,
+    url: str | None = None,
 ) -> SweepResult:
+    """See :func:`run_sweep`; ``url`` (the database's, password included) lets worker
+    processes connect."""
     started = datetime.now(now.tzinfo)
-    portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
-    hours = portfolio.org.business_hours
-
-    evaluated: list[tuple[AccountFacts, Rules, list[Reason]]] = []
-    suppressed: list[Suppression] = []
+    whole = csm_id is None and account_ids is None
+    workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
+    ids = accounts_in_scope(conn, now) if whole and url and workers > 1 else []
+    if ids and len(ids) >= (parallel_from or PARALLEL_FROM):
+        assert url is not None
+        evaluated = _evaluate_in_parallel(url, now, id_ranges(ids, workers))
+        org = load_org(conn)
+        portfolio = Portfolio(now, org, load_users(conn, org.timezone), [])
+    else:
+        portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
+        evaluated = evaluate_portfolio(portfolio)
+    suppressed = evaluated.suppressed
     fired: dict[str, tuple[str, Reason]] = {}
-    for facts in portfolio.accounts:
-        rules = portfolio.rules_for(facts)
-        ctx = Ctx(facts, rules, now, hours)
-        reasons = evaluate(ctx)
-        suppressed.extend(ctx.suppressed)
-        if reasons:
-            evaluated.append((facts, rules, reasons))
-            for r in reasons:
-                fired[alert_key(facts.id, r)] = (facts.id, r)
+    for facts, reasons in evaluated.flagged:
+        for r in reasons:
+            fired[alert_key(facts.id, r)] = (facts.id, r)
 
-    scoped = csm_id is not None or account_ids is not None
-    scope = [f.id for f in portfolio.accounts] if scoped else None
+    scope = None if whole else [f.id for f in portfolio.accounts]
     stored = load_alerts(conn, fired, scope)
     alerts, changes = reconcile(fired, stored, now)
     if not dry_run:
@@ -109,9 +201,10 @@ def sweep_in(
 
     writer = writer or RulesWriter()
     cards = []
-    for facts, rules, reasons in evaluated:
+    for facts, reasons in evaluated.flagged:
         shown = [r for r in reasons if alerts[alert_key(facts.id, r)].visible(now)]
         if shown:
+            rules = portfolio.rules_for(facts)
             cards.append(build_card(facts, rules, shown, alerts, portfolio, writer))
     cards.sort(key=lambda c: (c.lane.order, -c.action_score, c.account_name.lower(), c.account))
     suppressed.sort(key=lambda s: (s.account, s.signal, s.evidence))
@@ -120,11 +213,10 @@ def sweep_in(
         as_of=now,
         cards=cards,
         suppressed=suppressed,
-        accounts=len(portfolio.accounts),
+        accounts=evaluated.accounts,
         alerts_new=len(changes.inserts),
         alerts_cleared=len(changes.cleared),
         dry_run=dry_run,
-        portfolio=portfolio,
     )
     if not dry_run:
         conn.execute(
