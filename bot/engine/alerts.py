@@ -77,13 +77,22 @@ def _stored(row: Sequence[Any]) -> StoredAlert:
 
 
 def load_alerts(
-    conn: Connection, keys: Iterable[str], account_ids: Sequence[str] | None
+    conn: Connection,
+    keys: Iterable[str],
+    account_ids: Sequence[str] | None,
+    *,
+    id_range: tuple[str, str] | None = None,
 ) -> dict[str, StoredAlert]:
-    """Stored alerts for ``keys``, plus every uncleared alert of the scope (to clear them)."""
+    """Stored alerts for ``keys``, plus every uncleared alert of the scope (to clear them):
+    ``account_ids``, or the accounts from ``id_range[0]`` to ``id_range[1]``, or all."""
     q = select(*_COLS).where(Alert.cleared_at.is_(None))
     found: dict[str, StoredAlert] = {}
-    if account_ids is None:
-        rows: Iterable[Sequence[Any]] = conn.execute(q).all()
+    if id_range is not None:
+        rows: Iterable[Sequence[Any]] = conn.execute(
+            q.where(Alert.account_id.between(*id_range))
+        ).all()
+    elif account_ids is None:
+        rows = conn.execute(q).all()
     else:
         rows = [
             r
@@ -104,6 +113,23 @@ class AlertChanges:
     inserts: list[dict[str, Any]]
     updates: list[dict[str, Any]]
     cleared: list[int]
+
+    def extend(self, other: AlertChanges) -> None:
+        self.inserts.extend(other.inserts)
+        self.updates.extend(other.updates)
+        self.cleared.extend(other.cleared)
+
+
+def uncleared_outside(conn: Connection, first: str, last: str) -> list[int]:
+    """Ids of the uncleared alerts of accounts before ``first`` or after ``last``."""
+    return list(
+        conn.execute(
+            select(Alert.id).where(
+                Alert.cleared_at.is_(None),
+                (Alert.account_id < first) | (Alert.account_id > last),
+            )
+        ).scalars()
+    )
 
 
 def reconcile(

@@ -18,15 +18,21 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 
 from bot.db.models import SweepRun
-from bot.engine.alerts import StoredAlert, alert_key, apply_changes, load_alerts, reconcile
+from bot.engine.alerts import (
+    AlertChanges,
+    StoredAlert,
+    alert_key,
+    apply_changes,
+    load_alerts,
+    reconcile,
+    uncleared_outside,
+)
 from bot.engine.business_time import business_hours_between, local_date
 from bot.engine.facts import (
     AccountFacts,
     Portfolio,
     accounts_in_scope,
-    load_org,
     load_portfolio,
-    load_users,
 )
 from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
 from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
@@ -104,36 +110,60 @@ MAX_WORKERS = 4
 
 
 @dataclass(slots=True)
-class Evaluated:
-    """The accounts with reasons (their facts and reasons), every suppression, and how many
-    accounts were looked at."""
+class Swept:
+    """A sweep's outcome before anything is written: the cards (new alerts without ids yet),
+    the suppressions, how many accounts were looked at, and the alert writes it needs."""
 
-    flagged: list[tuple[AccountFacts, list[Reason]]]
+    cards: list[Card]
     suppressed: list[Suppression]
     accounts: int
+    changes: AlertChanges
 
 
-def evaluate_portfolio(portfolio: Portfolio) -> Evaluated:
+def sweep_portfolio(
+    conn: Connection,
+    portfolio: Portfolio,
+    writer: CardWriter,
+    *,
+    scope: Sequence[str] | None = None,
+    id_range: tuple[str, str] | None = None,
+) -> Swept:
+    """Signals → alerts (reconciled with the stored ones of the scope, not written) → cards."""
+    now = portfolio.now
     hours = portfolio.org.business_hours
-    flagged: list[tuple[AccountFacts, list[Reason]]] = []
+    flagged: list[tuple[AccountFacts, Rules, list[Reason]]] = []
     suppressed: list[Suppression] = []
+    fired: dict[str, tuple[str, Reason]] = {}
     for facts in portfolio.accounts:
-        ctx = Ctx(facts, portfolio.rules_for(facts), portfolio.now, hours)
+        rules = portfolio.rules_for(facts)
+        ctx = Ctx(facts, rules, now, hours)
         reasons = evaluate(ctx)
         suppressed.extend(ctx.suppressed)
         if reasons:
-            flagged.append((facts, reasons))
-    return Evaluated(flagged, suppressed, len(portfolio.accounts))
+            flagged.append((facts, rules, reasons))
+            for r in reasons:
+                fired[alert_key(facts.id, r)] = (facts.id, r)
+
+    stored = load_alerts(conn, fired, scope, id_range=id_range)
+    alerts, changes = reconcile(fired, stored, now)
+    cards = []
+    for facts, rules, reasons in flagged:
+        shown = [r for r in reasons if alerts[alert_key(facts.id, r)].visible(now)]
+        if shown:
+            cards.append(build_card(facts, rules, shown, alerts, portfolio, writer))
+    return Swept(cards, suppressed, len(portfolio.accounts), changes)
 
 
-def _evaluate_range(url: str, now: datetime, id_range: tuple[str, str]) -> Evaluated:
-    """A worker process's share: its own engine, its accounts by id range."""
+def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
+    """A worker process's share: its own engine, the accounts from ``id_range[0]`` to
+    ``id_range[1]``, their stored alerts; nothing written."""
     from bot.db.session import make_engine
 
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return evaluate_portfolio(load_portfolio(conn, now, id_range=id_range))
+            portfolio = load_portfolio(conn, now, id_range=id_range)
+            return sweep_portfolio(conn, portfolio, RulesWriter(), id_range=id_range)
     finally:
         engine.dispose()
 
@@ -144,19 +174,25 @@ def id_ranges(ids: Sequence[str], parts: int) -> list[tuple[str, str]]:
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
-def _evaluate_in_parallel(url: str, now: datetime, ranges: Sequence[tuple[str, str]]) -> Evaluated:
+def _sweep_in_parallel(
+    conn: Connection, url: str, now: datetime, ranges: Sequence[tuple[str, str]]
+) -> Swept:
     # A single-threaded process (the CLI) forks its workers: they start at once. One running
     # threads (the served app, a scheduler) spawns them clean — forking threads is unsafe — and
     # pays about a second of imports per worker.
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
     with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
-        parts = list(pool.map(_evaluate_range, [url] * len(ranges), [now] * len(ranges), ranges))
-    return Evaluated(
-        [f for part in parts for f in part.flagged],
-        [s for part in parts for s in part.suppressed],
-        sum(part.accounts for part in parts),
-    )
+        parts = list(pool.map(_sweep_range, [url] * len(ranges), [now] * len(ranges), ranges))
+    swept = Swept([], [], 0, AlertChanges([], [], []))
+    for part in parts:
+        swept.cards.extend(part.cards)
+        swept.suppressed.extend(part.suppressed)
+        swept.accounts += part.accounts
+        swept.changes.extend(part.changes)
+    # Alerts of accounts before the first range or after the last (out of scope now) clear.
+    swept.changes.cleared.extend(uncleared_outside(conn, ranges[0][0], ranges[-1][1]))
+    return swept
 
 
 def sweep_in(
@@ -176,36 +212,22 @@ def sweep_in(
     started = datetime.now(now.tzinfo)
     whole = csm_id is None and account_ids is None
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
-    ids = accounts_in_scope(conn, now) if whole and url and workers > 1 else []
-    if ids and len(ids) >= (parallel_from or PARALLEL_FROM):
-        assert url is not None
-        evaluated = _evaluate_in_parallel(url, now, id_ranges(ids, workers))
-        org = load_org(conn)
-        portfolio = Portfolio(now, org, load_users(conn, org.timezone), [])
+    parallel = whole and url is not None and workers > 1 and writer is None
+    ids = accounts_in_scope(conn, now) if parallel else []
+    if url is not None and ids and len(ids) >= (parallel_from or PARALLEL_FROM):
+        swept = _sweep_in_parallel(conn, url, now, id_ranges(ids, workers))
     else:
         portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
-        evaluated = evaluate_portfolio(portfolio)
-    suppressed = evaluated.suppressed
-    fired: dict[str, tuple[str, Reason]] = {}
-    for facts, reasons in evaluated.flagged:
-        for r in reasons:
-            fired[alert_key(facts.id, r)] = (facts.id, r)
-
-    scope = None if whole else [f.id for f in portfolio.accounts]
-    stored = load_alerts(conn, fired, scope)
-    alerts, changes = reconcile(fired, stored, now)
+        scope = None if whole else [f.id for f in portfolio.accounts]
+        swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope=scope)
+    cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
     if not dry_run:
         new_ids = apply_changes(conn, changes, now)
-        for key, alert_id in new_ids.items():
-            alerts[key].id = alert_id
-
-    writer = writer or RulesWriter()
-    cards = []
-    for facts, reasons in evaluated.flagged:
-        shown = [r for r in reasons if alerts[alert_key(facts.id, r)].visible(now)]
-        if shown:
-            rules = portfolio.rules_for(facts)
-            cards.append(build_card(facts, rules, shown, alerts, portfolio, writer))
+        for card in cards:
+            for r in card.reasons:
+                alert_id = new_ids.get(alert_key(card.account, r))
+                if alert_id is not None:
+                    card.alert_ids[r.key_part] = alert_id
     cards.sort(key=lambda c: (c.lane.order, -c.action_score, c.account_name.lower(), c.account))
     suppressed.sort(key=lambda s: (s.account, s.signal, s.evidence))
 
@@ -213,7 +235,7 @@ def sweep_in(
         as_of=now,
         cards=cards,
         suppressed=suppressed,
-        accounts=evaluated.accounts,
+        accounts=swept.accounts,
         alerts_new=len(changes.inserts),
         alerts_cleared=len(changes.cleared),
         dry_run=dry_run,
