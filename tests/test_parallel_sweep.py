@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from bot.db.models import Alert
 from bot.db.session import make_engine
 from bot.engine.facts import accounts_in_scope
 from bot.engine.sweep import id_ranges, run_sweep
+from bot.engine.triage import exclude_account
 from bot.importer import import_file
 from tests.test_demo_scenarios import DATA
 
@@ -37,7 +38,33 @@ def test_a_sweep_split_between_processes_matches_one_process(db_url: str) -> Non
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Alert)).scalar() == recorded.alerts_new
         ids = accounts_in_scope(conn, now)
-    engine.dispose()
 
     ranges = id_ranges(ids, 3)
     assert ranges[0][0] == ids[0] and ranges[-1][1] == ids[-1] and len(ranges) == 3
+
+    # Excluded accounts' alerts clear, whether the account's id lies inside a worker's range
+    # or before the first one.
+    flagged = sorted({c.account for c in recorded.cards})
+    gone = [flagged[0], flagged[len(flagged) // 2]]
+    with engine.begin() as conn:
+        for account in gone:
+            exclude_account(conn, account, reason="test", until=None, actor=None, now=now)
+    open_alerts = {account: _uncleared(engine, account) for account in gone}
+    assert all(open_alerts.values())
+    later = run_sweep(engine, now, workers=3, parallel_from=1)
+    assert later.alerts_cleared == sum(open_alerts.values())
+    assert [_uncleared(engine, account) for account in gone] == [0, 0]
+    assert not {c.account for c in later.cards} & set(gone)
+    engine.dispose()
+
+
+def _uncleared(engine: Engine, account: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(Alert)
+                .where(Alert.account_id == account, Alert.cleared_at.is_(None))
+            ).scalar()
+            or 0
+        )
