@@ -1,0 +1,140 @@
+"""Profile the portfolio import: time per phase (from the importer's own progress labels) and
+records/s, on a fresh SQLite file and/or a fresh PostgreSQL database, optionally under cProfile.
+
+    .venv/bin/python bench/profile_import.py                        # 10000×50, both backends
+    .venv/bin/python bench/profile_import.py --backends sqlite --cprofile 30
+    .venv/bin/python bench/profile_import.py --reimport             # then import it all again
+
+Datasets come from bench/generate.py (cached in bench/.cache/), as for bench/bench_sweep.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.bench_sweep import REFERENCE  # noqa: E402
+from bench.generate import cached_dataset  # noqa: E402
+from bot.db.session import ensure_schema, make_engine  # noqa: E402
+from bot.importer import import_file  # noqa: E402
+from tests.pgcluster import throwaway_cluster  # noqa: E402
+
+
+class PhaseClock:
+    """A ``progress`` callback that adds up the wall time and this process's CPU time spent in
+    each labelled phase (CPU time is steadier on a shared machine; on PostgreSQL it leaves out
+    the server's work)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self._label: str | None = None
+        self._since = 0.0
+        self._cpu_since = 0.0
+
+    def __call__(self, done: int, total: int | None, label: str) -> None:
+        if label != self._label:
+            self.stop()
+            self._label = label
+            self._since, self._cpu_since = time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        if self._label is not None:
+            spent = time.perf_counter() - self._since
+            cpu = time.process_time() - self._cpu_since
+            self.seconds[self._label] = self.seconds.get(self._label, 0.0) + spent
+            self.cpu[self._label] = self.cpu.get(self._label, 0.0) + cpu
+            self._label = None
+
+
+@contextmanager
+def fresh_database(backend: str, server: str | None) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="followup-prof-") as tmp:
+            yield f"sqlite:///{tmp}/prof.db"
+        return
+    assert server is not None
+    name = f"prof_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(url: str, shards: list[Path], passes: int, top: int, label: str) -> None:
+    engine = make_engine(url)
+    ensure_schema(engine)
+    for n in range(passes):
+        clock = PhaseClock()
+        profiler = cProfile.Profile() if top else None
+        records = 0
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for shard in shards:
+            if profiler is not None:
+                profiler.enable()
+            report = import_file(engine, shard, now=REFERENCE, progress=clock)
+            if profiler is not None:
+                profiler.disable()
+            clock.stop()
+            records += report.records
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        what = "import" if n == 0 else "re-import"
+        phases = ", ".join(
+            f"{k} {v:.2f}s ({clock.cpu[k]:.2f} cpu)" for k, v in clock.seconds.items()
+        )
+        print(
+            f"{label} {what}: {records:,} records in {wall:.2f}s = {records / wall:,.0f} rec/s "
+            f"({cpu:.2f}s cpu in this process)"
+        )
+        print(f"    {phases}", flush=True)
+        if profiler is not None:
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
+            stats.print_stats(top)
+            print(out.getvalue())
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--per-account", type=int, default=50)
+    parser.add_argument("--reimport", action="store_true", help="import the dataset twice")
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="top N by tottime")
+    args = parser.parse_args()
+    shards = cached_dataset(ROOT / "bench" / ".cache", args.accounts, args.per_account)
+    passes = 2 if args.reimport else 1
+    label = f"{args.accounts}x{args.per_account}"
+    for backend in args.backends.split(","):
+        if backend == "postgres":
+            with throwaway_cluster() as server, fresh_database(backend, server) as url:
+                run(url, shards, passes, args.cprofile, f"postgres {label}")
+        else:
+            with fresh_database(backend, None) as url:
+                run(url, shards, passes, args.cprofile, f"sqlite {label}")
+
+
+if __name__ == "__main__":
+    main()
