@@ -4,8 +4,9 @@ Values go through the column types' own bind processors (so they are stored exac
 SQLAlchemy stores them), then:
 
 * PostgreSQL (psycopg 3): ``COPY ... FROM STDIN``;
-* SQLite: one DBAPI ``executemany`` per set of non-null columns (binding NULL parameters is
-  slow in Python's sqlite3, and an omitted column is NULL anyway);
+* SQLite: column by column, then one DBAPI ``executemany`` of multi-row ``VALUES`` lists per
+  set of non-null columns (binding NULL parameters is slow in Python's sqlite3, and an
+  omitted column is NULL anyway);
 * anything else: Core ``insert(table)`` executemany.
 
 Every row must hold every column the table should receive (the writer fills defaults), and
@@ -14,9 +15,11 @@ the columns omitted by ``rows`` must be nullable or have a server default.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import attrgetter, is_not, itemgetter, methodcaller
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, insert
@@ -119,28 +122,98 @@ def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Non
             copy.write_row((getter(row),) if single else getter(row))
 
 
+_UTC_TEXT = methodcaller("isoformat", " ", "microseconds")
+_NO_OFFSET = itemgetter(slice(None, -6))  # drops "+00:00"
+_TZINFO = attrgetter("tzinfo")
+
+
+def _sqlite_column(values: list[Any], proc: Processor | None, instant: bool) -> list[Any]:
+    """One column's values as sqlite3 receives them (None stays None)."""
+    if proc is None:
+        return values
+    given = [v for v in values if v is not None] if None in values else values
+    if instant and set(map(_TZINFO, given)) == {UTC}:
+        # what the UTCDateTime processor stores, at C speed (checked by _instant_processor)
+        if proc(_PROBES[0]) == _NO_OFFSET(_UTC_TEXT(_PROBES[0])):
+            done = list(map(_NO_OFFSET, map(_UTC_TEXT, given)))
+        else:
+            done = list(map(proc, given))
+    else:
+        done = list(map(proc, given))
+    if given is values:
+        return done
+    it = iter(done)
+    return [None if v is None else next(it) for v in values]
+
+
 def _sqlite(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Column by column: the bind processors over each column, then the rows grouped by which
+    columns are non-null, and each group inserted with multi-row ``VALUES`` lists (far fewer
+    statement steps than one row each)."""
     columns = list(rows[0])
-    _process(rows, _processors(conn, table, columns))
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        shape = tuple([k for k, v in row.items() if v is not None])
-        group = groups.get(shape)
-        if group is None:
-            group = groups[shape] = []
-        group.append(row)
+    processors = _processors(conn, table, columns)
+    data: dict[str, list[Any]] = {}
+    for name in columns:
+        values = list(map(itemgetter(name), rows))
+        if values.count(None) == len(values):
+            continue  # an omitted column is NULL anyway
+        instant = isinstance(table.c[name].type, UTCDateTime)
+        data[name] = _sqlite_column(values, processors.get(name), instant)
+    names = list(data)
+    sometimes = [name for name in names if None in data[name]]
+    groups: dict[tuple[bool, ...], list[int]]
+    if not sometimes:
+        groups = {(): list(range(len(rows)))}
+    else:
+        groups = {}
+        masks = zip(*[list(map(is_not, data[n], repeat(None))) for n in sometimes], strict=True)
+        for i, mask in enumerate(masks):
+            group = groups.get(mask)
+            if group is None:
+                group = groups[mask] = []
+            group.append(i)
+    limit = conn.connection.driver_connection.getlimit(  # type: ignore[union-attr]
+        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for shape, group in groups.items():
-            name, cols = _quoted(conn, table, shape)
-            marks = ", ".join("?" * len(shape))
-            getter = itemgetter(*shape)
-            values = [(getter(r),) for r in group] if len(shape) == 1 else map(getter, group)
-            cursor.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", values)
+        for mask, indexes in groups.items():
+            skipped = {n for n, given in zip(sometimes, mask, strict=True) if not given}
+            shape = [n for n in names if n not in skipped]
+            if len(indexes) == len(rows):
+                picked = [data[n] for n in shape]
+            else:
+                pick = itemgetter(*indexes)
+                picked = [[pick(data[n])] if len(indexes) == 1 else pick(data[n]) for n in shape]
+            records = list(zip(*picked, strict=True))
+            _sqlite_insert(cursor, conn, table, shape, records, limit)
     finally:
         cursor.close()
 
 
+def _sqlite_insert(
+    cursor: Any,
+    conn: Connection,
+    table: Table,
+    shape: Sequence[str],
+    records: list[tuple[Any, ...]],
+    limit: int,
+) -> None:
+    name, cols = _quoted(conn, table, shape)
+    one = "(" + ", ".join("?" * len(shape)) + ")"
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(shape)))
+    full = len(records) - len(records) % per
+    if full:
+        many = f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * per)
+        cursor.executemany(
+            many,
+            (list(chain.from_iterable(records[s : s + per])) for s in range(0, full, per)),
+        )
+    if full < len(records):
+        cursor.executemany(f"INSERT INTO {name} ({cols}) VALUES {one}", records[full:])
+
+
+SQLITE_ROWS_PER_INSERT = 100  # rows per multi-row INSERT statement on SQLite
 SQLITE_CHUNK = 900  # SQLite allows 999 variables per statement
 POSTGRES_CHUNK = 10_000
 
