@@ -206,10 +206,13 @@ def test_two_runs_at_once_never_post_twice(engine: Engine, fake: FakeSlack) -> N
 
 
 def test_a_429_is_retried_after_retry_after_without_a_duplicate(
-    sqlite_engine: Engine, fake: FakeSlack
+    sqlite_engine: Engine, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.slack.delivery")
     fake.fail("chat.postMessage", "ratelimited", retry_after=1)
     report = deliver(sqlite_engine, fake)
+    # The fan-out's pacer waited it out (holding that DM only), not the client on its own.
+    assert "rate limited; retrying in 1 s" in caplog.text
     assert statuses(report) == {"u-ana": "posted", "u-bob": "posted"}
     attempts = fake.calls_to("chat.postMessage")
     assert sorted(c.status for c in attempts) == [200, 200, 429]
