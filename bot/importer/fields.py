@@ -12,16 +12,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
-from operator import attrgetter, itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Convert = Callable[[Any], Any]
-# Many values at once: the converted values, or None when any of them is invalid.
-Many = Callable[[list[Any]], list[Any] | None]
-
-T = TypeVar("T")
 
 
 class Invalid(Exception):
@@ -59,31 +54,6 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-class Checked(Generic[T]):
-    """A converter with a fast path for a whole column: calling it converts one value (raising
-    ``Invalid``); ``many(values)`` converts a list of non-null values at once with C-level
-    checks and returns None when any of them is invalid, so that the caller converts them one
-    by one for the exact messages. Both accept and return exactly the same values."""
-
-    __slots__ = ("many", "one")
-
-    def __init__(self, one: Callable[[Any], T], many: Many) -> None:
-        self.one = one
-        self.many = many
-
-    def __call__(self, value: Any) -> T:
-        return self.one(value)
-
-
-def _only(values: list[Any], kind: type) -> bool:
-    """Every value is exactly of type ``kind`` (no subclasses, as the one-by-one checks)."""
-    return set(map(type, values)) <= {kind}
-
-
-def _has_nul(strings: Iterable[str]) -> bool:
-    return "\x00" in "".join(strings)
-
-
 def _fmt_num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -91,7 +61,7 @@ def _fmt_num(value: float) -> str:
 # ---------------------------------------------------------------------------- scalars
 
 
-def text(max_len: int | None = None) -> Checked[str]:
+def text(max_len: int | None = None) -> Convert:
     def convert(value: Any) -> str:
         if type(value) is not str:
             raise Invalid(f"expected a string, got {describe(value)}")
@@ -101,17 +71,10 @@ def text(max_len: int | None = None) -> Checked[str]:
             raise Invalid("contains a NUL character")
         return value
 
-    def many(values: list[Any]) -> list[Any] | None:
-        if not _only(values, str):
-            return None
-        if max_len is not None and values and max(map(len, values)) > max_len:
-            return None
-        return None if _has_nul(values) else values
-
-    return Checked(convert, many)
+    return convert
 
 
-def identifier(max_len: int = 64) -> Checked[str]:
+def identifier(max_len: int = 64) -> Convert:
     def convert(value: Any) -> str:
         if type(value) is not str:
             raise Invalid(f"expected an id string, got {describe(value)}")
@@ -123,22 +86,10 @@ def identifier(max_len: int = 64) -> Checked[str]:
             raise Invalid("contains a NUL character")
         return value
 
-    def many(values: list[Any]) -> list[Any] | None:
-        if not _only(values, str):
-            return None
-        distinct = set(values)  # references repeat the same few ids
-        if not distinct:
-            return values
-        if "" in distinct or max(map(len, distinct)) > max_len:
-            return None
-        if not all(map(str.__eq__, map(str.strip, distinct), distinct)):
-            return None
-        return None if _has_nul(distinct) else values
-
-    return Checked(convert, many)
+    return convert
 
 
-def enum(*values: str) -> Checked[str]:
+def enum(*values: str) -> Convert:
     allowed = frozenset(values)
     listing = ", ".join(values)
 
@@ -147,12 +98,7 @@ def enum(*values: str) -> Checked[str]:
             raise Invalid(f"expected one of {listing}; got {describe(value)}")
         return value
 
-    def many(values: list[Any]) -> list[Any] | None:
-        if not _only(values, str):
-            return None
-        return values if allowed.issuperset(values) else None
-
-    return Checked(convert, many)
+    return convert
 
 
 def _range_message(lo: float | None, hi: float | None, value: float) -> str:
@@ -163,13 +109,7 @@ def _range_message(lo: float | None, hi: float | None, value: float) -> str:
     return f"must be ≤ {_fmt_num(hi or 0)}, got {_fmt_num(value)}"
 
 
-def _in_range(values: list[Any], lo: float | None, hi: float | None) -> bool:
-    if not values:
-        return True
-    return (lo is None or min(values) >= lo) and (hi is None or max(values) <= hi)
-
-
-def number(lo: float | None = None, hi: float | None = None) -> Checked[float | int]:
+def number(lo: float | None = None, hi: float | None = None) -> Convert:
     def convert(value: Any) -> float | int:
         kind = type(value)
         if kind is not int and kind is not float:
@@ -180,18 +120,10 @@ def number(lo: float | None = None, hi: float | None = None) -> Checked[float | 
             raise Invalid(_range_message(lo, hi, value))
         return value  # type: ignore[no-any-return]
 
-    def many(values: list[Any]) -> list[Any] | None:
-        kinds = set(map(type, values))
-        if not kinds <= {int, float}:
-            return None
-        if float in kinds and not all(map(math.isfinite, [v for v in values if type(v) is float])):
-            return None
-        return values if _in_range(values, lo, hi) else None
-
-    return Checked(convert, many)
+    return convert
 
 
-def integer(lo: int | None = None, hi: int | None = None) -> Checked[int]:
+def integer(lo: int | None = None, hi: int | None = None) -> Convert:
     def convert(value: Any) -> int:
         kind = type(value)
         if kind is float and math.isfinite(value) and value.is_integer():
@@ -202,24 +134,13 @@ def integer(lo: int | None = None, hi: int | None = None) -> Checked[int]:
             raise Invalid(_range_message(lo, hi, value))
         return value  # type: ignore[no-any-return]
 
-    def many(values: list[Any]) -> list[Any] | None:
-        # whole floats (2.0) convert one by one
-        return values if _only(values, int) and _in_range(values, lo, hi) else None
-
-    return Checked(convert, many)
+    return convert
 
 
 def boolean(value: Any) -> bool:
     if type(value) is not bool:
         raise Invalid(f"expected true or false, got {describe(value)}")
     return value
-
-
-def _many_booleans(values: list[Any]) -> list[Any] | None:
-    return values if _only(values, bool) else None
-
-
-BOOLEAN = Checked(boolean, _many_booleans)
 
 
 def parse_date(value: Any) -> date:
@@ -232,28 +153,7 @@ def parse_date(value: Any) -> date:
         raise Invalid(f"not a valid date: {describe(value)}") from None
 
 
-_DASHES = itemgetter(4, 7)
-
-
-def _many_dates(values: list[Any]) -> list[Any] | None:
-    if not values:
-        return values
-    if not _only(values, str) or set(map(len, values)) != {10}:
-        return None
-    if set(map(_DASHES, values)) != {("-", "-")}:
-        return None
-    try:
-        return list(map(date.fromisoformat, values))
-    except ValueError:
-        return None
-
-
-DATE = Checked(parse_date, _many_dates)
-
-_TZINFO = attrgetter("tzinfo")
-
-
-def timestamp(tz: tzinfo) -> Checked[datetime]:
+def timestamp(tz: tzinfo) -> Convert:
     """ISO 8601 with an offset or ``Z`` (absolute) or without one (read in ``tz``); a plain
     date is midnight at its start in ``tz``. Returns an aware UTC datetime."""
 
@@ -271,18 +171,7 @@ def timestamp(tz: tzinfo) -> Checked[datetime]:
             parsed = parsed.replace(tzinfo=tz)
         return parsed.astimezone(UTC)
 
-    def many(values: list[Any]) -> list[Any] | None:
-        if not _only(values, str):
-            return None
-        try:
-            parsed = list(map(datetime.fromisoformat, values))
-        except ValueError:
-            return None
-        if set(map(_TZINFO, parsed)) <= {UTC}:
-            return parsed
-        return [p if p.tzinfo is UTC else convert(v) for p, v in zip(parsed, values, strict=True)]
-
-    return Checked(convert, many)
+    return convert
 
 
 @lru_cache(maxsize=512)
@@ -302,15 +191,6 @@ def timezone_name(value: Any) -> str:
     return value
 
 
-def _many_zones(values: list[Any]) -> list[Any] | None:
-    if not _only(values, str):
-        return None
-    return values if all(name and zone(name) is not None for name in set(values)) else None
-
-
-TIMEZONE_NAME = Checked(timezone_name, _many_zones)
-
-
 def url(value: Any) -> str:
     if type(value) is not str:
         raise Invalid(f"expected a URL, got {describe(value)}")
@@ -328,12 +208,6 @@ def free_object(value: Any) -> dict[str, Any]:
         raise Invalid(f"expected an object, got {describe(value)}")
     return value
 
-
-def _many_objects(values: list[Any]) -> list[Any] | None:
-    return values if _only(values, dict) else None
-
-
-FREE_OBJECT = Checked(free_object, _many_objects)
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 

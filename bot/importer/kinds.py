@@ -18,24 +18,20 @@ from bot.db import models as m
 from bot.engine.rollups import count_unowned_open_items
 from bot.engine.rules import validate_rules_object
 from bot.importer.fields import (
-    BOOLEAN,
-    DATE,
-    FREE_OBJECT,
-    TIMEZONE_NAME,
-    Checked,
     Convert,
     Invalid,
-    Many,
     boolean,
     clock_time,
     describe,
     enum,
+    free_object,
     identifier,
     integer,
     list_of,
     nullable,
     number,
     obj,
+    parse_date,
     text,
     timestamp,
     timezone_name,
@@ -87,16 +83,10 @@ class FieldSpec:
     convert: Convert
     nullable: bool = True
     null_value: Any = None
-    many: Many | None = None  # converts a whole column at once (see ``Checked``)
     column: str | None = field(init=False)  # the one column, or None for a nested object
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "column", self.columns[0] if len(self.columns) == 1 else None)
-        convert = self.convert
-        if isinstance(convert, Checked):  # one by one without the wrapper's extra call
-            object.__setattr__(self, "convert", convert.one)
-            if self.many is None:
-                object.__setattr__(self, "many", convert.many)
 
 
 # (subpath, id) pairs of the ids held in a structured value (lists, nested objects).
@@ -276,7 +266,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         fields = {f.name: f for f in specs}
         for r in required:  # required fields are never null
             f = fields[r]
-            fields[r] = FieldSpec(f.name, f.columns, f.convert, nullable=False, many=f.many)
+            fields[r] = FieldSpec(f.name, f.columns, f.convert, nullable=False)
         return Kind(
             name,
             SINGULAR[name],
@@ -375,8 +365,8 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 default("role", enum("csm", "manager", "admin"), "csm"),
                 ref("team"),
                 ref("manager"),
-                f("timezone", TIMEZONE_NAME),
-                default("active", BOOLEAN, True),
+                f("timezone", timezone_name),
+                default("active", boolean, True),
                 f("digest", user_digest),
             ],
             ("id", "name"),
@@ -395,7 +385,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 f("status", enum("active", "onboarding", "inactive", "churned")),
                 ref("csm"),
                 f("created_at", ts),
-                f("renewal_date", DATE),
+                f("renewal_date", parse_date),
                 csm_pulse,
                 ai_pulse,
                 f("usage_trend", number()),
@@ -404,7 +394,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 f("open_issues", integer(0)),
                 f("blocker", enum("none", "minor", "major")),
                 f("crm_url", url),
-                f("traits", FREE_OBJECT),
+                f("traits", free_object),
             ],
             ("id", "name"),
             (
@@ -433,7 +423,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         kind(
             "health_scores",
             m.HealthScore,
-            [account, f("at", ts), f("score", number(0, 100)), f("factors", FREE_OBJECT)],
+            [account, f("at", ts), f("score", number(0, 100)), f("factors", free_object)],
             ("account", "at", "score"),
             (account_ref,),
             key=("account_id", "at"),
@@ -483,7 +473,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 s(m.Meeting, "title"),
                 f("starts_at", ts),
                 f("ends_at", ts),
-                default("canceled", BOOLEAN, False),
+                default("canceled", boolean, False),
                 f("attendees", list_of(ident)),
                 f("next_step", text()),
                 f("action_items", action_items),
@@ -511,7 +501,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 f("created_at", ts),
                 f("completed_at", ts),
                 ref("request"),
-                default("auto_created", BOOLEAN, False),
+                default("auto_created", boolean, False),
             ],
             ("id", "account"),
             (
@@ -546,7 +536,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 ref("contact"),
                 s(m.ProductEvent, "name"),
                 f("at", ts),
-                f("properties", FREE_OBJECT),
+                f("properties", free_object),
             ],
             ("account", "name", "at"),
             (account_ref, RefSpec("contact_id", ("contacts",), "contact")),
@@ -560,8 +550,8 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 account,
                 s(m.SuccessPlan, "title"),
                 s(m.SuccessPlan, "status"),
-                f("starts_on", DATE),
-                f("ends_on", DATE),
+                f("starts_on", parse_date),
+                f("ends_on", parse_date),
             ],
             ("id", "account"),
             (account_ref,),
@@ -653,7 +643,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
                 s(m.Opportunity, "stage"),
                 f("status", enum("open", "won", "lost")),
                 f("amount", number()),
-                f("close_date", DATE),
+                f("close_date", parse_date),
             ],
             ("id", "account"),
             (account_ref,),
@@ -673,7 +663,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         kind(
             "exclusions",
             m.Exclusion,
-            [account, f("reason", text()), f("until", DATE)],
+            [account, f("reason", text()), f("until", parse_date)],
             ("account",),
             (account_ref,),
             key=("account_id",),

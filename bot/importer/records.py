@@ -5,12 +5,10 @@ Every problem becomes an ``ImportIssue`` with its path; nothing here writes.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import ge, is_not
-from typing import Any, Final
+from itertools import repeat
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -20,8 +18,7 @@ from bot.importer.lookup import existing_ids
 from bot.importer.progress import Ticker
 from bot.importer.report import ImportIssue
 
-BATCH = 5000  # records between progress reports, and per column-wise conversion
-_ABSENT: Final = object()  # a field the record does not give
+BATCH = 5000  # records between progress reports
 
 
 @dataclass
@@ -106,104 +103,18 @@ def convert_record(
     return row, valid
 
 
-def _column(spec: FieldSpec, raw: list[Any]) -> list[Any] | None:
-    """The converted values of one field over a batch (``_ABSENT`` where a record does not
-    give it), or None when any value is invalid."""
-    absent = raw.count(_ABSENT)
-    nulls = raw.count(None)
-    if nulls and not spec.nullable:
-        return None
-    whole = not absent and not nulls
-    values = raw if whole else [v for v in raw if v is not _ABSENT and v is not None]
-    many = spec.many
-    converted = many(values) if many is not None else None
-    if converted is None:  # some values need the one-by-one converter (or are invalid)
-        try:
-            converted = list(map(spec.convert, values))
-        except Invalid:
-            return None
-    if whole:
-        return converted
-    null_value = spec.null_value if spec.column is not None else None
-    if converted is values and null_value is None:
-        return raw
-    given = iter(converted)
-    return [v if v is _ABSENT else null_value if v is None else next(given) for v in raw]
-
-
-def _convert_fast(kind: Kind, items: list[Any]) -> list[dict[str, Any]] | None:
-    """Convert the records of ``items`` in place, column by column, into rows (column names,
-    converted values; a field a record leaves out stays out of its row) and return them; or
-    return None, leaving every record untouched, when any field of any record is invalid: the
-    record-by-record path then reports each problem with its path. Both paths accept exactly
-    the same records and produce the same rows. (The kind's ``check`` is not applied here.)"""
-    if not items:
-        return []
-    if set(map(type, items)) != {dict}:
-        return None
-    specs = kind.fields
-    if not all(map(frozenset(specs).issuperset, items)):
-        return None
-    required = frozenset(kind.required)
-    if required and not all(map(ge, map(dict.keys, items), repeat(required))):
-        return None
-    # 1. convert every column; nothing is changed until all of them are valid
-    changes: list[tuple[FieldSpec, list[Any], list[Any]]] = []
-    for spec in specs.values():
-        raw = list(map(dict.get, items, repeat(spec.name), repeat(_ABSENT)))
-        if raw.count(_ABSENT) == len(raw):
-            continue
-        column = _column(spec, raw)
-        if column is None:
-            return None
-        if column is not raw or spec.column != spec.name:
-            changes.append((spec, raw, column))
-    # 2. store them under their column names (C-level loops: map over the dict methods)
-    for spec, raw, column in changes:
-        given = (
-            items
-            if _ABSENT not in raw
-            else list(compress(items, map(is_not, raw, repeat(_ABSENT))))
-        )
-        if len(given) != len(items):
-            column = [v for v in column if v is not _ABSENT]
-        if spec.column is None:  # a nested object stored flattened: one column per key
-            for k, name in enumerate(spec.columns):
-                values = [None if v is None else v[k] for v in column]
-                deque(map(dict.__setitem__, given, repeat(name), values), maxlen=0)
-        else:
-            deque(map(dict.__setitem__, given, repeat(spec.column), column), maxlen=0)
-        if spec.column != spec.name:
-            deque(map(dict.__delitem__, given, repeat(spec.name)), maxlen=0)
-    return items
-
-
 def convert_records(
     kind: Kind, items: list[Any], errors: list[ImportIssue], ticker: Ticker
 ) -> Converted:
-    """The records of ``items`` converted to columns: a batch at a time column by column
-    (the fast path, which turns the valid records themselves into rows), or record by record
-    when the batch holds a problem."""
+    """The records of ``items`` converted to columns."""
     out = Converted(kind)
     specs, name = kind.fields, kind.name
     required = frozenset(kind.required)
     check, derive = kind.check, kind.derive
     for start in range(0, len(items), BATCH):
         stop = min(start + BATCH, len(items))
-        fast = _convert_fast(kind, items[start:stop])
-        if fast is not None and (check is None or not any(map(check, fast))):
-            if derive is not None:
-                for row in fast:
-                    derive(row)
-            out.rows.extend(fast)
-            out.index.extend(range(start, stop))
-            ticker.add(stop - start)
-            continue
         for i in range(start, stop):
-            if fast is None:
-                row, valid = convert_record(specs, required, items[i], name, i, errors)
-            else:  # every field is valid, the check fails for some records
-                row, valid = fast[i - start], True
+            row, valid = convert_record(specs, required, items[i], name, i, errors)
             if valid and check is not None:
                 problems = check(row)
                 if problems:
