@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -67,9 +68,14 @@ def main() -> None:
         SLACK_API_URL=slack_url,
     )
     engine = make_engine(url)
-    app = build_app(settings, engine, clock=lambda: as_of)
+    slots = os.environ.get("BENCH_WORK_SLOTS")  # an experiment knob, not the bot's
+    app = build_app(
+        settings, engine, clock=lambda: as_of, **({"work_slots": int(slots)} if slots else {})
+    )
     server = make_http_server(app, host="127.0.0.1", port=0, threads=int(threads))
     settle_heap()  # as `followup-bot serve` does
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment knob, not the bot's
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     timed = Timed(server.application)
     server.application = timed
 
