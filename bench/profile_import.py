@@ -15,20 +15,14 @@ import cProfile
 import io
 import pstats
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.bench_sweep import REFERENCE  # noqa: E402
+from bench.bench_sweep import REFERENCE, database  # noqa: E402
 from bench.generate import cached_dataset  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
 from bot.importer import import_file  # noqa: E402
@@ -62,23 +56,7 @@ class PhaseClock:
             self._label = None
 
 
-@contextmanager
-def fresh_database(backend: str, server: str | None) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="followup-prof-") as tmp:
-            yield f"sqlite:///{tmp}/prof.db"
-        return
-    assert server is not None
-    name = f"prof_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+fresh_database = database  # bench_sweep's: a temporary SQLite file or PostgreSQL database
 
 
 def run(url: str, shards: list[Path], passes: int, top: int, label: str) -> None:

@@ -70,10 +70,13 @@ def never_sent(error: BaseException | None) -> bool:
     return isinstance(reason, (ConnectionRefusedError, socket.gaierror))
 
 
-class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
-    """slack_sdk's connection-error retries, except for a post whose request may have been
-    received (a reset or a closed connection after sending): that post may have gone through,
-    and a retry would duplicate it. A refused connection or a failed DNS lookup is retried."""
+class _SparePosts(RetryHandler):
+    """A retry handler that never retries a post whose request may have reached Slack: that post
+    may have gone through, and a retry would duplicate it (``_post_may_retry`` says when a post
+    surely did not)."""
+
+    def _post_may_retry(self, error: Exception | None) -> bool:
+        return False
 
     def _can_retry(
         self,
@@ -86,25 +89,20 @@ class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
         method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
-        return method not in NON_IDEMPOTENT or never_sent(error)
+        return method not in NON_IDEMPOTENT or self._post_may_retry(error)
 
 
-class SafeServerErrorRetryHandler(ServerErrorRetryHandler):
-    """slack_sdk's 500/503 retries, except for a post: a server error may come after the
-    message was posted. The daily DM looks such a post up instead (bot.slack.delivery)."""
+class SafeConnectionErrorRetryHandler(_SparePosts, ConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retries; a post only after a refused connection or a failed
+    DNS lookup (never after a reset or a connection closed after sending)."""
 
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if not super()._can_retry(state=state, request=request, response=response, error=error):
-            return False
-        method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
-        return method not in NON_IDEMPOTENT
+    def _post_may_retry(self, error: Exception | None) -> bool:
+        return never_sent(error)
+
+
+class SafeServerErrorRetryHandler(_SparePosts, ServerErrorRetryHandler):
+    """slack_sdk's 500/503 retries, never of a post: a server error may come after the message
+    was posted. The daily DM looks such a post up instead (bot.slack.delivery)."""
 
 
 def background_retry_handlers(
