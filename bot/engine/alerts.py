@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, insert, select, update
 
 from bot.db.bulk import bulk_insert, chunks, id_chunks, member_of
 from bot.db.models import Alert, AuditLog
+from bot.engine.facts import Scope
 from bot.engine.results import Reason
 from bot.engine.rules import Severity
 
@@ -76,31 +77,11 @@ def _stored(row: Sequence[Any]) -> StoredAlert:
     return StoredAlert(row[0], row[1], AlertState(row[2]), *row[3:])
 
 
-def load_alerts(
-    conn: Connection,
-    keys: Iterable[str],
-    account_ids: Sequence[str] | None,
-    *,
-    id_range: tuple[str, str] | None = None,
-) -> dict[str, StoredAlert]:
-    """Stored alerts for ``keys``, plus every uncleared alert of the scope (to clear them):
-    ``account_ids``, or the accounts from ``id_range[0]`` to ``id_range[1]``, or all."""
-    q = select(*_COLS).where(Alert.cleared_at.is_(None))
-    found: dict[str, StoredAlert] = {}
-    if id_range is not None:
-        rows: Iterable[Sequence[Any]] = conn.execute(
-            q.where(Alert.account_id.between(*id_range))
-        ).all()
-    elif account_ids is None:
-        rows = conn.execute(q).all()
-    else:
-        rows = [
-            r
-            for part in chunks(account_ids)
-            for r in conn.execute(q.where(Alert.account_id.in_(part)))
-        ]
-    for row in rows:
-        found[row[1]] = _stored(row)
+def load_alerts(conn: Connection, keys: Iterable[str], scope: Scope) -> dict[str, StoredAlert]:
+    """Stored alerts for ``keys``, plus every uncleared alert of ``scope``'s accounts (to clear
+    the ones that no longer fire)."""
+    uncleared = select(*_COLS).where(Alert.cleared_at.is_(None))
+    found = {row[1]: _stored(row) for row in scope.run(conn, uncleared, Alert.account_id)}
     missing = [k for k in keys if k not in found]
     for part in chunks(missing):
         for row in conn.execute(select(*_COLS).where(Alert.key.in_(part))):

@@ -31,6 +31,7 @@ from bot.engine.business_time import business_hours_between, local_date
 from bot.engine.facts import (
     AccountFacts,
     Portfolio,
+    Scope,
     accounts_in_scope,
     load_portfolio,
 )
@@ -86,9 +87,9 @@ def run_sweep(
     record alerts unless ``dry_run``.
 
     A sweep of the whole portfolio with at least ``parallel_from`` (default ``PARALLEL_FROM``)
-    accounts loads and evaluates them in ``workers`` processes (default: one per CPU, at most
-    ``MAX_WORKERS``), each its share of the accounts by id range; alerts and cards are then done
-    here, as for a small one.
+    accounts is shared between ``workers`` processes (default: one per CPU, at most
+    ``MAX_WORKERS``): each loads, evaluates and cards its range of account ids and reconciles
+    their alerts; this process then writes the alerts, as for a small sweep.
     """
     url = engine.url.render_as_string(hide_password=False)
     with engine.begin() as conn:
@@ -124,9 +125,7 @@ def sweep_portfolio(
     conn: Connection,
     portfolio: Portfolio,
     writer: CardWriter,
-    *,
-    scope: Sequence[str] | None = None,
-    id_range: tuple[str, str] | None = None,
+    scope: Scope,
 ) -> Swept:
     """Signals → alerts (reconciled with the stored ones of the scope, not written) → cards."""
     now = portfolio.now
@@ -144,7 +143,7 @@ def sweep_portfolio(
             for r in reasons:
                 fired[alert_key(facts.id, r)] = (facts.id, r)
 
-    stored = load_alerts(conn, fired, scope, id_range=id_range)
+    stored = load_alerts(conn, fired, scope)
     alerts, changes = reconcile(fired, stored, now)
     cards = []
     for facts, rules, reasons in flagged:
@@ -163,7 +162,7 @@ def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
     try:
         with engine.connect() as conn:
             portfolio = load_portfolio(conn, now, id_range=id_range)
-            return sweep_portfolio(conn, portfolio, RulesWriter(), id_range=id_range)
+            return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range))
     finally:
         engine.dispose()
 
@@ -212,14 +211,14 @@ def sweep_in(
     started = datetime.now(now.tzinfo)
     whole = csm_id is None and account_ids is None
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
-    parallel = whole and url is not None and workers > 1 and writer is None
-    ids = accounts_in_scope(conn, now) if parallel else []
-    if url is not None and ids and len(ids) >= (parallel_from or PARALLEL_FROM):
+    splittable = whole and url is not None and workers > 1 and writer is None
+    ids = accounts_in_scope(conn, now) if splittable else []
+    if url is not None and len(ids) >= max(1, parallel_from or PARALLEL_FROM):
         swept = _sweep_in_parallel(conn, url, now, id_ranges(ids, workers))
     else:
         portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
-        scope = None if whole else [f.id for f in portfolio.accounts]
-        swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope=scope)
+        scope = Scope() if whole else Scope([f.id for f in portfolio.accounts])
+        swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope)
     cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
     if not dry_run:
         new_ids = apply_changes(conn, changes, now)
