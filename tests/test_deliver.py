@@ -416,7 +416,8 @@ def test_a_user_without_cards_gets_no_dm(engine: Engine, fake: FakeSlack) -> Non
     assert posts(fake, "U0BOB") == []
 
 
-def test_pacing_spaces_writes_per_channel_and_overall() -> None:
+def clocked_pacer() -> tuple[Pacer, list[float]]:
+    """A pacer (1 s per channel, 0.25 s overall) on a fake clock, and the sleeps it asks for."""
     now = [0.0]
     slept: list[float] = []
 
@@ -425,6 +426,11 @@ def test_pacing_spaces_writes_per_channel_and_overall() -> None:
         now[0] += seconds
 
     pacer = Pacer(Pacing(per_channel=1.0, per_call=0.25), sleep=sleep, monotonic=lambda: now[0])
+    return pacer, slept
+
+
+def test_pacing_spaces_writes_per_channel_and_overall() -> None:
+    pacer, slept = clocked_pacer()
     pacer.wait("U1")
     pacer.wait("U2")  # another channel: the overall spacing only
     pacer.wait("U1")  # the same channel: a second after its last write
@@ -432,14 +438,7 @@ def test_pacing_spaces_writes_per_channel_and_overall() -> None:
 
 
 def test_a_429_holds_its_channel_only() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 3))
-        now[0] += seconds
-
-    pacer = Pacer(Pacing(per_channel=1.0, per_call=0.25), sleep=sleep, monotonic=lambda: now[0])
+    pacer, slept = clocked_pacer()
     pacer.wait("U1")
     pacer.hold("U1", 5)  # Slack: 429, Retry-After: 5
     pacer.wait("U2")  # other DMs go on meanwhile
