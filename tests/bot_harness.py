@@ -326,12 +326,15 @@ def running_bot(
     p: Portfolio | None = None,
     *,
     now: datetime = NOW,
+    work_slots: int | None = None,
 ) -> Iterator[Bot]:
-    """Import ``p`` (default :func:`portfolio`) and serve the app with its clock at ``now``."""
+    """Import ``p`` (default :func:`portfolio`) and serve the app with its clock at ``now``
+    (and ``work_slots``, if given: listeners working after their ``ack()`` at once)."""
     engine = make_engine(db_url)
     import_file(engine, (p or portfolio(now)).write(tmp_path / "portfolio.json"), now=now)
     settings = settings_for(fake, db_url)
-    app = build_app(settings, engine, clock=lambda: now)
+    slots = {} if work_slots is None else {"work_slots": work_slots}
+    app = build_app(settings, engine, clock=lambda: now, **slots)
     try:
         with serve_app(app) as base:
             yield Bot(engine, fake, SlackRequests(base + "/slack/events"), settings, now)

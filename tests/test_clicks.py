@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -266,6 +267,26 @@ def test_dismiss_with_a_reason(bot: Bot, fake: FakeSlack) -> None:
     assert "dismissed" in receipt["text"]
     undo = find_element(receipt["blocks"], ActionId.UNDO)[1]
     assert json.loads(undo["value"])["op"] == "dismiss"
+
+
+def test_a_modal_opens_at_once_while_other_clicks_are_still_being_worked_on(
+    sqlite_url: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """Slack honours a trigger_id for 3 s: opening a modal does not queue behind the work
+    (re-rendering, a slow Slack) of the clicks before it."""
+    with running_bot(sqlite_url, tmp_path, fake, work_slots=1) as bot:
+        dm = bot.deliver()
+        fake.delay("chat.update", 3.0)  # Done's re-render of the DM holds the only work slot
+        bot.click(dm, ActionId.CARD_DONE, "acc-2")
+        bot.settle(0.3)
+        clicked = time.monotonic()
+        bot.click(dm, ActionId.CARD_DISMISS, "acc-1")
+        view = bot.wait("views.open")[0].params["view"]
+        assert time.monotonic() - clicked < 1.5
+        assert view["callback_id"] == CallbackId.DISMISS_MODAL
+        assert not fake.calls_to("chat.update")  # Done's work was still going on
+        bot.wait("chat.update", timeout=10)
+        assert bot.states("acc-2") == ["done"]
 
 
 def test_undo_of_a_dismiss_brings_the_card_back(sqlite_bot: Bot, fake: FakeSlack) -> None:

@@ -112,6 +112,14 @@ class SnoozeOption(_Value):
     def card(self) -> CardRef:
         return CardRef(account=self.account, alerts=self.alerts)
 
+    @classmethod
+    def picks_date(cls, raw: str | None) -> bool:
+        """Whether ``raw`` is a readable "pick a date…" option (False for anything else)."""
+        try:
+            return cls.parse(raw).snooze == PICK_DATE
+        except BadValue:
+            return False
+
 
 class SummaryRef(_Value):
     """An account-summary button or picker option: ``{"v":1,"account":"acc-1"}``."""

@@ -327,9 +327,10 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
-            selected = action.get("selected_option")
-            value = selected.get("value") if isinstance(selected, dict) else None
+        selected = action.get("selected_option")
+        value = selected.get("value") if isinstance(selected, dict) else None
+        picks_date = SnoozeOption.picks_date(value)
+        with reporting(ack, body, client, respond, context, opens_modal=picks_date):
             option = SnoozeOption.parse(value)
             if option.snooze == PICK_DATE:
                 open_snooze_modal(deps, client, body, option.card, context)
@@ -377,7 +378,7 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+        with reporting(ack, body, client, respond, context, opens_modal=True):
             ref = CardRef.parse(action.get("value"))
             open_dismiss_modal(deps, client, body, ref, context)
 

@@ -109,7 +109,7 @@ def register(app: App, deps: Deps) -> None:
             ack(text=unknown + FOLLOWUP_HELP, response_type="ephemeral")
             return
         ack()
-        with reporting(ack, body, client, respond, context):
+        with reporting(ack, body, client, respond, context, opens_modal=sub == "settings"):
             if sub == "settings":
                 open_settings(deps, client, body)
                 return

@@ -149,11 +149,17 @@ def reporting(
     client: WebClient,
     respond: Respond | None,
     context: Mapping[str, Any],
+    *,
+    opens_modal: bool = False,
 ) -> Iterator[None]:
     """A listener's work: an exception is reported here, not raised (Slack gets its ``ack()``
     first if the work failed before giving it). Work after ``ack()`` first takes one of the
-    app's work slots (``WORK_SLOTS`` in the context, see :func:`bot.app.build_app`)."""
-    slots = context.get(WORK_SLOTS) if ack.response is not None else None
+    app's work slots (``WORK_SLOTS`` in the context, see :func:`bot.app.build_app`) — except
+    work that ``opens_modal`` with the request's trigger_id: Slack honours a trigger_id for 3
+    seconds only, so that work (a few reads and one ``views.open``) never queues behind the
+    re-renders of other clicks."""
+    queue = ack.response is not None and not opens_modal
+    slots = context.get(WORK_SLOTS) if queue else None
     with slots if slots is not None else nullcontext():
         try:
             yield

@@ -135,7 +135,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+        with reporting(ack, body, client, respond, context, opens_modal=True):
             open_settings(deps, client, body)
 
     @app.action(ActionId.HOME_OPEN_ORG_SETTINGS)
@@ -143,7 +143,7 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+        with reporting(ack, body, client, respond, context, opens_modal=True):
             caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
             caller.require_admin("edit the org's digest settings")
             view = org_settings_modal(caller.user, caller.org)
