@@ -1,6 +1,7 @@
 """Serve the real Slack app (``build_app`` + waitress through ``make_http_server``) in this
 process, for the interaction benchmark: a process of its own, so that the load generator and
-the fake Slack do not share its GIL.
+the fake Slack do not share its GIL. As in ``followup-bot serve``, the listeners' work after
+``ack()`` runs in a work process (bot/work_process.py).
 
     python bench/serve_once.py DATABASE_URL SLACK_API_URL AS_OF THREADS TIMINGS_FILE
 
@@ -34,6 +35,7 @@ from bot.app import build_app, make_http_server, settle_heap
 from bot.db.session import make_engine
 from bot.settings import Settings
 from bot.slack.client import configure_logging
+from bot.work_process import WorkProcess, WorkSpec
 from tests.slack_fakes import SIGNING_SECRET, TOKEN
 
 KIND_HEADER = "HTTP_X_BENCH_KIND"
@@ -69,9 +71,10 @@ def main() -> None:
     )
     engine = make_engine(url)
     slots = os.environ.get("BENCH_WORK_SLOTS")  # an experiment knob, not the bot's
-    app = build_app(
-        settings, engine, clock=lambda: as_of, **({"work_slots": int(slots)} if slots else {})
-    )
+    # As `followup-bot serve` does: this process answers, a work process does the work.
+    work = WorkProcess(WorkSpec(settings, url, now=as_of, work_slots=int(slots) if slots else None))
+    app = build_app(settings, engine, clock=lambda: as_of, forward=work.forward)
+    work.start()
     server = make_http_server(app, host="127.0.0.1", port=0, threads=int(threads))
     settle_heap()  # as `followup-bot serve` does
     if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment knob, not the bot's
@@ -91,6 +94,7 @@ def main() -> None:
         with timed._lock:
             Path(timings_file).write_text(json.dumps(timed.timings))
         server.close()
+        work.stop()
 
 
 if __name__ == "__main__":

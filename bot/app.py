@@ -3,7 +3,8 @@
 No module-level App, client or session: every call builds its own, so tests (and several apps
 in one process) never share state. HTTP mode: Bolt verifies every request's signature and
 timestamp with the signing secret (a bad one is answered 401), listeners ``ack()`` first and
-run after the answer (``process_before_response=False``). :func:`wsgi_app` is the WSGI
+work after the answer (``process_before_response=False``) — or, with ``forward``, hand that work
+to the work process of ``followup-bot serve`` (:mod:`bot.work_process`). :func:`wsgi_app` is the WSGI
 application (``/slack/events`` and a ``/healthz`` probe), :func:`make_http_server` serves it
 with waitress; :func:`run_socket_mode` runs the app over Socket Mode instead.
 """
@@ -14,12 +15,12 @@ import gc
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 
 from bot.handlers import Deps, register_all
 from bot.handlers.errors import WORK_SLOTS
+from bot.handlers.work import FORWARD
 from bot.settings import Settings, SettingsError
 from bot.slack.client import make_client, signing_secret
 
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
+
+# Hands a request (its parsed body and headers) to the work process.
+Forward = Callable[[dict[str, Any], dict[str, Sequence[str]]], None]
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
@@ -60,6 +65,7 @@ def build_app(
     token_verification: bool = True,
     listener_threads: int = LISTENER_THREADS,
     work_slots: int = LISTENER_WORK_SLOTS,
+    forward: Forward | None = None,
 ) -> App:
     """A Bolt app with every listener of :mod:`bot.handlers` registered.
 
@@ -69,6 +75,11 @@ def build_app(
     a wrong token fails here rather than at the first request. ``listener_threads``: the
     listener pool; ``work_slots``: listeners doing their work after ``ack()`` at once (keep it
     within the engine's connection pool).
+
+    ``forward``: the app only answers Slack; each listener's work after ``ack()`` is forwarded
+    as ``forward(body, headers)`` to a work process (:mod:`bot.work_process`) instead of run
+    here (see :mod:`bot.handlers.work`). Listeners then run to their end before the answer
+    (``process_before_response``): what is left after ``ack()`` is a queue put.
     """
     secret = "" if socket_mode else signing_secret(settings)
     web = client or make_client(settings, background=False)
@@ -79,7 +90,7 @@ def build_app(
             signing_secret=secret,
             request_verification_enabled=not socket_mode,
             token_verification_enabled=token_verification,
-            process_before_response=False,
+            process_before_response=forward is not None,
             logger=logging.getLogger("bot.bolt"),
             listener_executor=ThreadPoolExecutor(
                 max_workers=listener_threads, thread_name_prefix="listener"
@@ -93,6 +104,16 @@ def build_app(
     def share_work_slots(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         context[WORK_SLOTS] = slots
         return next()
+
+    if forward is not None:
+        send = forward
+
+        @app.middleware
+        def forward_work(
+            request: BoltRequest, context: BoltContext, next: Callable[[], BoltResponse]
+        ) -> BoltResponse:
+            context[FORWARD] = lambda: send(request.body, dict(request.headers))
+            return next()
 
     register_all(app, Deps(settings=settings, engine=engine, clock=clock or utc_now))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -12,7 +13,8 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,6 +31,9 @@ from bot.engine.lookup import find_account
 from bot.engine.sweep import run_sweep
 from bot.engine.triage import exclude_account, include_account
 from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 app = typer.Typer(
     name="followup-bot",
@@ -451,8 +456,9 @@ def serve(
     otherwise HTTP on /slack/events behind a production WSGI server (waitress)."""
     from slack_sdk.errors import SlackClientError
 
-    from bot.app import build_app, make_http_server, run_socket_mode, settle_heap
+    from bot.app import build_app
     from bot.slack.client import bot_token, configure_logging, signing_secret
+    from bot.work_process import WorkProcess, WorkSpec
 
     state: State = ctx.obj
     with _errors():
@@ -463,12 +469,37 @@ def serve(
             signing_secret(settings)
         configure_logging()
         engine = _engine(ctx)
+        url = engine.url.render_as_string(hide_password=False)
+        work = WorkProcess(WorkSpec(settings, url))
         try:
-            bolt = build_app(settings, engine, socket_mode=socket_mode)
+            bolt = build_app(settings, engine, socket_mode=socket_mode, forward=work.forward)
         except (SlackClientError, OSError) as exc:
             raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    work.start()
+    try:
+        _serve(
+            bolt,
+            settings,
+            socket_mode=socket_mode,
+            host=host,
+            port=port,
+            scheduler=not no_scheduler,
+        )
+    finally:
+        work.stop()
+
+
+def _serve(
+    bolt: App, settings: Settings, *, socket_mode: bool, host: str, port: int, scheduler: bool
+) -> None:
+    """Answer Slack until Ctrl-C or SIGTERM."""
+    from slack_sdk.errors import SlackClientError
+
+    from bot.app import make_http_server, run_socket_mode, settle_heap
+
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: the work process too
     settle_heap()
-    if not no_scheduler:
+    if scheduler:
         out.print(
             "The scheduler is not part of this build yet: no digest is sent on its own. "
             "Send them with `followup-bot deliver` (e.g. from cron); --no-scheduler hides this."
@@ -501,6 +532,10 @@ def serve(
         server.run()
     except KeyboardInterrupt:
         out.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()

@@ -51,6 +51,7 @@ from bot.handlers.errors import OPENED_VIEW, StaleCard, reporting
 from bot.handlers.refresh import Origin, refresh_after_change
 from bot.handlers.replies import Replier, slack_user_of, text_message
 from bot.handlers.summary import summary_for
+from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 
 log = logging.getLogger(__name__)
@@ -313,9 +314,12 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             ref = CardRef.parse(action.get("value"))
             change_card(deps, Click.of(client, body, respond), ref, CardOp.DONE)
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.CARD_SNOOZE)
     def card_snooze(
@@ -330,7 +334,8 @@ def register(app: App, deps: Deps) -> None:
         selected = action.get("selected_option")
         value = selected.get("value") if isinstance(selected, dict) else None
         picks_date = SnoozeOption.picks_date(value)
-        with reporting(ack, body, client, respond, context, opens_modal=picks_date):
+
+        def work() -> None:
             option = SnoozeOption.parse(value)
             if option.snooze == PICK_DATE:
                 open_snooze_modal(deps, client, body, option.card, context)
@@ -342,6 +347,8 @@ def register(app: App, deps: Deps) -> None:
                 CardOp.SNOOZE,
                 choice=SnoozeChoice(option.snooze),
             )
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=picks_date)
 
     @app.view_submission(CallbackId.SNOOZE_PICK_DATE)
     def snooze_date_submitted(
@@ -365,8 +372,12 @@ def register(app: App, deps: Deps) -> None:
                 ack(response_action="errors", errors={BlockId.SNOOZE_DATE.value: PAST_DATE})
                 return
             ack()
-            click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
-            change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
+
+            def work() -> None:
+                click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
+                change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
+
+            after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.CARD_DISMISS)
     def card_dismiss(
@@ -378,9 +389,12 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context, opens_modal=True):
+
+        def work() -> None:
             ref = CardRef.parse(action.get("value"))
             open_dismiss_modal(deps, client, body, ref, context)
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
     @app.view_submission(CallbackId.DISMISS_MODAL)
     def dismiss_submitted(
@@ -392,12 +406,15 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             meta = DismissModalMeta.parse(view.get("private_metadata"))
             raw = _state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
             reason = str(raw or "").strip()[:DISMISS_REASON_MAX] or None
             click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
             change_card(deps, click, meta.card, CardOp.DISMISS, reason=reason)
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.CARD_SUMMARY)
     def card_summary(
@@ -409,11 +426,14 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
             caller = Caller.resolve(deps, client, slack_user_of(body))
             message = summary_for(deps, caller, ref.account)
             Replier.for_body(client, body, respond).ephemeral(message)
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.UNDO)
     def undo(
@@ -425,6 +445,9 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             value = UndoValue.parse(action.get("value"))
             undo_change(deps, Click.of(client, body, respond), value)
+
+        after_ack(work, ack, body, client, respond, context)

@@ -20,11 +20,11 @@ from bot.blocks.messages import summary_picker_message
 from bot.engine.lookup import Lookup, find_account
 from bot.handlers import Deps
 from bot.handlers.access import Caller
-from bot.handlers.errors import reporting
 from bot.handlers.home import open_settings
 from bot.handlers.refresh import today_messages
 from bot.handlers.replies import Replier, slack_user_of
 from bot.handlers.summary import summary_for
+from bot.handlers.work import after_ack
 from bot.ids import Command
 
 SUMMARY_USAGE = (
@@ -83,11 +83,14 @@ def register(app: App, deps: Deps) -> None:
             ack(text=SUMMARY_USAGE, response_type="ephemeral")
             return
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             caller = Caller.resolve(deps, client, slack_user_of(body))
             with deps.engine.connect() as conn:
                 lookup = find_account(conn, query)
             lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.command(Command.FOLLOWUP)
     def followup(
@@ -109,7 +112,8 @@ def register(app: App, deps: Deps) -> None:
             ack(text=unknown + FOLLOWUP_HELP, response_type="ephemeral")
             return
         ack()
-        with reporting(ack, body, client, respond, context, opens_modal=sub == "settings"):
+
+        def work() -> None:
             if sub == "settings":
                 open_settings(deps, client, body)
                 return
@@ -117,3 +121,5 @@ def register(app: App, deps: Deps) -> None:
             replier = Replier.for_body(client, body, respond)
             for message in today_messages(deps, caller):
                 replier.ephemeral(message)
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=sub == "settings")

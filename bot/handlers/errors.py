@@ -7,8 +7,9 @@ trigger_id); a bad input in a modal is a view error on its field instead (``ack(
 request opened turned into a notice. Anything unexpected gets a short apology — never a stack
 trace, never silence. Events API errors (nobody clicked) are only logged.
 
-Every listener does its work after ``ack()`` inside :func:`reporting`, which hands an
-exception to :func:`report` instead of raising it to Bolt: with
+Every listener does its work after ``ack()`` inside :func:`reporting` (through
+:func:`bot.handlers.work.after_ack`), which hands an exception to :func:`report` instead of
+raising it to Bolt: with
 ``process_before_response=False`` Bolt's listener runner resets an ``ack()`` already given
 when the listener then raises, and if its HTTP thread has not seen the ack yet (it polls every
 10 ms) Slack gets no answer at all. The ``@app.error`` handler (:func:`on_error`) reports

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, BoltRequest
+from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
@@ -22,6 +22,7 @@ from bot.engine.facts import load_org, load_users
 from bot.engine.overview import snoozed_alerts
 from bot.engine.sweep import DrySweeps
 from bot.handlers import Deps
+from bot.handlers.work import after_ack
 from bot.ids import BlockId, CallbackId, Event
 from bot.slack.dedupe import process_once
 from bot.slack.users import resolve_users, user_for_slack_id
@@ -37,9 +38,15 @@ def register(app: App, deps: Deps) -> None:
         event: dict[str, Any],
         client: WebClient,
         request: BoltRequest,
+        context: BoltContext,
     ) -> None:
         ack()
-        on_app_home_opened(deps, client, body, event, retry_num(request))
+        retry = retry_num(request)
+
+        def work() -> None:
+            on_app_home_opened(deps, client, body, event, retry)
+
+        after_ack(work, ack, body, client, None, context)
 
 
 def retry_num(request: BoltRequest) -> int:

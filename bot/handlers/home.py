@@ -26,6 +26,7 @@ from bot.handlers.access import Caller
 from bot.handlers.errors import NotAllowed, reporting
 from bot.handlers.refresh import republish_home
 from bot.handlers.replies import slack_user_of
+from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 
 FILTERS = (ActionId.HOME_FILTER_LANE, ActionId.HOME_FILTER_SEVERITY, ActionId.HOME_FILTER_SIGNAL)
@@ -119,13 +120,16 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             option = action.get("selected_option")
             value = option.get("value") if isinstance(option, dict) else None
             filters = HomeFilters.parse(value)
             slack_user_id = slack_user_of(body)
             if slack_user_id:
                 republish_home(deps, client, slack_user_id, filters)
+
+        after_ack(work, ack, body, client, respond, context)
 
     for action_id in FILTERS:  # one listener per action_id, one body for the three
         app.action(action_id)(filter_home)
@@ -135,19 +139,25 @@ def register(app: App, deps: Deps) -> None:
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context, opens_modal=True):
+
+        def work() -> None:
             open_settings(deps, client, body)
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
     @app.action(ActionId.HOME_OPEN_ORG_SETTINGS)
     def home_open_org_settings(
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context, opens_modal=True):
+
+        def work() -> None:
             caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
             caller.require_admin("edit the org's digest settings")
             view = org_settings_modal(caller.user, caller.org)
             client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
     @app.view_submission(CallbackId.SETTINGS_MODAL)
     def settings_submitted(
@@ -165,15 +175,19 @@ def register(app: App, deps: Deps) -> None:
                 ack(response_action="errors", errors=_view_errors(exc, USER_FIELDS))
                 return
             ack()
-            meta = SettingsModalMeta.parse(view.get("private_metadata"))
-            caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
-            if meta.scope != "user" or meta.user != caller.user.id:
-                raise NotAllowed(":lock: You can only change your own digest settings.")
-            with deps.engine.begin() as conn:
-                save_user_digest(
-                    conn, caller.user.id, settings, actor=caller.user.id, now=deps.clock()
-                )
-            republish_home(deps, client, caller.slack_user_id)
+
+            def work() -> None:
+                meta = SettingsModalMeta.parse(view.get("private_metadata"))
+                caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+                if meta.scope != "user" or meta.user != caller.user.id:
+                    raise NotAllowed(":lock: You can only change your own digest settings.")
+                with deps.engine.begin() as conn:
+                    save_user_digest(
+                        conn, caller.user.id, settings, actor=caller.user.id, now=deps.clock()
+                    )
+                republish_home(deps, client, caller.slack_user_id)
+
+            after_ack(work, ack, body, client, respond, context)
 
     @app.view_submission(CallbackId.ORG_SETTINGS_MODAL)
     def org_settings_submitted(
@@ -191,8 +205,12 @@ def register(app: App, deps: Deps) -> None:
                 ack(response_action="errors", errors=_view_errors(exc, ORG_FIELDS))
                 return
             ack()
-            caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
-            caller.require_admin("change the org's digest settings")
-            with deps.engine.begin() as conn:
-                save_org_digest(conn, settings, actor=caller.user.id, now=deps.clock())
-            republish_home(deps, client, caller.slack_user_id)
+
+            def work() -> None:
+                caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+                caller.require_admin("change the org's digest settings")
+                with deps.engine.begin() as conn:
+                    save_org_digest(conn, settings, actor=caller.user.id, now=deps.clock())
+                republish_home(deps, client, caller.slack_user_id)
+
+            after_ack(work, ack, body, client, respond, context)

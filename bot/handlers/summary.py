@@ -23,8 +23,8 @@ from bot.engine.results import Card, iso_z
 from bot.engine.sweep import run_sweep
 from bot.handlers import Deps
 from bot.handlers.access import Caller
-from bot.handlers.errors import reporting
 from bot.handlers.replies import Replier, slack_user_of
+from bot.handlers.work import after_ack
 from bot.ids import ActionId
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
             caller = Caller.resolve(deps, client, slack_user_of(body))
             overview = save_summary(deps, caller, ref.account)
@@ -107,6 +108,8 @@ def register(app: App, deps: Deps) -> None:
             Replier.for_body(client, body, respond).say(
                 f":floppy_disk: Saved the summary of *{name}*."
             )
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.SUMMARY_SHARE)
     def summary_share(
@@ -118,11 +121,14 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
             caller = Caller.resolve(deps, client, slack_user_of(body))
             message = summary_for(deps, caller, ref.account, shared=True)
             Replier.for_body(client, body, respond).in_channel(message)
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.SUMMARY_PICK_ACCOUNT)
     def summary_pick_account(
@@ -134,10 +140,13 @@ def register(app: App, deps: Deps) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        with reporting(ack, body, client, respond, context):
+
+        def work() -> None:
             ref = SummaryRef.parse(_selected(action))
             caller = Caller.resolve(deps, client, slack_user_of(body))
             message = summary_for(deps, caller, ref.account)
             replier = Replier.for_body(client, body, respond)
             if not replier.replace(message):  # the picker (an ephemeral) becomes the summary
                 replier.ephemeral(message)
+
+        after_ack(work, ack, body, client, respond, context)

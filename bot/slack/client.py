@@ -182,7 +182,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     if not any(isinstance(f, RedactTokens) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(processName)s] %(name)s: %(message)s")
+        )
         handler.addFilter(RedactTokens())
         root.addHandler(handler)
     root.setLevel(level)

@@ -1,0 +1,149 @@
+"""``followup-bot serve`` answers Slack in one process and does the listeners' work after
+``ack()`` in its work process: the real command over real HTTP, the fake Slack on the other side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.db.session import make_engine
+from bot.ids import ActionId, CallbackId
+from bot.importer import import_file
+from tests.bot_harness import Bot, add_fake_users, portfolio, settings_for
+from tests.portfolio import NOW
+from tests.slack_fakes import SIGNING_SECRET, TOKEN, FakeSlack, SlackRequests
+
+BIN = Path(sys.executable).parent / "followup-bot"
+
+
+class Served:
+    """A running ``followup-bot serve --http``: its URL and its log (stderr), read as it comes."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc, self.url = proc, url
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_log(self, pattern: str, timeout: float = 20.0, after: int = 0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines[after:]:
+                found = re.search(pattern, line)
+                if found:
+                    return found
+            time.sleep(0.05)
+        raise AssertionError(f"no log line like {pattern!r} in:\n{''.join(self.lines)}")
+
+
+@contextmanager
+def serving(db_url: str, fake: FakeSlack, cwd: Path) -> Iterator[Served]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env.update(
+        SLACK_API_URL=fake.base_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
+    )
+    proc = subprocess.Popen(
+        [str(BIN), "--database-url", db_url, "serve", "--http", "--port", "0", "--no-scheduler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"Listening on (http://\S+/slack/events)", line)
+        assert found, line + (proc.stderr.read() if proc.stderr else "")
+        yield Served(proc, found.group(1).replace("0.0.0.0", "127.0.0.1"))
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(timeout=60)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A process that ended but was not waited for yet does not, once all
+    its threads are gone (its parent can tell only then)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z" or threads > 1
+
+
+def test_serve_answers_slack_and_does_the_work_in_its_work_process(
+    db_url: str, tmp_path: Path
+) -> None:
+    with FakeSlack() as fake:
+        add_fake_users(fake)
+        engine = make_engine(db_url)
+        import_file(engine, portfolio().write(tmp_path / "portfolio.json"), now=NOW)
+        bot = Bot(engine, fake, SlackRequests(""), settings_for(fake, db_url), NOW)
+        dm = bot.deliver()
+        try:
+            with serving(db_url, fake, tmp_path) as served:
+                bot.slack = SlackRequests(served.url)
+                work_pid = int(served.wait_log(r"work process started \(pid (\d+)\)").group(1))
+                assert work_pid != served.proc.pid
+
+                # Done: answered at once; the change, the DM update and the receipt follow,
+                # made by the work process.
+                bot.click(dm, ActionId.CARD_DONE, "acc-2")
+                fake.wait_for("chat.update", timeout=20)
+                fake.wait_for("response_url", timeout=20)  # the receipt, with Undo
+                assert bot.states("acc-2") == ["done"]
+                served.wait_log(r"\[followup-bot-work\] bot\.handlers\.cards: u-ana done acc-2")
+
+                # A modal's input is checked where Slack is answered: a past date is refused
+                # in the answer itself.
+                bot.click(dm, ActionId.CARD_SNOOZE, "acc-1", option=lambda o: "pick" in o["value"])
+                view = fake.wait_for("views.open", timeout=20)[0].params["view"]
+                answer = bot.submit(
+                    view,
+                    {
+                        "snooze_date": {
+                            "snooze_date": {"type": "datepicker", "selected_date": "2020-01-01"}
+                        }
+                    },
+                )
+                assert json.loads(answer.body)["response_action"] == "errors"
+                assert view["callback_id"] == CallbackId.SNOOZE_PICK_DATE
+
+                # A work process that died is replaced at the next request.
+                os.kill(work_pid, signal.SIGKILL)
+                while alive(work_pid):
+                    time.sleep(0.05)
+                seen = len(served.lines)
+                bot.click(dm, ActionId.CARD_DISMISS, "acc-1")
+                assert len(fake.wait_for("views.open", 2, timeout=30)) == 2
+                served.wait_log(r"work process is gone", after=seen)
+                new_pid = int(
+                    served.wait_log(r"work process started \(pid (\d+)\)", after=seen).group(1)
+                )
+
+                # SIGTERM stops both processes.
+                served.proc.terminate()
+                assert served.proc.wait(timeout=60) == 0
+                assert not alive(new_pid)
+            log = "".join(served.lines)
+            assert TOKEN not in log and SIGNING_SECRET not in log
+            assert "Traceback" not in log
+        finally:
+            engine.dispose()
