@@ -4,9 +4,9 @@ No module-level App, client or session: every call builds its own, so tests (and
 in one process) never share state. HTTP mode: Bolt verifies every request's signature and
 timestamp with the signing secret (a bad one is answered 401), listeners ``ack()`` first and
 work after the answer (``process_before_response=False``) — or, with ``forward``, hand that work
-to the work process of ``followup-bot serve`` (:mod:`bot.work_process`). :func:`wsgi_app` is the WSGI
-application (``/slack/events`` and a ``/healthz`` probe), :func:`make_http_server` serves it
-with waitress; :func:`run_socket_mode` runs the app over Socket Mode instead.
+to the work process of ``followup-bot serve`` (:mod:`bot.work_process`). :func:`wsgi_app` is
+the WSGI application (``/slack/events`` and a ``/healthz`` probe), :func:`make_http_server`
+serves it with waitress; :func:`run_socket_mode` runs the app over Socket Mode instead.
 """
 
 from __future__ import annotations

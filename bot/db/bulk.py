@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, insert
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db.types import UTCDateTime
 
@@ -230,7 +231,9 @@ def id_chunks(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def member_of(
-    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+    conn: Connection,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Sequence[Any],
 ) -> ColumnElement[bool]:
     """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of
     thousands (much cheaper to send and plan)."""

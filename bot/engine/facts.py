@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
-from bot.db.bulk import chunks
+from bot.db.bulk import chunks, id_chunks, member_of
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -570,17 +570,17 @@ def _load_meetings(
             recent[mid] = m
         if unowned:
             with_items[mid] = m
-    for part in chunks(list(with_items)):
+    for part in id_chunks(conn, list(with_items)):
         for mid, items in conn.execute(
-            select(Meeting.id, Meeting.action_items).where(Meeting.id.in_(part))
+            select(Meeting.id, Meeting.action_items).where(member_of(conn, Meeting.id, part))
         ):
             with_items[mid].action_items = list(items or [])
     # Post-meeting notes linked to the recent meetings without a next step.
-    for part in chunks(list(recent)):
+    for part in id_chunks(conn, list(recent)):
         linked = conn.execute(
             select(Activity.meeting_id)
             .where(
-                Activity.meeting_id.in_(part),
+                member_of(conn, Activity.meeting_id, part),
                 Activity.kind == "post_meeting_note",
                 Activity.at <= now,
             )
@@ -601,7 +601,7 @@ def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFact
     if not links:
         return
     requests: dict[str, RequestFact] = {}
-    for part in chunks(list(links)):
+    for part in id_chunks(conn, list(links)):
         for row in conn.execute(
             select(
                 Request.id,
@@ -613,7 +613,7 @@ def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFact
                 Request.shipped_at,
                 Request.discussed_at,
                 Request.last_activity_at,
-            ).where(Request.id.in_(part))
+            ).where(member_of(conn, Request.id, part))
         ):
             requests[row[0]] = RequestFact(*row)
     # As-of fallback for requests whose latest linked activity is after `now`.
@@ -635,8 +635,9 @@ def _load_contact_names(conn: Connection, accounts: Sequence[AccountFacts]) -> N
         for t in facts.threads:
             if t.contact_id:
                 wanted[t.contact_id].append(facts)
-    for part in chunks(list(wanted)):
-        for cid, name in conn.execute(select(Contact.id, Contact.name).where(Contact.id.in_(part))):
+    for part in id_chunks(conn, list(wanted)):
+        where = member_of(conn, Contact.id, part)
+        for cid, name in conn.execute(select(Contact.id, Contact.name).where(where)):
             for facts in wanted[cid]:
                 if name:
                     facts.contact_names[cid] = name
