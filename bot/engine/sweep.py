@@ -40,6 +40,7 @@ from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
 from bot.engine.scoring import action_score
 from bot.engine.signals import Ctx, evaluate, valid_ai_pulse, valid_csm_pulse
 from bot.engine.writer import CardDraft, CardWriter, RulesWriter
+from bot.gc_pause import gc_paused
 
 _SIGNAL_RANK = {s: i for i, s in enumerate(SIGNAL_IDS)}
 
@@ -92,7 +93,7 @@ def run_sweep(
     their alerts; this process then writes the alerts, as for a small sweep.
     """
     url = engine.url.render_as_string(hide_password=False)
-    with engine.begin() as conn:
+    with gc_paused(), engine.begin() as conn:
         return sweep_in(
             conn,
             now,
@@ -160,7 +161,7 @@ def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
 
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        with gc_paused(), engine.connect() as conn:
             portfolio = load_portfolio(conn, now, id_range=id_range)
             return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range))
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bot.gc_pause import gc_paused
 from bot.importer.report import ImportFailed, ImportIssue, ImportReport, Progress
 
 __all__ = ["ImportFailed", "ImportIssue", "ImportReport", "Progress", "import_file"]
@@ -41,11 +42,17 @@ def import_file(
     from bot.importer.portfolio import import_portfolio
 
     file = Path(path)
-    if _is_csv(file):
-        return import_accounts_csv(
-            engine, file, now=now, dry_run=dry_run, skip_invalid=skip_invalid, progress=progress
-        )
-    report = import_portfolio(engine, file, now=now, dry_run=dry_run, progress=progress)
+    with gc_paused():  # millions of rows and records, kept until the end
+        if _is_csv(file):
+            return import_accounts_csv(
+                engine,
+                file,
+                now=now,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=progress,
+            )
+        report = import_portfolio(engine, file, now=now, dry_run=dry_run, progress=progress)
     if skip_invalid:
         report.warnings.append("--skip-invalid applies to accounts CSV files only; ignored")
     return report

@@ -1,0 +1,43 @@
+"""Pausing Python's cyclic garbage collector during bulk work.
+
+A sweep or an import allocates millions of small container objects (facts, rows, reasons) that
+live until the work ends. Each full collection walks all of them, over and over as they pile
+up: measured on 100,000 accounts, collections took 2.2–2.9 s of an 11 s sweep. Reference
+counting still frees everything acyclic at once, so pausing the collector for the duration
+costs no memory to speak of; it runs again (with one full collection) when the work ends.
+
+Threads may overlap: the collector resumes when the last paused work ends, and only if it was
+enabled when the first one began.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_depth = 0
+_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector paused."""
+    global _depth, _was_enabled
+    with _lock:
+        if _depth == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            resume = _depth == 0 and _was_enabled
+            if resume:
+                gc.enable()
+        if resume:
+            gc.collect()
