@@ -453,7 +453,8 @@ def serve(
     ] = False,
 ) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set (and --http is not given),
-    otherwise HTTP on /slack/events behind a production WSGI server (waitress)."""
+    otherwise HTTP on /slack/events behind a production WSGI server (waitress). This process
+    answers Slack; a work process started with it does the work that follows each answer."""
     from slack_sdk.errors import SlackClientError
 
     from bot.app import build_app
