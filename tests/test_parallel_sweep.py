@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from bot.db.models import Alert
+from bot.db.models import Account, Alert
 from bot.db.session import make_engine
-from bot.engine.facts import accounts_in_scope
-from bot.engine.sweep import id_ranges, run_sweep
+from bot.engine.facts import scope_ranges
+from bot.engine.sweep import run_sweep
 from bot.engine.triage import exclude_account
 from bot.importer import import_file
 from tests.test_demo_scenarios import DATA
@@ -37,10 +37,20 @@ def test_a_sweep_split_between_processes_matches_one_process(db_url: str) -> Non
     assert again.to_json() == recorded.to_json()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Alert)).scalar() == recorded.alerts_new
-        ids = accounts_in_scope(conn, now)
-
-    ranges = id_ranges(ids, 3)
-    assert ranges[0][0] == ids[0] and ranges[-1][1] == ids[-1] and len(ranges) == 3
+        count, ranges = scope_ranges(conn, 3)
+        in_scope = sorted(
+            conn.execute(
+                select(Account.id).where(
+                    Account.status.is_(None) | Account.status.not_in(["churned", "inactive"])
+                )
+            ).scalars()
+        )
+    # three ranges of about as many accounts each, covering every account in scope (the
+    # excluded ones too: the sweep of their range skips them)
+    assert count == len(in_scope) and len(ranges) == 3
+    assert ranges[0][0] == in_scope[0] and ranges[-1][1] == in_scope[-1]
+    sizes = [sum(1 for a in in_scope if first <= a <= last) for first, last in ranges]
+    assert sum(sizes) == count and max(sizes) - min(sizes) <= 1
 
     # Excluded accounts' alerts clear, whether the account's id lies inside a worker's range
     # or before the first one.

@@ -257,12 +257,28 @@ def _in_scope(q: Any, org: OrgFacts, csm_id: str | None) -> Any:
     return q
 
 
-def accounts_in_scope(conn: Connection, now: datetime, *, csm_id: str | None = None) -> list[str]:
-    """The ids of the accounts :func:`load_portfolio` loads at ``now``, in id order."""
+def scope_ranges(conn: Connection, parts: int) -> tuple[int, list[tuple[str, str]]]:
+    """The number of accounts a whole sweep looks at, and their ids cut into ``parts`` ranges
+    ``(first, last)`` of about as many accounts each, in id order — one query (NTILE over the
+    primary key), without fetching every id.
+
+    Exclusions are not taken out here: an excluded account inside a range is skipped by the
+    sweep of that range (and its alerts clear there), so the ranges stay valid.
+    """
     org = load_org(conn)
-    excluded = _excluded(conn, local_date(now, org.timezone))
-    q = _in_scope(select(Account.id), org, csm_id).order_by(Account.id)
-    return [acc for (acc,) in conn.execute(q) if acc not in excluded]
+    part = func.ntile(max(1, parts)).over(order_by=Account.id).label("part")
+    numbered = _in_scope(select(Account.id, part), org, None).subquery()
+    q = (
+        select(func.min(numbered.c.id), func.max(numbered.c.id), func.count())
+        .group_by(numbered.c.part)
+        .order_by(numbered.c.part)
+    )
+    ranges: list[tuple[str, str]] = []
+    total = 0
+    for first, last, count in conn.execute(q):
+        ranges.append((first, last))
+        total += count
+    return total, ranges
 
 
 def load_portfolio(
@@ -486,15 +502,16 @@ def _load_meetings(
 ) -> None:
     # 1. The latest meeting that took place, per account (the highest id among meetings at the
     #    same time), from the covering index (account, start, canceled, id): PostgreSQL keeps
-    #    one row per account with DISTINCT ON; elsewhere each account's latest start is found
-    #    by GROUP BY and joined back for its id — never every meeting in Python.
+    #    one row per account with DISTINCT ON, reading that index backwards (accounts in
+    #    descending order too, so no sort); elsewhere each account's latest start is found by
+    #    GROUP BY and joined back for its id — never every meeting in Python.
     held_rows: Sequence[Any]
     if conn.dialect.name == "postgresql":
         held = (
             select(Meeting.account_id, Meeting.starts_at, Meeting.id)
             .where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
             .ext(distinct_on(Meeting.account_id))
-            .order_by(Meeting.account_id, Meeting.starts_at.desc(), Meeting.id.desc())
+            .order_by(Meeting.account_id.desc(), Meeting.starts_at.desc(), Meeting.id.desc())
         )
         held_rows = scope.run(conn, held, Meeting.account_id)
     else:

@@ -32,8 +32,8 @@ from bot.engine.facts import (
     AccountFacts,
     Portfolio,
     Scope,
-    accounts_in_scope,
     load_portfolio,
+    scope_ranges,
 )
 from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
 from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
@@ -88,9 +88,9 @@ def run_sweep(
     record alerts unless ``dry_run``.
 
     A sweep of the whole portfolio with at least ``parallel_from`` (default ``PARALLEL_FROM``)
-    accounts is shared between ``workers`` processes (default: one per CPU, at most
-    ``MAX_WORKERS``): each loads, evaluates and cards its range of account ids and reconciles
-    their alerts; this process then writes the alerts, as for a small sweep.
+    accounts is shared between ``workers`` processes, this one included (default: one per CPU,
+    at most ``MAX_WORKERS``): each loads, evaluates and cards its range of account ids and
+    reconciles their alerts; this process then writes the alerts, as for a small sweep.
     """
     url = engine.url.render_as_string(hide_password=False)
     with gc_paused(), engine.begin() as conn:
@@ -162,34 +162,36 @@ def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
     engine = make_engine(url)
     try:
         with gc_paused(), engine.connect() as conn:
-            portfolio = load_portfolio(conn, now, id_range=id_range)
-            return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range))
+            return _sweep_one_range(conn, now, id_range)
     finally:
         engine.dispose()
 
 
-def id_ranges(ids: Sequence[str], parts: int) -> list[tuple[str, str]]:
-    """``ids`` (sorted) cut into ``parts`` ranges of about as many ids each."""
-    size = -(-len(ids) // parts)
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+def _sweep_one_range(conn: Connection, now: datetime, id_range: tuple[str, str]) -> Swept:
+    portfolio = load_portfolio(conn, now, id_range=id_range)
+    return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range))
 
 
 def _sweep_in_parallel(
     conn: Connection, url: str, now: datetime, ranges: Sequence[tuple[str, str]]
 ) -> Swept:
+    """The first range is swept here, in this transaction, while worker processes sweep the
+    others (so a two-way split costs one worker, and half the results need no pickling)."""
     # A single-threaded process (the CLI) forks its workers: they start at once. One running
     # threads (the served app, a scheduler) spawns them clean — forking threads is unsafe — and
-    # pays about a second of imports per worker.
+    # pays about a second of imports per worker (this process works meanwhile).
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
-    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
-        parts = list(pool.map(_sweep_range, [url] * len(ranges), [now] * len(ranges), ranges))
-    swept = Swept([], [], 0, AlertChanges([], [], []))
-    for part in parts:
-        swept.cards.extend(part.cards)
-        swept.suppressed.extend(part.suppressed)
-        swept.accounts += part.accounts
-        swept.changes.extend(part.changes)
+    others = ranges[1:]
+    with ProcessPoolExecutor(max_workers=len(others), mp_context=context) as pool:
+        futures = [pool.submit(_sweep_range, url, now, id_range) for id_range in others]
+        swept = _sweep_one_range(conn, now, ranges[0])
+        for future in futures:
+            part = future.result()
+            swept.cards.extend(part.cards)
+            swept.suppressed.extend(part.suppressed)
+            swept.accounts += part.accounts
+            swept.changes.extend(part.changes)
     # Alerts of accounts before the first range or after the last (out of scope now) clear.
     swept.changes.cleared.extend(uncleared_outside(conn, ranges[0][0], ranges[-1][1]))
     return swept
@@ -213,9 +215,9 @@ def sweep_in(
     whole = csm_id is None and account_ids is None
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
     splittable = whole and url is not None and workers > 1 and writer is None
-    ids = accounts_in_scope(conn, now) if splittable else []
-    if url is not None and len(ids) >= max(1, parallel_from or PARALLEL_FROM):
-        swept = _sweep_in_parallel(conn, url, now, id_ranges(ids, workers))
+    count, ranges = scope_ranges(conn, workers) if splittable else (0, [])
+    if url is not None and len(ranges) > 1 and count >= max(1, parallel_from or PARALLEL_FROM):
+        swept = _sweep_in_parallel(conn, url, now, ranges)
     else:
         portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
         scope = Scope() if whole else Scope([f.id for f in portfolio.accounts])
