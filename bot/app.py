@@ -66,6 +66,7 @@ def build_app(
     listener_threads: int = LISTENER_THREADS,
     work_slots: int = LISTENER_WORK_SLOTS,
     forward: Forward | None = None,
+    process_before_response: bool | None = None,
 ) -> App:
     """A Bolt app with every listener of :mod:`bot.handlers` registered.
 
@@ -80,6 +81,8 @@ def build_app(
     as ``forward(body, headers)`` to a work process (:mod:`bot.work_process`) instead of run
     here (see :mod:`bot.handlers.work`). Listeners then run to their end before the answer
     (``process_before_response``): what is left after ``ack()`` is a queue put.
+    ``process_before_response`` (default: whether there is a ``forward``) can be set anyway: the
+    work process runs each request to its end, to know which ones are done.
     """
     secret = "" if socket_mode else signing_secret(settings)
     web = client or make_client(settings, background=False)
@@ -90,7 +93,9 @@ def build_app(
             signing_secret=secret,
             request_verification_enabled=not socket_mode,
             token_verification_enabled=token_verification,
-            process_before_response=forward is not None,
+            process_before_response=(
+                forward is not None if process_before_response is None else process_before_response
+            ),
             logger=logging.getLogger("bot.bolt"),
             listener_executor=ThreadPoolExecutor(
                 max_workers=listener_threads, thread_name_prefix="listener"

@@ -8,13 +8,19 @@ listeners ``ack()`` is dropped; Slack has had its answer. Requests come in as So
 requests: the serving process verified them, so they are not verified again here.
 
 The process runs at a lower CPU priority than the serving one, so answering Slack goes first.
-It stops when asked (after the work under way) or when the serving process is gone. A work
-process that died is started again at the next request, and the log says so.
+It stops when asked (after the work under way) or when the serving process is gone.
+
+Nothing acknowledged is lost when the work process dies: it reports each request it has run to
+its end, the serving process keeps the others, and a watcher thread there starts a new work
+process and sends it those again (the log says so). A request the work process died on twice
+is dropped with an error in the log, so one bad request cannot keep killing it. A request that
+was half done runs again: the card actions then find the alert already changed and say so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
@@ -31,9 +37,14 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DISPATCH_THREADS = 8  # requests being handed to the app at once (each returns at its ack())
+# Requests being run at once. Each holds its thread until its work is done, most of them
+# waiting for one of the app's work slots; the ones that open a modal skip that wait (Slack's
+# trigger_id lasts 3 s), so there must be threads to spare for them.
+DISPATCH_THREADS = 64
 NICENESS = 5  # added to the work process's CPU niceness: the serving process answers first
 POLL_SECONDS = 1.0  # how often an idle work process checks that the serving one is still there
+WATCH_SECONDS = 0.5  # how often the serving process checks that its work process is alive
+MAX_ATTEMPTS = 2  # work processes a request may be sent to
 
 Request = tuple[dict[str, Any], dict[str, Sequence[str]]]  # body, headers
 
@@ -48,6 +59,12 @@ class WorkSpec:
     work_slots: int | None = None  # None: the app's default
 
 
+@dataclass(slots=True)
+class _Sent:
+    request: Request
+    attempts: int = 1
+
+
 class WorkProcess:
     """The work process, from the serving process's side: ``start()``, ``forward(body,
     headers)`` for each request, ``stop()``."""
@@ -56,39 +73,47 @@ class WorkProcess:
         self._spec = spec
         self._context = multiprocessing.get_context("spawn")  # the server runs threads
         self._inbox: Any = None
+        self._done: Any = None
         self._process: BaseProcess | None = None
         self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Sent] = {}  # forwarded, not reported done yet
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def start(self) -> WorkProcess:
-        # A queue of its own: a process killed while reading holds the queue's lock for good.
-        inbox = self._context.Queue()
-        process = self._context.Process(
-            target=work_main,
-            args=(self._spec, inbox, os.getpid()),
-            name="followup-bot-work",
-        )
-        process.start()
-        self._inbox, self._process = inbox, process
-        log.info("work process started (pid %s)", process.pid)
+        with self._lock:
+            self._start_process()
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="work-watcher", daemon=True)
+            self._watcher.start()
         return self
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def unfinished(self) -> int:
+        """Requests forwarded and not done yet."""
+        with self._lock:
+            return len(self._pending)
+
     def forward(self, body: dict[str, Any], headers: dict[str, Sequence[str]]) -> None:
         """Queue one acknowledged request for the work process (starting it again if it died)."""
         with self._lock:
-            process = self._process
-            if process is None or not process.is_alive():
-                code = process.exitcode if process is not None else None
-                log.error("the work process is gone (exit code %s); starting a new one", code)
-                self.start()
-            inbox = self._inbox
-        inbox.put((body, dict(headers)))
+            if not self._alive():
+                self._replace()
+            request_id = next(self._ids)
+            request = (body, dict(headers))
+            self._pending[request_id] = _Sent(request)
+            self._inbox.put((request_id, *request))
 
     def stop(self, timeout: float = 60.0) -> None:
         """Let the work under way finish, then end the process."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join()
         process = self._process
         if process is None:
             return
@@ -99,12 +124,79 @@ class WorkProcess:
                 log.warning("the work process did not stop within %.0f s; ending it", timeout)
                 process.terminate()
                 process.join(5)
-        self._inbox.close()
-        self._inbox.join_thread()
+        self._close_queues()
+
+    # -- in the serving process, under self._lock -----------------------------------------
+
+    def _start_process(self) -> None:
+        # Queues of its own: a process killed while using one holds its lock for good.
+        inbox, done = self._context.Queue(), self._context.Queue()
+        process = self._context.Process(
+            target=work_main,
+            args=(self._spec, inbox, done, os.getpid()),
+            name="followup-bot-work",
+        )
+        process.start()
+        self._inbox, self._done, self._process = inbox, done, process
+        log.info("work process started (pid %s)", process.pid)
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def _replace(self) -> None:
+        """A new work process for a dead one, sent what the dead one did not finish."""
+        code = self._process.exitcode if self._process is not None else None
+        log.error("the work process is gone (exit code %s); starting a new one", code)
+        self._collect_done()
+        self._close_queues()
+        self._start_process()
+        again = []
+        for request_id, sent in sorted(self._pending.items()):
+            if sent.attempts >= MAX_ATTEMPTS:
+                del self._pending[request_id]
+                log.error(
+                    "dropped a %s request: %d work processes died while running it",
+                    sent.request[0].get("type"),
+                    sent.attempts,
+                )
+                continue
+            sent.attempts += 1
+            again.append(request_id)
+        if again:
+            log.warning("sending the new work process %d unfinished request(s)", len(again))
+        for request_id in again:
+            self._inbox.put((request_id, *self._pending[request_id].request))
+
+    def _collect_done(self) -> None:
+        while True:
+            try:
+                request_id = self._done.get_nowait()
+            except (queue.Empty, EOFError, OSError, ValueError):
+                return
+            self._pending.pop(request_id, None)
+
+    def _close_queues(self) -> None:
+        for q in (self._inbox, self._done):
+            if q is not None:
+                q.close()
+                q.join_thread()
+
+    # -- the watcher thread ----------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(WATCH_SECONDS):
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                if self._alive():
+                    self._collect_done()
+                else:
+                    self._replace()
 
 
-def work_main(spec: WorkSpec, inbox: Any, parent_pid: int) -> None:
-    """The work process: an app fed from ``inbox`` until ``None`` or the parent is gone."""
+def work_main(spec: WorkSpec, inbox: Any, done: Any, parent_pid: int) -> None:
+    """The work process: an app fed from ``inbox`` until ``None`` or the parent is gone; the id
+    of each request it has run to its end goes to ``done``."""
     from slack_bolt import BoltRequest
 
     from bot.app import LISTENER_WORK_SLOTS, build_app, settle_heap, utc_now
@@ -123,15 +215,16 @@ def work_main(spec: WorkSpec, inbox: Any, parent_pid: int) -> None:
         socket_mode=True,  # nothing to verify: the serving process did
         token_verification=False,
         work_slots=spec.work_slots or LISTENER_WORK_SLOTS,
+        process_before_response=True,  # app.dispatch returns when the work is done
     )
     settle_heap()
 
-    def dispatch(request: Request) -> None:
-        body, headers = request
+    def dispatch(request_id: int, body: dict[str, Any], headers: dict[str, Any]) -> None:
         try:
             app.dispatch(BoltRequest(body=body, headers=headers, mode="socket_mode"))
         except Exception:
             log.exception("the work process could not run a %s request", body.get("type"))
+        done.put(request_id)
 
     with ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="dispatch") as pool:
         while True:
@@ -144,6 +237,6 @@ def work_main(spec: WorkSpec, inbox: Any, parent_pid: int) -> None:
                 continue
             if item is None:
                 break
-            pool.submit(dispatch, item)
+            pool.submit(dispatch, *item)
     app.listener_runner.listener_executor.shutdown(wait=True)  # the work after each ack()
     engine.dispose()

@@ -14,7 +14,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.db.session import make_engine
 from bot.ids import ActionId, CallbackId
@@ -88,9 +90,20 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z" or threads > 1
 
 
-def test_serve_answers_slack_and_does_the_work_in_its_work_process(
-    db_url: str, tmp_path: Path
-) -> None:
+@dataclass
+class Setup:
+    """A served bot: the fake Slack, the test-side bot (its requests go to the served app), the
+    CSM's delivered DM, the served process and its work process's pid."""
+
+    fake: FakeSlack
+    bot: Bot
+    dm: dict[str, Any]
+    served: Served
+    work_pid: int
+
+
+@contextmanager
+def served_bot(db_url: str, tmp_path: Path) -> Iterator[Setup]:
     with FakeSlack() as fake:
         add_fake_users(fake)
         engine = make_engine(db_url)
@@ -101,49 +114,76 @@ def test_serve_answers_slack_and_does_the_work_in_its_work_process(
             with serving(db_url, fake, tmp_path) as served:
                 bot.slack = SlackRequests(served.url)
                 work_pid = int(served.wait_log(r"work process started \(pid (\d+)\)").group(1))
-                assert work_pid != served.proc.pid
-
-                # Done: answered at once; the change, the DM update and the receipt follow,
-                # made by the work process.
-                bot.click(dm, ActionId.CARD_DONE, "acc-2")
-                fake.wait_for("chat.update", timeout=20)
-                fake.wait_for("response_url", timeout=20)  # the receipt, with Undo
-                assert bot.states("acc-2") == ["done"]
-                served.wait_log(r"\[followup-bot-work\] bot\.handlers\.cards: u-ana done acc-2")
-
-                # A modal's input is checked where Slack is answered: a past date is refused
-                # in the answer itself.
-                bot.click(dm, ActionId.CARD_SNOOZE, "acc-1", option=lambda o: "pick" in o["value"])
-                view = fake.wait_for("views.open", timeout=20)[0].params["view"]
-                answer = bot.submit(
-                    view,
-                    {
-                        "snooze_date": {
-                            "snooze_date": {"type": "datepicker", "selected_date": "2020-01-01"}
-                        }
-                    },
-                )
-                assert json.loads(answer.body)["response_action"] == "errors"
-                assert view["callback_id"] == CallbackId.SNOOZE_PICK_DATE
-
-                # A work process that died is replaced at the next request.
-                os.kill(work_pid, signal.SIGKILL)
-                while alive(work_pid):
-                    time.sleep(0.05)
-                seen = len(served.lines)
-                bot.click(dm, ActionId.CARD_DISMISS, "acc-1")
-                assert len(fake.wait_for("views.open", 2, timeout=30)) == 2
-                served.wait_log(r"work process is gone", after=seen)
-                new_pid = int(
-                    served.wait_log(r"work process started \(pid (\d+)\)", after=seen).group(1)
-                )
-
-                # SIGTERM stops both processes.
-                served.proc.terminate()
-                assert served.proc.wait(timeout=60) == 0
-                assert not alive(new_pid)
+                yield Setup(fake, bot, dm, served, work_pid)
             log = "".join(served.lines)
             assert TOKEN not in log and SIGNING_SECRET not in log
             assert "Traceback" not in log
         finally:
             engine.dispose()
+
+
+def test_serve_answers_slack_and_does_the_work_in_its_work_process(
+    db_url: str, tmp_path: Path
+) -> None:
+    with served_bot(db_url, tmp_path) as setup:
+        fake, bot, dm, served = setup.fake, setup.bot, setup.dm, setup.served
+        assert setup.work_pid != served.proc.pid
+
+        # Done: answered at once; the change, the DM update and the receipt follow, made by
+        # the work process.
+        bot.click(dm, ActionId.CARD_DONE, "acc-2")
+        fake.wait_for("chat.update", timeout=20)
+        fake.wait_for("response_url", timeout=20)  # the receipt, with Undo
+        assert bot.states("acc-2") == ["done"]
+        served.wait_log(r"\[followup-bot-work\] bot\.handlers\.cards: u-ana done acc-2")
+
+        # A modal's input is checked where Slack is answered: a past date is refused in the
+        # answer itself.
+        bot.click(dm, ActionId.CARD_SNOOZE, "acc-1", option=lambda o: "pick" in o["value"])
+        view = fake.wait_for("views.open", timeout=20)[0].params["view"]
+        answer = bot.submit(
+            view,
+            {"snooze_date": {"snooze_date": {"type": "datepicker", "selected_date": "2020-01-01"}}},
+        )
+        assert json.loads(answer.body)["response_action"] == "errors"
+        assert view["callback_id"] == CallbackId.SNOOZE_PICK_DATE
+
+        # A work process that died is replaced (by the watcher, or at the next request).
+        seen = len(served.lines)
+        os.kill(setup.work_pid, signal.SIGKILL)
+        while alive(setup.work_pid):
+            time.sleep(0.05)
+        bot.click(dm, ActionId.CARD_DISMISS, "acc-1")
+        assert len(fake.wait_for("views.open", 2, timeout=30)) == 2
+        served.wait_log(r"work process is gone", after=seen)
+        new_pid = int(served.wait_log(r"work process started \(pid (\d+)\)", after=seen).group(1))
+
+        # SIGTERM stops both processes.
+        served.proc.terminate()
+        assert served.proc.wait(timeout=60) == 0
+        assert not alive(new_pid)
+
+
+def test_requests_a_dead_work_process_did_not_finish_are_done_by_the_next_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    with served_bot(db_url, tmp_path) as setup:
+        fake, bot, served = setup.fake, setup.bot, setup.served
+
+        # The click is answered and queued for a work process that is frozen, then dies.
+        os.kill(setup.work_pid, signal.SIGSTOP)
+        seen = len(served.lines)
+        assert bot.click(setup.dm, ActionId.CARD_DONE, "acc-2").status == 200
+        time.sleep(0.3)
+        assert bot.states("acc-2") == ["open"] and not fake.calls_to("chat.update")
+        os.kill(setup.work_pid, signal.SIGKILL)
+
+        # The next work process gets it, without another click, and does it once.
+        served.wait_log(r"work process is gone", after=seen)
+        served.wait_log(r"sending the new work process 1 unfinished request", after=seen)
+        fake.wait_for("chat.update", timeout=30)
+        fake.wait_for("response_url", timeout=30)
+        assert bot.states("acc-2") == ["done"]
+        time.sleep(1.0)  # (a second run would show up by now)
+        assert len(fake.calls_to("chat.update")) == 1
+        assert len(fake.calls_to("response_url")) == 1
