@@ -126,6 +126,10 @@ def test_bad_settings_and_unreachable_database(tmp_path) -> None:
     assert "Traceback" not in down.stderr
     as_of = run("--database-url", f"sqlite:///{tmp_path / 'y.db'}", "sweep", "--as-of", "soon")
     assert as_of.returncode == 1 and "--as-of" in as_of.stderr
+    (tmp_path / "taken").write_text("a file, not a folder")
+    nowhere = run("--database-url", f"sqlite:///{tmp_path / 'taken' / 'z.db'}", "sweep")
+    assert nowhere.returncode == 1 and "cannot make the folder" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
 
 
 def test_demo_runs_from_an_empty_folder(tmp_path) -> None:

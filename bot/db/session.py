@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -20,16 +21,34 @@ class DatabaseError(Exception):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout (and the
+    file's folder is made). A URL that names no usable database raises ``DatabaseError``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"not a database URL: '{url}' (e.g. sqlite:///followup.db or "
+            "postgresql+psycopg://user:password@host/dbname)"
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                folder = Path(database).parent
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise DatabaseError(
+                        f"cannot use the database {shown}: cannot make the folder {folder} "
+                        f"({exc.strerror})"
+                    ) from None
+            engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(f"cannot use the database {shown}: {exc}") from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
