@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
+from bench.generate import cached_dataset
+from bot.db.bulk import BULK_LOAD_ROWS
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -765,3 +769,38 @@ def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) 
 def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
     data = {"format": "followup-portfolio/1", "teams": [{"id": "t-9"}]}
     assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
+
+
+def test_a_bulk_load_writes_every_row_and_keeps_every_foreign_key(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first load of 12,500 activities (more than BULK_LOAD_ROWS): on PostgreSQL their foreign
+    keys are checked once after the COPY instead of row by row; the keys are all back after it
+    and still refuse a dangling reference."""
+    shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
+
+    def foreign_keys() -> dict[str, list[dict[str, Any]]]:
+        inspector = inspect(engine)
+        return {t: inspector.get_foreign_keys(t) for t in sorted(inspector.get_table_names())}
+
+    before = foreign_keys()
+    with caplog.at_level(logging.INFO, logger="bot.importer.writer"):
+        records = sum(import_file(engine, shard, now=NOW).records for shard in shards)
+    bulk = [r.getMessage() for r in caplog.records if "bulk load" in r.getMessage()]
+    assert bulk if engine.dialect.name == "postgresql" else not bulk
+    assert all("activities" in message for message in bulk)
+    assert foreign_keys() == before
+    in_files = sum(len(json.loads(s.read_text()).get("activities", [])) for s in shards)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Activity)).scalar()
+    assert stored == in_files > BULK_LOAD_ROWS and records > in_files
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), engine.begin() as conn:
+        conn.execute(
+            insert(Activity).values(
+                id="act-dangling",
+                account_id="acc-nobody",
+                kind="note",
+                direction="internal",
+                at=NOW,
+            )
+        )

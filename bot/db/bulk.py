@@ -17,12 +17,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, insert
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -241,3 +253,49 @@ def member_of(
         array = bindparam("members", list(values), type_=ARRAY(column.type))
         return column == any_(array)
     return column.in_(values)
+
+
+# ------------------------------------------------------------------ bulk loads on PostgreSQL
+
+BULK_LOAD_ROWS = 10_000  # new rows from which a load into a table counts as a bulk load
+
+
+def is_bulk_load(conn: Connection, table: Table, new_rows: int) -> bool:
+    """Whether inserting ``new_rows`` into ``table`` is a bulk load worth checking its foreign
+    keys at the end (:func:`foreign_keys_checked_at_end`): on PostgreSQL, at least
+    ``BULK_LOAD_ROWS`` new rows, and at least as many as the table holds (a first load, or one
+    that doubles it — not a small change to a big table, which would be locked for nothing)."""
+    if conn.dialect.name != "postgresql" or new_rows < BULK_LOAD_ROWS:
+        return False
+    held = select(literal(1)).select_from(table).limit(new_rows + 1).subquery()
+    return int(conn.execute(select(func.count()).select_from(held)).scalar_one()) <= new_rows
+
+
+@contextmanager
+def foreign_keys_checked_at_end(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
+    """PostgreSQL: the foreign keys of ``tables`` are dropped for the block and added back after
+    it, exactly as they were. Adding a key back checks every row at once (one join), where an
+    enforced key runs a trigger query for each row inserted: most of a big COPY's time.
+
+    All of it happens in the caller's transaction, so a row that breaks a key fails the whole
+    transaction and leaves everything as it was. Until that transaction ends, each of ``tables``
+    is locked (ACCESS EXCLUSIVE: other sessions wait to read it) — hence bulk loads only.
+    Elsewhere (SQLite) the block just runs."""
+    if conn.dialect.name != "postgresql" or not tables:
+        yield
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    keys = text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
+    )
+    dropped: list[tuple[str, str, str]] = []
+    for table in tables:
+        for name, definition in conn.execute(keys, {"table": quote(table.name)}):
+            conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"))
+            dropped.append((table.name, name, definition))
+    yield
+    for table_name, name, definition in dropped:
+        conn.execute(
+            text(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}")
+        )

@@ -8,6 +8,7 @@ executemany on SQLite), changed ones with a Core ``update`` executemany per set 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,13 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
 
-from bot.db.bulk import bulk_insert, chunks
+from bot.db.bulk import bulk_insert, chunks, foreign_keys_checked_at_end, is_bulk_load
 from bot.db.models import RequestAccount
 from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
 from bot.importer.lookup import chunk_size, is_empty, rows_where_in
 from bot.importer.progress import Ticker
 from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
+
+log = logging.getLogger(__name__)
 
 WRITE_BATCH = 5000  # rows per executemany
 PK = "_pk"  # bind name of the primary key in bulk updates
@@ -190,19 +193,27 @@ def plan_kind(
 
 
 def apply_plans(conn: Connection, plans: dict[str, KindPlan], ticker: Ticker) -> None:
-    """Write every plan in dependency order (foreign keys are enforced)."""
-    for name in KIND_ORDER:
-        plan = plans.get(name)
-        if plan is None:
-            continue
-        table = plan.kind.table
-        for part in chunks(plan.creates, WRITE_BATCH):
-            bulk_insert(conn, table, part)
-            ticker.add(len(part))
-        bulk_update(conn, table, plan.updates)
-        ticker.add(len(plan.updates))
-        if plan.links:
-            _replace_links(conn, plan.links)
+    """Write every plan in dependency order. Foreign keys are enforced: row by row, or — for
+    the tables a plan bulk-loads on PostgreSQL — all at once after the writes."""
+    bulk = [
+        p.kind.table for p in plans.values() if is_bulk_load(conn, p.kind.table, len(p.creates))
+    ]
+    if bulk:
+        names = ", ".join(t.name for t in bulk)
+        log.info("bulk load: the foreign keys of %s are checked after the writes", names)
+    with foreign_keys_checked_at_end(conn, bulk):
+        for name in KIND_ORDER:
+            plan = plans.get(name)
+            if plan is None:
+                continue
+            table = plan.kind.table
+            for part in chunks(plan.creates, WRITE_BATCH):
+                bulk_insert(conn, table, part)
+                ticker.add(len(part))
+            bulk_update(conn, table, plan.updates)
+            ticker.add(len(plan.updates))
+            if plan.links:
+                _replace_links(conn, plan.links)
 
 
 def bulk_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
