@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
-from bot.db.bulk import chunks, id_chunks, member_of
+from bot.db.bulk import id_chunks, member_of
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -331,7 +331,7 @@ def load_portfolio(
     stale: list[str] = []  # accounts whose rollup includes data after `now`
     rows = (
         r
-        for statement in scope.narrow(q, Account.id)
+        for statement in scope.narrow(conn, q, Account.id)
         for part in conn.execute(statement).partitions(10_000)
         for r in part
     )
@@ -397,17 +397,17 @@ class Scope:
     ids: Sequence[str] | None = None
     id_range: tuple[str, str] | None = None  # first and last id, both included
 
-    def narrow(self, q: Any, column: Any) -> list[Any]:
+    def narrow(self, conn: Connection, q: Any, column: Any) -> list[Any]:
         """``q`` for each chunk of the scope (one statement unless it lists many ids)."""
         if self.ids is not None:
-            return [q.where(column.in_(part)) for part in chunks(self.ids)]
+            return [q.where(member_of(conn, column, part)) for part in id_chunks(conn, self.ids)]
         if self.id_range is not None:
             return [q.where(column.between(*self.id_range))]
         return [q]
 
     def run(self, conn: Connection, q: Any, column: Any) -> Sequence[Any]:
         out: list[Any] = []
-        for part in self.narrow(q, column):
+        for part in self.narrow(conn, q, column):
             out.extend(conn.execute(part).all())
         return out
 
@@ -519,7 +519,7 @@ def _load_meetings(
         latest_of_all = select(
             Meeting.account_id.label("acc"), func.max(Meeting.starts_at).label("at")
         ).where(Meeting.canceled.is_(False), Meeting.starts_at <= now)
-        for latest in scope.narrow(latest_of_all, Meeting.account_id):
+        for latest in scope.narrow(conn, latest_of_all, Meeting.account_id):
             found = latest.group_by(Meeting.account_id).subquery()
             held = (
                 select(Meeting.account_id, found.c.at, func.max(Meeting.id))
