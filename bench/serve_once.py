@@ -35,7 +35,7 @@ from bot.app import build_app, make_http_server, settle_heap
 from bot.db.session import make_engine
 from bot.settings import Settings
 from bot.slack.client import configure_logging
-from bot.work_process import WorkProcess, WorkSpec
+from bot.work_process import WorkPool, WorkSpec, default_work_processes
 from tests.slack_fakes import SIGNING_SECRET, TOKEN
 
 KIND_HEADER = "HTTP_X_BENCH_KIND"
@@ -70,9 +70,11 @@ def main() -> None:
         SLACK_API_URL=slack_url,
     )
     engine = make_engine(url)
-    slots = os.environ.get("BENCH_WORK_SLOTS")  # an experiment knob, not the bot's
-    # As `followup-bot serve` does: this process answers, a work process does the work.
-    work = WorkProcess(WorkSpec(settings, url, now=as_of, work_slots=int(slots) if slots else None))
+    slots = os.environ.get("BENCH_WORK_SLOTS")  # experiment knobs, not the bot's
+    processes = int(os.environ.get("BENCH_WORK_PROCESSES") or default_work_processes())
+    # As `followup-bot serve` does: this process answers, work processes do the work.
+    spec = WorkSpec(settings, url, now=as_of, work_slots=int(slots) if slots else None)
+    work = WorkPool(spec, processes)
     app = build_app(settings, engine, clock=lambda: as_of, forward=work.forward)
     work.start()
     server = make_http_server(app, host="127.0.0.1", port=0, threads=int(threads))

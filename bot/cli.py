@@ -451,15 +451,23 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not run the scheduler in this process.")
     ] = False,
+    work_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--work-processes",
+            min=1,
+            help="Work processes doing what follows each answer (default: one per CPU, at most 4).",
+        ),
+    ] = None,
 ) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set (and --http is not given),
     otherwise HTTP on /slack/events behind a production WSGI server (waitress). This process
-    answers Slack; a work process started with it does the work that follows each answer."""
+    answers Slack; work processes started with it do the work that follows each answer."""
     from slack_sdk.errors import SlackClientError
 
     from bot.app import build_app
     from bot.slack.client import bot_token, configure_logging, signing_secret
-    from bot.work_process import WorkProcess, WorkSpec
+    from bot.work_process import WorkPool, WorkSpec, default_work_processes
 
     state: State = ctx.obj
     with _errors():
@@ -471,7 +479,7 @@ def serve(
         configure_logging()
         engine = _engine(ctx)
         url = engine.url.render_as_string(hide_password=False)
-        work = WorkProcess(WorkSpec(settings, url))
+        work = WorkPool(WorkSpec(settings, url), work_processes or default_work_processes())
         try:
             bolt = build_app(settings, engine, socket_mode=socket_mode, forward=work.forward)
         except (SlackClientError, OSError) as exc:

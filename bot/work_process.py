@@ -8,7 +8,9 @@ listeners ``ack()`` is dropped; Slack has had its answer. Requests come in as So
 requests: the serving process verified them, so they are not verified again here.
 
 The process runs at a lower CPU priority than the serving one, so answering Slack goes first.
-It stops when asked (after the work under way) or when the serving process is gone.
+It stops when asked (after the work under way) or when the serving process is gone. A
+:class:`WorkPool` runs several (``serve --work-processes``, default one per CPU): each Slack
+user's requests go to the same one, in order, and the others use the other CPUs.
 
 Nothing acknowledged is lost when the work process dies: it reports each request it has run to
 its end, the serving process keeps the others, and a watcher thread there starts a new work
@@ -26,6 +28,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +48,7 @@ NICENESS = 5  # added to the work process's CPU niceness: the serving process an
 POLL_SECONDS = 1.0  # how often an idle work process checks that the serving one is still there
 WATCH_SECONDS = 0.5  # how often the serving process checks that its work process is alive
 MAX_ATTEMPTS = 2  # work processes a request may be sent to
+MAX_WORK_PROCESSES = 4
 
 Request = tuple[dict[str, Any], dict[str, Sequence[str]]]  # body, headers
 
@@ -69,8 +73,9 @@ class WorkProcess:
     """The work process, from the serving process's side: ``start()``, ``forward(body,
     headers)`` for each request, ``stop()``."""
 
-    def __init__(self, spec: WorkSpec) -> None:
+    def __init__(self, spec: WorkSpec, name: str = "followup-bot-work-1") -> None:
         self._spec = spec
+        self._name = name
         self._context = multiprocessing.get_context("spawn")  # the server runs threads
         self._inbox: Any = None
         self._done: Any = None
@@ -134,11 +139,11 @@ class WorkProcess:
         process = self._context.Process(
             target=work_main,
             args=(self._spec, inbox, done, os.getpid()),
-            name="followup-bot-work",
+            name=self._name,
         )
         process.start()
         self._inbox, self._done, self._process = inbox, done, process
-        log.info("work process started (pid %s)", process.pid)
+        log.info("work process %s started (pid %s)", self._name, process.pid)
 
     def _alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
@@ -146,7 +151,9 @@ class WorkProcess:
     def _replace(self) -> None:
         """A new work process for a dead one, sent what the dead one did not finish."""
         code = self._process.exitcode if self._process is not None else None
-        log.error("the work process is gone (exit code %s); starting a new one", code)
+        log.error(
+            "the work process %s is gone (exit code %s); starting a new one", self._name, code
+        )
         self._collect_done()
         self._close_queues()
         self._start_process()
@@ -192,6 +199,53 @@ class WorkProcess:
                     self._collect_done()
                 else:
                     self._replace()
+
+
+class WorkPool:
+    """Several work processes, from the serving process's side (same interface as one). Each
+    Slack user's requests go to the same process, so that they are worked on in order."""
+
+    def __init__(self, spec: WorkSpec, processes: int = 1) -> None:
+        self._workers = [
+            WorkProcess(spec, name=f"followup-bot-work-{n}") for n in range(1, processes + 1)
+        ]
+
+    def start(self) -> WorkPool:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    @property
+    def pids(self) -> list[int | None]:
+        return [worker.pid for worker in self._workers]
+
+    def forward(self, body: dict[str, Any], headers: dict[str, Sequence[str]]) -> None:
+        who = _slack_user(body)
+        n = zlib.crc32(who.encode()) % len(self._workers) if who else 0
+        self._workers[n].forward(body, headers)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        for worker in self._workers:
+            worker.stop(timeout)
+
+
+def default_work_processes() -> int:
+    """One work process per CPU, at most ``MAX_WORK_PROCESSES``."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORK_PROCESSES))
+
+
+def _slack_user(body: dict[str, Any]) -> str:
+    """The Slack user a request comes from: a click or view's ``user``, a slash command's
+    ``user_id``, an event's ``event.user``; "" when there is none."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        user = user.get("id")
+    if not isinstance(user, str):
+        user = body.get("user_id")
+    if not isinstance(user, str):
+        event = body.get("event")
+        user = event.get("user") if isinstance(event, dict) else None
+    return user if isinstance(user, str) else ""
 
 
 def work_main(spec: WorkSpec, inbox: Any, done: Any, parent_pid: int) -> None:

@@ -54,13 +54,16 @@ class Served:
 
 
 @contextmanager
-def serving(db_url: str, fake: FakeSlack, cwd: Path) -> Iterator[Served]:
+def serving(db_url: str, fake: FakeSlack, cwd: Path, processes: int) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update(
         SLACK_API_URL=fake.base_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
     )
     proc = subprocess.Popen(
-        [str(BIN), "--database-url", db_url, "serve", "--http", "--port", "0", "--no-scheduler"],
+        [
+            *(str(BIN), "--database-url", db_url, "serve", "--http", "--port", "0"),
+            *("--no-scheduler", "--work-processes", str(processes)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -90,20 +93,23 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z" or threads > 1
 
 
+STARTED = r"work process (followup-bot-work-\d) started \(pid (\d+)\)"
+
+
 @dataclass
 class Setup:
     """A served bot: the fake Slack, the test-side bot (its requests go to the served app), the
-    CSM's delivered DM, the served process and its work process's pid."""
+    CSM's delivered DM, the served process and the pids of its work processes by name."""
 
     fake: FakeSlack
     bot: Bot
     dm: dict[str, Any]
     served: Served
-    work_pid: int
+    work_pids: dict[str, int]
 
 
 @contextmanager
-def served_bot(db_url: str, tmp_path: Path) -> Iterator[Setup]:
+def served_bot(db_url: str, tmp_path: Path, processes: int) -> Iterator[Setup]:
     with FakeSlack() as fake:
         add_fake_users(fake)
         engine = make_engine(db_url)
@@ -111,10 +117,12 @@ def served_bot(db_url: str, tmp_path: Path) -> Iterator[Setup]:
         bot = Bot(engine, fake, SlackRequests(""), settings_for(fake, db_url), NOW)
         dm = bot.deliver()
         try:
-            with serving(db_url, fake, tmp_path) as served:
+            with serving(db_url, fake, tmp_path, processes) as served:
                 bot.slack = SlackRequests(served.url)
-                work_pid = int(served.wait_log(r"work process started \(pid (\d+)\)").group(1))
-                yield Setup(fake, bot, dm, served, work_pid)
+                for n in range(1, processes + 1):
+                    served.wait_log(rf"work process followup-bot-work-{n} started")
+                pids = {m[1]: int(m[2]) for m in re.finditer(STARTED, "".join(served.lines))}
+                yield Setup(fake, bot, dm, served, pids)
             log = "".join(served.lines)
             assert TOKEN not in log and SIGNING_SECRET not in log
             assert "Traceback" not in log
@@ -122,20 +130,21 @@ def served_bot(db_url: str, tmp_path: Path) -> Iterator[Setup]:
             engine.dispose()
 
 
-def test_serve_answers_slack_and_does_the_work_in_its_work_process(
+def test_serve_answers_slack_and_does_the_work_in_its_work_processes(
     db_url: str, tmp_path: Path
 ) -> None:
-    with served_bot(db_url, tmp_path) as setup:
+    with served_bot(db_url, tmp_path, processes=2) as setup:
         fake, bot, dm, served = setup.fake, setup.bot, setup.dm, setup.served
-        assert setup.work_pid != served.proc.pid
+        assert len(set(setup.work_pids.values()) - {served.proc.pid}) == 2
 
         # Done: answered at once; the change, the DM update and the receipt follow, made by
-        # the work process.
+        # a work process (the one all of this user's requests go to).
         bot.click(dm, ActionId.CARD_DONE, "acc-2")
         fake.wait_for("chat.update", timeout=20)
         fake.wait_for("response_url", timeout=20)  # the receipt, with Undo
         assert bot.states("acc-2") == ["done"]
-        served.wait_log(r"\[followup-bot-work\] bot\.handlers\.cards: u-ana done acc-2")
+        done = served.wait_log(r"\[(followup-bot-work-\d)\] bot\.handlers\.cards: u-ana done acc-2")
+        name = done.group(1)
 
         # A modal's input is checked where Slack is answered: a past date is refused in the
         # answer itself.
@@ -148,38 +157,41 @@ def test_serve_answers_slack_and_does_the_work_in_its_work_process(
         assert json.loads(answer.body)["response_action"] == "errors"
         assert view["callback_id"] == CallbackId.SNOOZE_PICK_DATE
 
-        # A work process that died is replaced (by the watcher, or at the next request).
+        # A work process that died is replaced (by the watcher, or at the next request), and
+        # the user's next click is worked on by the new one.
         seen = len(served.lines)
-        os.kill(setup.work_pid, signal.SIGKILL)
-        while alive(setup.work_pid):
+        os.kill(setup.work_pids[name], signal.SIGKILL)
+        while alive(setup.work_pids[name]):
             time.sleep(0.05)
         bot.click(dm, ActionId.CARD_DISMISS, "acc-1")
         assert len(fake.wait_for("views.open", 2, timeout=30)) == 2
-        served.wait_log(r"work process is gone", after=seen)
-        new_pid = int(served.wait_log(r"work process started \(pid (\d+)\)", after=seen).group(1))
+        served.wait_log(rf"work process {name} is gone", after=seen)
+        started = served.wait_log(rf"work process {name} started \(pid (\d+)\)", after=seen)
+        pids = {**setup.work_pids, name: int(started.group(1))}
 
-        # SIGTERM stops both processes.
+        # SIGTERM stops every process.
         served.proc.terminate()
         assert served.proc.wait(timeout=60) == 0
-        assert not alive(new_pid)
+        assert not any(alive(pid) for pid in pids.values())
 
 
 def test_requests_a_dead_work_process_did_not_finish_are_done_by_the_next_one(
     db_url: str, tmp_path: Path
 ) -> None:
-    with served_bot(db_url, tmp_path) as setup:
+    with served_bot(db_url, tmp_path, processes=1) as setup:
         fake, bot, served = setup.fake, setup.bot, setup.served
+        work_pid = setup.work_pids["followup-bot-work-1"]
 
         # The click is answered and queued for a work process that is frozen, then dies.
-        os.kill(setup.work_pid, signal.SIGSTOP)
+        os.kill(work_pid, signal.SIGSTOP)
         seen = len(served.lines)
         assert bot.click(setup.dm, ActionId.CARD_DONE, "acc-2").status == 200
         time.sleep(0.3)
         assert bot.states("acc-2") == ["open"] and not fake.calls_to("chat.update")
-        os.kill(setup.work_pid, signal.SIGKILL)
+        os.kill(work_pid, signal.SIGKILL)
 
         # The next work process gets it, without another click, and does it once.
-        served.wait_log(r"work process is gone", after=seen)
+        served.wait_log(r"work process followup-bot-work-1 is gone", after=seen)
         served.wait_log(r"sending the new work process 1 unfinished request", after=seen)
         fake.wait_for("chat.update", timeout=30)
         fake.wait_for("response_url", timeout=30)
