@@ -258,23 +258,17 @@ def member_of(
 # ------------------------------------------------------------------ bulk loads on PostgreSQL
 
 BULK_LOAD_ROWS = 10_000  # new rows from which a load into a table counts as a bulk load
-# ...if the table holds at most this many times as many rows already. Adding a key back checks
-# the whole table, an enforced key only the new rows (but ~13 µs each, measured): up to about
-# 15 times more old rows than new, checking at the end is still the cheaper.
-BULK_LOAD_GROWTH = 8
 
 
 def is_bulk_load(conn: Connection, table: Table, new_rows: int) -> bool:
     """Whether inserting ``new_rows`` into ``table`` is a bulk load worth checking its foreign
     keys at the end (:func:`foreign_keys_checked_at_end`): on PostgreSQL, at least
-    ``BULK_LOAD_ROWS`` new rows, into a table holding at most ``BULK_LOAD_GROWTH`` times as many
-    (a first load, or one that grows the table by an eighth or more — not a small change to a
-    big table, which would be locked for little)."""
+    ``BULK_LOAD_ROWS`` new rows, and at least as many as the table holds (a first load, or one
+    that doubles it — not a small change to a big table, which would be locked for nothing)."""
     if conn.dialect.name != "postgresql" or new_rows < BULK_LOAD_ROWS:
         return False
-    most = new_rows * BULK_LOAD_GROWTH
-    held = select(literal(1)).select_from(table).limit(most + 1).subquery()
-    return int(conn.execute(select(func.count()).select_from(held)).scalar_one()) <= most
+    held = select(literal(1)).select_from(table).limit(new_rows + 1).subquery()
+    return int(conn.execute(select(func.count()).select_from(held)).scalar_one()) <= new_rows
 
 
 @contextmanager
