@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # waiting for one of the app's work slots; the ones that open a modal skip that wait (Slack's
 # trigger_id lasts 3 s), so there must be threads to spare for them.
 DISPATCH_THREADS = 64
-NICENESS = 5  # added to the work process's CPU niceness: the serving process answers first
+NICENESS = 10  # added to the work process's CPU niceness: the serving process answers first
 POLL_SECONDS = 1.0  # how often an idle work process checks that the serving one is still there
 WATCH_SECONDS = 0.5  # how often the serving process checks that its work process is alive
 MAX_ATTEMPTS = 2  # work processes a request may be sent to
