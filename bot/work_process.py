@@ -94,16 +94,6 @@ class WorkProcess:
             self._watcher.start()
         return self
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def unfinished(self) -> int:
-        """Requests forwarded and not done yet."""
-        with self._lock:
-            return len(self._pending)
-
     def forward(self, body: dict[str, Any], headers: dict[str, Sequence[str]]) -> None:
         """Queue one acknowledged request for the work process (starting it again if it died)."""
         with self._lock:
@@ -214,10 +204,6 @@ class WorkPool:
         for worker in self._workers:
             worker.start()
         return self
-
-    @property
-    def pids(self) -> list[int | None]:
-        return [worker.pid for worker in self._workers]
 
     def forward(self, body: dict[str, Any], headers: dict[str, Sequence[str]]) -> None:
         who = _slack_user(body)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +49,30 @@ from tests.slack_fakes import (
 FAST = Pacing(per_channel=0, per_call=0)
 D = timedelta(days=1)
 SLACK_IDS = {"u-ana": "U0ANA", "u-bob": "U0BOB", "u-mgr": "U0MGR", "u-ada": "U0ADA"}
+
+
+BIN = Path(sys.executable).parent / "followup-bot"
+
+
+def cli_env(fake: FakeSlack, **extra: str) -> dict[str, str]:
+    """The environment for running ``followup-bot`` against ``fake``: none of the caller's
+    SLACK_* or DATABASE_URL, ``SLACK_API_URL`` on the fake, then ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env["SLACK_API_URL"] = fake.base_url
+    env.update(extra)
+    return env
+
+
+def start_serve(db_url: str, *args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """``followup-bot --database-url DB_URL serve ARGS…`` running, its output piped."""
+    return subprocess.Popen(
+        [str(BIN), "--database-url", db_url, "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
 
 
 def portfolio(now: datetime = NOW) -> Portfolio:

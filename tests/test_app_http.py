@@ -4,10 +4,8 @@ signatures, the App Home, Events API retries; and the ``serve`` command in a sub
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,6 +18,7 @@ from bot.app import build_app
 from bot.db.models import SlackEvent, User
 from bot.db.session import make_engine
 from bot.settings import Settings
+from tests.bot_harness import BIN, cli_env, start_serve
 from tests.portfolio import NOW, Portfolio, iso, load
 from tests.slack_fakes import (
     SIGNING_SECRET,
@@ -31,8 +30,6 @@ from tests.slack_fakes import (
     serve_app,
 )
 from tests.socket_mode_fake import FakeSocketMode
-
-BIN = Path(sys.executable).parent / "followup-bot"
 
 
 def slack_settings(fake: FakeSlack, url: str) -> Settings:
@@ -246,19 +243,12 @@ def test_each_app_has_its_own_client(fake: FakeSlack, sqlite_url: str) -> None:
 # --------------------------------------------------------------- serve command
 
 
-def _env(fake: FakeSlack, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env["SLACK_API_URL"] = fake.base_url
-    env.update(extra)
-    return env
-
-
 def test_serve_names_a_missing_variable(fake: FakeSlack, sqlite_url: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [str(BIN), "--database-url", sqlite_url, "serve", "--http", "--port", "0"],
         capture_output=True,
         text=True,
-        env=_env(fake),
+        env=cli_env(fake),
         cwd=tmp_path,
         timeout=60,
     )
@@ -268,7 +258,7 @@ def test_serve_names_a_missing_variable(fake: FakeSlack, sqlite_url: str, tmp_pa
         [str(BIN), "--database-url", sqlite_url, "serve", "--http", "--port", "0"],
         capture_output=True,
         text=True,
-        env=_env(fake, SLACK_BOT_TOKEN=TOKEN),
+        env=cli_env(fake, SLACK_BOT_TOKEN=TOKEN),
         cwd=tmp_path,
         timeout=60,
     )
@@ -279,24 +269,9 @@ def test_serve_names_a_missing_variable(fake: FakeSlack, sqlite_url: str, tmp_pa
 def test_serve_http_answers_signed_requests_only(
     fake: FakeSlack, sqlite_url: str, tmp_path: Path
 ) -> None:
-    env = _env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET)
-    proc = subprocess.Popen(
-        [
-            str(BIN),
-            "--database-url",
-            sqlite_url,
-            "serve",
-            "--http",
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
+    env = cli_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    proc = start_serve(
+        sqlite_url, "--http", "--port", "0", "--host", "127.0.0.1", env=env, cwd=tmp_path
     )
     try:
         assert proc.stdout is not None
@@ -330,7 +305,7 @@ def test_serve_http_answers_signed_requests_only(
 def test_serve_uses_socket_mode_with_an_app_token(
     fake: FakeSlack, sqlite_url: str, tmp_path: Path
 ) -> None:
-    env = _env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-1-A0TEST-refused")
+    env = cli_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-1-A0TEST-refused")
     done = subprocess.run(
         [str(BIN), "--database-url", sqlite_url, "serve", "--no-scheduler"],
         capture_output=True,
@@ -355,14 +330,8 @@ def test_serve_over_socket_mode_answers_commands_and_events(
     app_token = "xapp-1-A0TEST-socket"
     with FakeSocketMode() as socket_mode:
         fake.app_token, fake.socket_url = app_token, socket_mode.url
-        proc = subprocess.Popen(
-            [str(BIN), "--database-url", sqlite_url, "serve", "--no-scheduler"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=app_token),
-            cwd=tmp_path,
-        )
+        env = cli_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=app_token)
+        proc = start_serve(sqlite_url, "--no-scheduler", env=env, cwd=tmp_path)
         try:
             assert socket_mode.connected.wait(30), "serve never connected over Socket Mode"
             command = {

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +20,9 @@ from typing import Any
 from bot.db.session import make_engine
 from bot.ids import ActionId, CallbackId
 from bot.importer import import_file
-from tests.bot_harness import Bot, add_fake_users, portfolio, settings_for
+from tests.bot_harness import Bot, add_fake_users, cli_env, portfolio, settings_for, start_serve
 from tests.portfolio import NOW
 from tests.slack_fakes import SIGNING_SECRET, TOKEN, FakeSlack, SlackRequests
-
-BIN = Path(sys.executable).parent / "followup-bot"
 
 
 class Served:
@@ -55,21 +52,9 @@ class Served:
 
 @contextmanager
 def serving(db_url: str, fake: FakeSlack, cwd: Path, processes: int) -> Iterator[Served]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
-    env.update(
-        SLACK_API_URL=fake.base_url, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET
-    )
-    proc = subprocess.Popen(
-        [
-            *(str(BIN), "--database-url", db_url, "serve", "--http", "--port", "0"),
-            *("--no-scheduler", "--work-processes", str(processes)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+    env = cli_env(fake, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    args = ("--http", "--port", "0", "--no-scheduler", "--work-processes", str(processes))
+    proc = start_serve(db_url, *args, env=env, cwd=cwd)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
