@@ -173,28 +173,40 @@ def _sweep_one_range(conn: Connection, now: datetime, id_range: tuple[str, str])
 
 
 def _sweep_in_parallel(
-    conn: Connection, url: str, now: datetime, ranges: Sequence[tuple[str, str]]
-) -> Swept:
+    conn: Connection, url: str, now: datetime, ranges: Sequence[tuple[str, str]], *, record: bool
+) -> tuple[Swept, dict[str, int]]:
     """The first range is swept here, in this transaction, while worker processes sweep the
-    others (so a two-way split costs one worker, and half the results need no pickling)."""
+    others (so a two-way split costs one worker, and half the results need no pickling).
+
+    With ``record``, each share's alert changes are written as soon as it is in: this
+    process's own while the workers finish theirs. Returns everything swept, and the ids of
+    the alerts inserted, by key."""
     # A single-threaded process (the CLI) forks its workers: they start at once. One running
     # threads (the served app, a scheduler) spawns them clean — forking threads is unsafe — and
     # pays about a second of imports per worker (this process works meanwhile).
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
     others = ranges[1:]
+    new_ids: dict[str, int] = {}
     with ProcessPoolExecutor(max_workers=len(others), mp_context=context) as pool:
         futures = [pool.submit(_sweep_range, url, now, id_range) for id_range in others]
         swept = _sweep_one_range(conn, now, ranges[0])
+        if record:
+            new_ids.update(apply_changes(conn, swept.changes, now))
         for future in futures:
             part = future.result()
             swept.cards.extend(part.cards)
             swept.suppressed.extend(part.suppressed)
             swept.accounts += part.accounts
             swept.changes.extend(part.changes)
+            if record:
+                new_ids.update(apply_changes(conn, part.changes, now))
     # Alerts of accounts before the first range or after the last (out of scope now) clear.
-    swept.changes.cleared.extend(uncleared_outside(conn, ranges[0][0], ranges[-1][1]))
-    return swept
+    outside = AlertChanges([], [], uncleared_outside(conn, ranges[0][0], ranges[-1][1]))
+    swept.changes.extend(outside)
+    if record:
+        apply_changes(conn, outside, now)
+    return swept, new_ids
 
 
 def sweep_in(
@@ -217,14 +229,14 @@ def sweep_in(
     splittable = whole and url is not None and workers > 1 and writer is None
     count, ranges = scope_ranges(conn, workers) if splittable else (0, [])
     if url is not None and len(ranges) > 1 and count >= max(1, parallel_from or PARALLEL_FROM):
-        swept = _sweep_in_parallel(conn, url, now, ranges)
+        swept, new_ids = _sweep_in_parallel(conn, url, now, ranges, record=not dry_run)
     else:
         portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
         scope = Scope() if whole else Scope([f.id for f in portfolio.accounts])
         swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope)
+        new_ids = {} if dry_run else apply_changes(conn, swept.changes, now)
     cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
     if not dry_run:
-        new_ids = apply_changes(conn, changes, now)
         for card in cards:
             for r in card.reasons:
                 alert_id = new_ids.get(alert_key(card.account, r))
