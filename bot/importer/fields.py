@@ -2,7 +2,9 @@
 ``Invalid`` with a message for the user.
 
 They are plain closures on purpose: the importer calls them a few million times for a big file,
-so each one is a couple of type checks and nothing more.
+so each one is a couple of type checks and nothing more. The common ones also register the same
+checks as Python source (``INLINE``), which ``bot.importer.compiled`` pastes into one function
+per record kind: the fast path for valid records.
 """
 
 from __future__ import annotations
@@ -10,13 +12,38 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A converter's checks as Python statements, for the compiled fast path.
+
+    The statements test the raw value in ``v``, execute ``return None`` when it is not valid
+    (the caller then runs the converter itself, for its messages) and leave the converted
+    value in ``v``. ``{name}`` placeholders stand for ``constants``, which the compiler binds
+    under names of its own; a template may also use the names in ``INLINE_GLOBALS``. A template
+    must accept exactly the values its converter accepts, and convert them alike
+    (``tests/test_import_compiled.py`` checks this on a catalogue of values).
+    """
+
+    source: str
+    constants: dict[str, Any] = field(default_factory=dict)
+
+
+INLINE: WeakKeyDictionary[Convert, Inline] = WeakKeyDictionary()
+
+
+def _inline(convert: Convert, source: str, **constants: Any) -> None:
+    INLINE[convert] = Inline(source, constants)
 
 
 class Invalid(Exception):
@@ -71,6 +98,8 @@ def text(max_len: int | None = None) -> Convert:
             raise Invalid("contains a NUL character")
         return value
 
+    longer = "" if max_len is None else " or len(v) > {max_len}"
+    _inline(convert, f"if type(v) is not str{longer} or NUL in v: return None", max_len=max_len)
     return convert
 
 
@@ -86,6 +115,12 @@ def identifier(max_len: int = 64) -> Convert:
             raise Invalid("contains a NUL character")
         return value
 
+    _inline(
+        convert,
+        "if type(v) is not str or not v or len(v) > {max_len} or v.strip() != v or NUL in v:"
+        " return None",
+        max_len=max_len,
+    )
     return convert
 
 
@@ -98,6 +133,7 @@ def enum(*values: str) -> Convert:
             raise Invalid(f"expected one of {listing}; got {describe(value)}")
         return value
 
+    _inline(convert, "if type(v) is not str or v not in {allowed}: return None", allowed=allowed)
     return convert
 
 
@@ -120,7 +156,26 @@ def number(lo: float | None = None, hi: float | None = None) -> Convert:
             raise Invalid(_range_message(lo, hi, value))
         return value  # type: ignore[no-any-return]
 
+    _inline(
+        convert,
+        "t = type(v)\n"
+        "if t is float:\n"
+        "    if not isfinite(v): return None\n"
+        "elif t is not int: return None\n" + _bounds_source(lo, hi),
+        lo=lo,
+        hi=hi,
+    )
     return convert
+
+
+def _bounds_source(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return "if v < {lo} or v > {hi}: return None\n"
+    if lo is not None:
+        return "if v < {lo}: return None\n"
+    if hi is not None:
+        return "if v > {hi}: return None\n"
+    return ""
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Convert:
@@ -134,6 +189,16 @@ def integer(lo: int | None = None, hi: int | None = None) -> Convert:
             raise Invalid(_range_message(lo, hi, value))
         return value  # type: ignore[no-any-return]
 
+    _inline(
+        convert,
+        "t = type(v)\n"
+        "if t is float:\n"
+        "    if not (isfinite(v) and v.is_integer()): return None\n"
+        "    v = int(v)\n"
+        "elif t is not int: return None\n" + _bounds_source(lo, hi),
+        lo=lo,
+        hi=hi,
+    )
     return convert
 
 
@@ -141,6 +206,9 @@ def boolean(value: Any) -> bool:
     if type(value) is not bool:
         raise Invalid(f"expected true or false, got {describe(value)}")
     return value
+
+
+_inline(boolean, "if type(v) is not bool: return None")
 
 
 def parse_date(value: Any) -> date:
@@ -151,6 +219,16 @@ def parse_date(value: Any) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise Invalid(f"not a valid date: {describe(value)}") from None
+
+
+_inline(
+    parse_date,
+    "if type(v) is not str or len(v) != 10 or v[4] != '-' or v[7] != '-': return None\n"
+    "try:\n"
+    "    v = date_fromisoformat(v)\n"
+    "except ValueError:\n"
+    "    return None\n",
+)
 
 
 def timestamp(tz: tzinfo) -> Convert:
@@ -171,6 +249,20 @@ def timestamp(tz: tzinfo) -> Convert:
             parsed = parsed.replace(tzinfo=tz)
         return parsed.astimezone(UTC)
 
+    _inline(
+        convert,
+        "if type(v) is not str: return None\n"
+        "try:\n"
+        "    v = datetime_fromisoformat(v)\n"
+        "except ValueError:\n"
+        "    return None\n"
+        "t = v.tzinfo\n"
+        "if t is not UTC:\n"
+        "    if t is None:\n"
+        "        v = v.replace(tzinfo={tz})\n"
+        "    v = v.astimezone(UTC)\n",
+        tz=tz,
+    )
     return convert
 
 
@@ -208,6 +300,8 @@ def free_object(value: Any) -> dict[str, Any]:
         raise Invalid(f"expected an object, got {describe(value)}")
     return value
 
+
+_inline(free_object, "if type(v) is not dict: return None")
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
