@@ -804,3 +804,32 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_foreign_key(
                 at=NOW,
             )
         )
+
+
+def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Path) -> None:
+    """Importing 12,500 activities again changes nothing; changing 1,250 of them updates exactly
+    those (the stored rows are looked up in lists far longer than one SQL IN list holds)."""
+    shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
+    for shard in shards:
+        import_file(engine, shard, now=NOW)
+    again = [import_file(engine, shard, now=NOW) for shard in shards]
+    total = sum(r.unchanged.get("activities", 0) for r in again)
+    assert total > 10_000
+    assert sum(r.created.get("activities", 0) + r.updated.get("activities", 0) for r in again) == 0
+
+    data = json.loads(shards[-1].read_text())
+    changed = data["activities"][::10]
+    for activity in changed:
+        activity["subject"] = f"Re-imported {activity['id']}"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    report = import_file(engine, edited, now=NOW)
+    assert report.updated["activities"] == len(changed) > 900
+    assert report.unchanged["activities"] == len(data["activities"]) - len(changed)
+    with engine.connect() as conn:
+        subjects = dict(
+            conn.execute(
+                select(Activity.id, Activity.subject).where(Activity.subject.like("Re-imported %"))
+            ).all()
+        )
+    assert subjects == {a["id"]: f"Re-imported {a['id']}" for a in changed}

@@ -1,5 +1,4 @@
-"""Reading what the database already holds, in chunks of ids (SQLite allows 999 variables per
-statement; PostgreSQL takes bigger lists)."""
+"""Reading what the database already holds, for long lists of ids (``member_of_many``)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Table, select
 
-from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, chunks, member_of
+from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, many_chunks, member_of_many
 
 T = TypeVar("T")
 
@@ -27,8 +26,9 @@ def existing_ids(conn: Connection, table: Table, ids: Collection[str]) -> set[st
     if not ids:
         return found
     column = table.c.id
-    for part in chunks(sorted(ids), chunk_size(conn)):
-        found.update(conn.execute(select(column).where(member_of(conn, column, part))).scalars())
+    for part in many_chunks(conn, sorted(ids)):
+        where = member_of_many(conn, column, part)
+        found.update(conn.execute(select(column).where(where)).scalars())
     return found
 
 
@@ -38,8 +38,8 @@ def rows_where_in(
     """Every row of ``table`` whose ``column`` is one of ``values``, as a dict."""
     if not values:
         return
-    for part in chunks(sorted(values), chunk_size(conn)):
-        result = conn.execute(select(table).where(member_of(conn, column, part)))
+    for part in many_chunks(conn, sorted(values)):
+        result = conn.execute(select(table).where(member_of_many(conn, column, part)))
         names = list(result.keys())
         for row in result:
             yield dict(zip(names, row, strict=True))
