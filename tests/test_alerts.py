@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.db.models import Alert
 from bot.db.session import make_engine
@@ -87,6 +87,37 @@ def test_sweep_records_alerts_and_a_rerun_changes_nothing(flagged) -> None:
     }
     sweep(flagged, dry_run=False)
     assert alerts(flagged) == first
+
+
+def test_new_alerts_get_their_own_ids_on_the_card_even_after_a_hand_made_alert(flagged) -> None:
+    """The buttons of a card carry the ids of its alerts. A row someone inserted by hand with
+    a high explicit id does not confuse which id belongs to which new alert."""
+    engine = make_engine(flagged)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Alert).values(
+                id=1_000_000,
+                key="acc-1|no_recent_touch|by-hand",
+                account_id="acc-1",
+                signal="no_recent_touch",
+                evidence="by-hand",
+                lane="stay_close",
+                severity="info",
+                state="open",
+                first_fired_at=NOW - D,
+            )
+        )
+    engine.dispose()
+    result = sweep(flagged, dry_run=False)
+    on_card = {r.signal: c.alert_ids[r.key_part] for c in result.cards for r in c.reasons}
+    engine = make_engine(flagged)
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(select(Alert.signal, Alert.id).where(Alert.evidence != "by-hand")).all()
+        )
+    engine.dispose()
+    assert on_card == stored
+    assert set(stored) == {"unreplied_customer_email", "overdue_task"}
 
 
 def test_dismissed_alert_stays_away_until_new_evidence(flagged, tmp_path) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from bot.db.bulk import bulk_insert, chunks, id_chunks, member_of
 from bot.db.models import Alert, AuditLog
@@ -199,9 +199,16 @@ def apply_changes(conn: Connection, changes: AlertChanges, now: datetime) -> dic
     """Write ``changes``; returns the ids of the inserted alerts by key."""
     ids: dict[str, int] = {}
     if changes.inserts:
-        keys = [row["key"] for row in changes.inserts]
+        keys = {row["key"] for row in changes.inserts}
+        # The new rows' ids come from the sequence (or rowid) after the highest id stored now:
+        # read them back as one range along the primary key, not by looking up every key.
+        before = conn.execute(select(func.max(Alert.id))).scalar() or 0
         bulk_insert(conn, ALERT_TABLE, [dict(row) for row in changes.inserts])  # COPY on PG
-        for part in id_chunks(conn, keys):
+        found = conn.execute(select(Alert.key, Alert.id).where(Alert.id > before))
+        ids.update((key, alert_id) for key, alert_id in found if key in keys)
+        # Rows given explicit high ids by hand could push ours below `before`: look those up.
+        missing = sorted(keys - ids.keys())
+        for part in id_chunks(conn, missing):
             where = member_of(conn, ALERT_TABLE.c.key, part)
             found = conn.execute(select(Alert.key, Alert.id).where(where))
             ids.update((key, alert_id) for key, alert_id in found)
