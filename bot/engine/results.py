@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from bot.engine.rules import SIGNALS, Group, Lane, Severity
 
+T = TypeVar("T")
 
+
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle instances of a slots dataclass as the class and its field values, unpickled by
+    calling the class. (The state functions dataclasses give slots classes look the fields up
+    anew for every instance: a parallel sweep hands tens of thousands of cards between
+    processes, and that was half of the time it took.)"""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    values: Callable[[Any], Any] = attrgetter(*names)
+
+    def __reduce__(self: Any) -> tuple[type[T], tuple[Any, ...]]:
+        return cls, values(self)
+
+    setattr(cls, "__reduce__", __reduce__)  # noqa: B010 (a method of the class, set once)
+    return cls
+
+
+@pickled_by_fields
 @dataclass(slots=True)
 class Reason:
     """One signal that fired for an account, with the record that fired it."""
@@ -43,6 +63,7 @@ class Reason:
         }
 
 
+@pickled_by_fields
 @dataclass(slots=True, frozen=True)
 class Suppression:
     account: str
@@ -59,6 +80,7 @@ class Suppression:
         }
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Pulse:
     health: float | None
@@ -85,6 +107,7 @@ def _num(value: float | None) -> float | int | None:
     return int(value) if float(value).is_integer() else round(value, 2)
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Card:
     account: str
