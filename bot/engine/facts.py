@@ -271,13 +271,18 @@ def scope_ranges(conn: Connection, parts: int) -> tuple[int, list[tuple[str, str
     if total == 0:
         return 0, []
     ids = _in_scope(select(Account.id), org, None).order_by(Account.id)
+    first = conn.execute(ids.limit(1)).scalar()
+    last = conn.execute(ids.order_by(None).order_by(Account.id.desc()).limit(1)).scalar()
+    if first is None or last is None:
+        return 0, []
     parts = max(1, min(parts, total))
-    cuts = [total * k // parts for k in range(1, parts)]  # the first row of each later range
-    edges: list[str] = [conn.execute(ids.limit(1)).scalar_one()]
-    for cut in cuts:
-        last, first = conn.execute(ids.offset(cut - 1).limit(2)).scalars().all()
-        edges += [last, first]
-    edges.append(conn.execute(ids.order_by(None).order_by(Account.id.desc()).limit(1)).scalar_one())
+    edges: list[str] = [first]
+    for k in range(1, parts):
+        pair = conn.execute(ids.offset(total * k // parts - 1).limit(2)).scalars().all()
+        if len(pair) < 2:  # the scope changed since the count (an import committed): one range
+            return total, [(first, last)]
+        edges += pair  # the last id of one range, the first of the next
+    edges.append(last)
     return total, list(zip(edges[::2], edges[1::2], strict=True))
 
 
