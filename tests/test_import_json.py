@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy import Engine, Table, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from bench.generate import cached_dataset
-from bot.db.bulk import BULK_LOAD_ROWS
+from bot.db.bulk import BULK_LOAD_ROWS, background_inserts, bulk_insert
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -29,6 +29,7 @@ from bot.db.models import (
     Request,
     RequestAccount,
     Task,
+    Team,
     User,
 )
 from bot.importer import ImportFailed, ImportReport, import_file
@@ -833,3 +834,20 @@ def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Pat
             ).all()
         )
     assert subjects == {a["id"]: f"Re-imported {a['id']}" for a in changed}
+
+
+def test_a_write_that_fails_in_the_background_fails_the_whole_transaction(
+    engine: Engine,
+) -> None:
+    """On SQLite the big INSERTs run on a background thread: an INSERT the database refuses
+    there still fails the caller's transaction, and none of its rows stay — the rows inserted
+    before it included."""
+    table = Team.__table__
+    assert isinstance(table, Table)
+    teams = [{"id": f"team-{i}", "name": f"Team {i}"} for i in range(3000)]
+    refused = pytest.raises(Exception, match=r"(?i)unique|duplicate")
+    with refused, engine.begin() as conn, background_inserts(conn) as inserts:
+        bulk_insert(conn, table, [dict(t) for t in teams], inserts)
+        bulk_insert(conn, table, [dict(teams[-1])], inserts)  # the same id again
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Team)).scalar() == 0

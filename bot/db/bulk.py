@@ -15,7 +15,10 @@ the columns omitted by ``rows`` must be nullable or have a server default.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -96,27 +99,101 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> dict[
     return out
 
 
-def _process(rows: Sequence[dict[str, Any]], processors: dict[str, Processor]) -> None:
-    """Run the bind processors over the non-null values, in place."""
-    for name, proc in processors.items():
-        for row in rows:
-            value = row[name]
-            if value is not None:
-                row[name] = proc(value)
-
-
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table``. The dicts are consumed: their
-    values are replaced by what the driver receives."""
+def bulk_insert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    inserts: BackgroundInserts | None = None,
+) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` (the dicts are left as they
+    are). With ``inserts``, the INSERTs (or the COPY) run on its thread and this returns once
+    the rows are prepared."""
     if not rows:
         return
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(conn, table, rows)
+        _copy(conn, table, rows, inserts)
     elif dialect.name == "sqlite":
-        _sqlite(conn, table, rows)
+        _sqlite(conn, table, rows, inserts)
     else:
         conn.execute(insert(table), list(rows))
+
+
+class BackgroundInserts:
+    """The database's side of big inserts, run in order on one background thread while the
+    caller goes on preparing rows (or folding rollups): sqlite3 lets go of the interpreter lock
+    while SQLite works, and psycopg while it waits for PostgreSQL, so the two overlap.
+
+    Nothing else may use the connection until :meth:`drain` (or the end of
+    :func:`background_inserts`) has waited for the submitted INSERTs; an INSERT that fails
+    makes the next ``submit``/``drain`` raise its error.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=16)
+        self._pending = 0
+        self._done = threading.Condition()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sqlite-inserts", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    job()
+            except BaseException as exc:  # handed to the caller at submit/drain
+                self._error = exc
+            finally:
+                with self._done:
+                    self._pending -= 1
+                    self._done.notify_all()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise()
+        with self._done:
+            self._pending += 1
+        self._queue.put(job)
+
+    def drain(self) -> None:
+        """Wait for every submitted INSERT; raise the first one's error."""
+        with self._done:
+            self._done.wait_for(lambda: self._pending == 0)
+        self._raise()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
+# How long a thread holding the interpreter lock keeps it from one waiting for it, while
+# background inserts run: long enough for the caller's work, short enough that SQLite (whose
+# statements take a few milliseconds each) is not left waiting.
+SWITCH_INTERVAL = 0.0005
+
+
+@contextmanager
+def background_inserts(conn: Connection) -> Iterator[BackgroundInserts | None]:
+    """A :class:`BackgroundInserts` for ``conn`` on SQLite or psycopg (None elsewhere), drained
+    at the end
+    of the block (on success: its errors raise)."""
+    dialect = conn.dialect
+    if dialect.name != "sqlite" and (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+        yield None
+        return
+    inserts = BackgroundInserts()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+    try:
+        yield inserts
+        inserts.drain()
+    finally:
+        inserts.close()
+        sys.setswitchinterval(interval)
 
 
 def _quoted(conn: Connection, table: Table, columns: Sequence[str]) -> tuple[str, str]:
@@ -124,16 +201,35 @@ def _quoted(conn: Connection, table: Table, columns: Sequence[str]) -> tuple[str
     return quote(table.name), ", ".join(quote(c) for c in columns)
 
 
-def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def _copy(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    inserts: BackgroundInserts | None = None,
+) -> None:
     columns = list(rows[0])
-    _process(rows, _processors(conn, table, columns))
+    processors = _processors(conn, table, columns)
+    data = []
+    for column in columns:
+        values = list(map(itemgetter(column), rows))
+        proc = processors.get(column)
+        if proc is not None:
+            values = [None if v is None else proc(v) for v in values]
+        data.append(values)
+    records = list(zip(*data, strict=True))
     name, cols = _quoted(conn, table, columns)
-    getter = itemgetter(*columns)
-    single = len(columns) == 1
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row((getter(row),) if single else getter(row))
+    driver = conn.connection.driver_connection
+
+    def run() -> None:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
+
+    if inserts is None:
+        run()
+    else:
+        inserts.submit(run)
 
 
 _UTC_TEXT = methodcaller("isoformat", " ", "microseconds")
@@ -160,7 +256,12 @@ def _sqlite_column(values: list[Any], proc: Processor | None, instant: bool) -> 
     return [None if v is None else next(it) for v in values]
 
 
-def _sqlite(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def _sqlite(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    inserts: BackgroundInserts | None = None,
+) -> None:
     """Column by column: the bind processors over each column, then the rows grouped by which
     columns are non-null, and each group inserted with multi-row ``VALUES`` lists (far fewer
     statement steps than one row each)."""
@@ -186,36 +287,47 @@ def _sqlite(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> N
             if group is None:
                 group = groups[mask] = []
             group.append(i)
-    limit = conn.connection.driver_connection.getlimit(  # type: ignore[union-attr]
-        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-    )
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for mask, indexes in groups.items():
-            skipped = {n for n, given in zip(sometimes, mask, strict=True) if not given}
-            shape = [n for n in names if n not in skipped]
-            if len(indexes) == len(rows):
-                picked = [data[n] for n in shape]
-            else:
-                pick = itemgetter(*indexes)
-                picked = [[pick(data[n])] if len(indexes) == 1 else pick(data[n]) for n in shape]
-            records = list(zip(*picked, strict=True))
-            _sqlite_insert(cursor, conn, table, shape, records, limit)
-    finally:
-        cursor.close()
+    driver = conn.connection.driver_connection
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    batches: list[tuple[list[str], list[tuple[Any, ...]]]] = []
+    for mask, indexes in groups.items():
+        skipped = {n for n, given in zip(sometimes, mask, strict=True) if not given}
+        shape = [n for n in names if n not in skipped]
+        if len(indexes) == len(rows):
+            picked = [data[n] for n in shape]
+        else:
+            pick = itemgetter(*indexes)
+            picked = [[pick(data[n])] if len(indexes) == 1 else pick(data[n]) for n in shape]
+        batches.append((shape, list(zip(*picked, strict=True))))
+    name = conn.dialect.identifier_preparer.quote(table.name)
+    quote = conn.dialect.identifier_preparer.quote
+
+    def run() -> None:
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            for shape, records in batches:
+                _sqlite_insert(cursor, name, [quote(c) for c in shape], records, limit)
+        finally:
+            cursor.close()
+
+    if inserts is None:
+        run()
+    else:
+        inserts.submit(run)
 
 
 def _sqlite_insert(
     cursor: Any,
-    conn: Connection,
-    table: Table,
-    shape: Sequence[str],
+    name: str,
+    quoted: Sequence[str],
     records: list[tuple[Any, ...]],
     limit: int,
 ) -> None:
-    name, cols = _quoted(conn, table, shape)
-    one = "(" + ", ".join("?" * len(shape)) + ")"
-    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(shape)))
+    """``records`` into the columns ``quoted`` of the table ``name``: statements of ``per``
+    rows each, and one of the rows left over."""
+    cols = ", ".join(quoted)
+    one = "(" + ", ".join("?" * len(quoted)) + ")"
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(quoted)))
     full = len(records) - len(records) % per
     if full:
         many = f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * per)
@@ -224,10 +336,14 @@ def _sqlite_insert(
             (list(chain.from_iterable(records[s : s + per])) for s in range(0, full, per)),
         )
     if full < len(records):
-        cursor.executemany(f"INSERT INTO {name} ({cols}) VALUES {one}", records[full:])
+        rest = records[full:]
+        cursor.execute(
+            f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * len(rest)),
+            list(chain.from_iterable(rest)),
+        )
 
 
-SQLITE_ROWS_PER_INSERT = 100  # rows per multi-row INSERT statement on SQLite
+SQLITE_ROWS_PER_INSERT = 500  # rows per multi-row INSERT statement on SQLite
 SQLITE_CHUNK = 900  # SQLite allows 999 variables per statement
 POSTGRES_CHUNK = 10_000
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from bot.db.bulk import bulk_insert, chunks
+from bot.db.bulk import BackgroundInserts, bulk_insert, chunks
 from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
@@ -262,11 +262,19 @@ def _at_and_id(row: ActivityRow) -> tuple[datetime, str]:
     return (row.at, row.id)
 
 
-def store_folds(conn: Connection, folds: Sequence[Rollup]) -> None:
-    """Replace the stored rollup rows and email threads of the folded accounts."""
-    for sub in chunks([f.account_id for f in folds]):
-        conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
-        conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
+def store_folds(
+    conn: Connection,
+    folds: Sequence[Rollup],
+    inserts: BackgroundInserts | None = None,
+    *,
+    new: bool = False,
+) -> None:
+    """Replace the stored rollup rows and email threads of the folded accounts (``new``: they
+    have none yet). ``inserts``: see ``bulk_insert``."""
+    if not new:
+        for sub in chunks([f.account_id for f in folds]):
+            conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
+            conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
     for start in range(0, len(folds), 5000):
         batch = folds[start : start + 5000]
         thread_rows = [
@@ -284,8 +292,8 @@ def store_folds(conn: Connection, folds: Sequence[Rollup]) -> None:
             for f in batch
             for t in f.threads.values()
         ]
-        bulk_insert(conn, ROLLUP_TABLE, [f.row() for f in batch])
-        bulk_insert(conn, THREAD_TABLE, thread_rows)
+        bulk_insert(conn, ROLLUP_TABLE, [f.row() for f in batch], inserts)
+        bulk_insert(conn, THREAD_TABLE, thread_rows, inserts)
 
 
 def refresh_request_activity(conn: Connection, request_ids: Sequence[str]) -> None:

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
+from bot.db.bulk import background_inserts
 from bot.db.models import Org
 from bot.engine.rollups import Rollup, fold_fresh, refresh_rollups, store_folds
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
@@ -234,10 +235,14 @@ def import_portfolio(
             ticker.phase("writing", total)
             if org_row is not None and org_changed:
                 _write_org(conn, org_row, stored_org)
-            fresh = _fold_new_accounts(plans)  # before the writes consume the rows
-            apply_plans(conn, plans, ticker)
-            ticker.finish()
-            _refresh(conn, plans, fresh, ticker)
+            with background_inserts(conn) as inserts:
+                apply_plans(conn, plans, ticker, inserts)
+                # the rollups of the new accounts, folded while the database takes the rows
+                fresh = _fold_new_accounts(plans)
+                ticker.finish()
+                ticker.phase("refreshing rollups", None)
+                store_folds(conn, fresh, inserts, new=True)
+            _refresh(conn, plans, {f.account_id for f in fresh}, ticker)
     except (IntegrityError, DataError) as exc:  # a rule the checks above missed
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise ImportFailed(source, [ImportIssue("", f"the database refused it: {reason}")]) from exc
@@ -275,22 +280,18 @@ def _fold_new_accounts(plans: dict[str, KindPlan]) -> list[Rollup]:
     return fold_fresh(new, activities, health)
 
 
-def _refresh(
-    conn: Connection, plans: dict[str, KindPlan], fresh: list[Rollup], ticker: Ticker
-) -> None:
-    """Store the folded rollups of new accounts and refresh those of the accounts and requests
-    whose history changed."""
+def _refresh(conn: Connection, plans: dict[str, KindPlan], fresh: set[str], ticker: Ticker) -> None:
+    """Refresh the stored rollups of the accounts and requests whose history changed (but the
+    ``fresh`` accounts, whose folds are stored already)."""
     accounts: set[str] = set()
     requests: set[str] = set()
     for plan in plans.values():
         accounts |= plan.touched_accounts
         requests |= plan.touched_requests
-    accounts -= {f.account_id for f in fresh}
-    if not accounts and not requests and not fresh:
-        return
-    ticker.phase("refreshing rollups", len(accounts) + len(fresh))
-    store_folds(conn, fresh)
-    refresh_rollups(conn, sorted(accounts), sorted(requests))
+    accounts -= fresh
+    if accounts or requests:
+        ticker.phase("refreshing rollups", len(accounts))
+        refresh_rollups(conn, sorted(accounts), sorted(requests))
     ticker.finish()
 
 

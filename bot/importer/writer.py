@@ -16,7 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, update
 
-from bot.db.bulk import bulk_insert, chunks, foreign_keys_checked_at_end, is_bulk_load
+from bot.db.bulk import (
+    BackgroundInserts,
+    bulk_insert,
+    chunks,
+    foreign_keys_checked_at_end,
+    is_bulk_load,
+)
 from bot.db.models import RequestAccount
 from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
 from bot.importer.lookup import chunk_size, is_empty, rows_where_in
@@ -192,9 +198,15 @@ def plan_kind(
     return plan
 
 
-def apply_plans(conn: Connection, plans: dict[str, KindPlan], ticker: Ticker) -> None:
+def apply_plans(
+    conn: Connection,
+    plans: dict[str, KindPlan],
+    ticker: Ticker,
+    inserts: BackgroundInserts | None = None,
+) -> None:
     """Write every plan in dependency order. Foreign keys are enforced: row by row, or — for
-    the tables a plan bulk-loads on PostgreSQL — all at once after the writes."""
+    the tables a plan bulk-loads on PostgreSQL — all at once after the writes. With
+    ``inserts``, new rows are inserted on its thread, in the same order."""
     bulk = [
         p.kind.table for p in plans.values() if is_bulk_load(conn, p.kind.table, len(p.creates))
     ]
@@ -208,12 +220,16 @@ def apply_plans(conn: Connection, plans: dict[str, KindPlan], ticker: Ticker) ->
                 continue
             table = plan.kind.table
             for part in chunks(plan.creates, WRITE_BATCH):
-                bulk_insert(conn, table, part)
+                bulk_insert(conn, table, part, inserts)
                 ticker.add(len(part))
+            if inserts is not None and (plan.updates or plan.links):
+                inserts.drain()  # the connection is this thread's again
             bulk_update(conn, table, plan.updates)
             ticker.add(len(plan.updates))
             if plan.links:
                 _replace_links(conn, plan.links)
+        if bulk and inserts is not None:
+            inserts.drain()  # before the foreign keys are added back
 
 
 def bulk_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
