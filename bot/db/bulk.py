@@ -134,13 +134,14 @@ class BackgroundInserts:
         self._pending = 0
         self._done = threading.Condition()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="sqlite-inserts", daemon=True)
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="background-inserts", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
             try:
-                if self._error is None:
+                if self._error is None and not self._cancelled:
                     job()
             except BaseException as exc:  # handed to the caller at submit/drain
                 self._error = exc
@@ -165,6 +166,10 @@ class BackgroundInserts:
             self._done.wait_for(lambda: self._pending == 0)
         self._raise()
 
+    def cancel(self) -> None:
+        """Skip the INSERTs not started yet (the caller failed: its transaction rolls back)."""
+        self._cancelled = True
+
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
@@ -179,8 +184,8 @@ SWITCH_INTERVAL = 0.0005
 @contextmanager
 def background_inserts(conn: Connection) -> Iterator[BackgroundInserts | None]:
     """A :class:`BackgroundInserts` for ``conn`` on SQLite or psycopg (None elsewhere), drained
-    at the end
-    of the block (on success: its errors raise)."""
+    at the end of the block: its errors raise there. If the block fails, the INSERTs not
+    started yet are skipped."""
     dialect = conn.dialect
     if dialect.name != "sqlite" and (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
         yield None
@@ -191,6 +196,9 @@ def background_inserts(conn: Connection) -> Iterator[BackgroundInserts | None]:
     try:
         yield inserts
         inserts.drain()
+    except BaseException:
+        inserts.cancel()
+        raise
     finally:
         inserts.close()
         sys.setswitchinterval(interval)
