@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -210,6 +211,15 @@ class Task(Base):
         Index("ix_tasks_status_due", "status", "due_at"),
         Index("ix_tasks_account", "account_id"),
         Index("ix_tasks_request", "request_id"),
+        # The sweep's task queries, per range of accounts: open tasks by due date (read from
+        # the index alone for "is a task due ahead") and done auto-created ones.
+        Index("ix_tasks_status_account_due", "status", "account_id", "due_at"),
+        Index(
+            "ix_tasks_auto_done",
+            "account_id",
+            postgresql_where=text("status = 'done' AND auto_created IS true"),
+            sqlite_where=text("status = 'done' AND auto_created IS 1"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(Id, primary_key=True)

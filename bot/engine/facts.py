@@ -463,15 +463,15 @@ def _load_tasks(
         Task.request_id,
         Task.auto_created,
     )
-    q = select(*cols).where(
-        or_(
-            and_(Task.status == "open", Task.due_at <= now),
-            and_(Task.status == "done", Task.auto_created.is_(True)),
-        )
-    )
-    for acc, tid, title, due_at, priority, status, completed_at, request_id, auto in scope.run(
-        conn, q, Task.account_id
-    ):
+    # Two statements, not one OR: each is read from its own index (ix_tasks_status_account_due,
+    # ix_tasks_auto_done), where the OR made PostgreSQL scan the whole table.
+    overdue = select(*cols).where(Task.status == "open", Task.due_at <= now)
+    auto_done = select(*cols).where(Task.status == "done", Task.auto_created.is_(True))
+    rows = [
+        *scope.run(conn, overdue, Task.account_id),
+        *scope.run(conn, auto_done, Task.account_id),
+    ]
+    for acc, tid, title, due_at, priority, status, completed_at, request_id, auto in rows:
         facts = by_id.get(acc)
         if facts is not None:
             facts.tasks.append(
