@@ -26,7 +26,7 @@ FastConvert = Callable[[Any], dict[str, Any] | None]
 
 _MISSING = object()
 
-_GLOBALS: dict[str, Any] = {
+INLINE_GLOBALS: dict[str, Any] = {  # the names templates may use
     "MISSING": _MISSING,
     "Invalid": Invalid,
     "NUL": "\x00",
@@ -83,7 +83,7 @@ def compile_record(specs: dict[str, FieldSpec], required: frozenset[str]) -> Fas
         body.extend(_field_source(i, spec, names))
     body.append("return row")
     source = "def fast(record):\n" + "\n".join(_indent("\n".join(body), 1)) + "\n"
-    namespace = {**_GLOBALS, **names}
+    namespace = {**INLINE_GLOBALS, **names}
     exec(compile(source, "<compiled record converter>", "exec"), namespace)
     fast: FastConvert = namespace["fast"]
     fast.__doc__ = source  # for whoever debugs it

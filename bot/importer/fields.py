@@ -30,7 +30,8 @@ class Inline:
     The statements test the raw value in ``v``, execute ``return None`` when it is not valid
     (the caller then runs the converter itself, for its messages) and leave the converted
     value in ``v``. ``{name}`` placeholders stand for ``constants``, which the compiler binds
-    under names of its own; a template may also use the names in ``INLINE_GLOBALS``. A template
+    under names of its own; a template may also use ``bot.importer.compiled.INLINE_GLOBALS``
+    (NUL, UTC, isfinite, date_fromisoformat, datetime_fromisoformat). A template
     must accept exactly the values its converter accepts, and convert them alike
     (``tests/test_import_compiled.py`` checks this on a catalogue of values).
     """
