@@ -234,10 +234,15 @@ def _copy(
             for record in records:
                 copy.write_row(record)
 
+    _run(run, inserts)
+
+
+def _run(job: Callable[[], None], inserts: BackgroundInserts | None) -> None:
+    """``job`` now, or on the thread of ``inserts``."""
     if inserts is None:
-        run()
+        job()
     else:
-        inserts.submit(run)
+        inserts.submit(job)
 
 
 _UTC_TEXT = methodcaller("isoformat", " ", "microseconds")
@@ -307,8 +312,8 @@ def _sqlite(
             pick = itemgetter(*indexes)
             picked = [[pick(data[n])] if len(indexes) == 1 else pick(data[n]) for n in shape]
         batches.append((shape, list(zip(*picked, strict=True))))
-    name = conn.dialect.identifier_preparer.quote(table.name)
     quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
 
     def run() -> None:
         cursor = driver.cursor()  # type: ignore[union-attr]
@@ -318,10 +323,7 @@ def _sqlite(
         finally:
             cursor.close()
 
-    if inserts is None:
-        run()
-    else:
-        inserts.submit(run)
+    _run(run, inserts)
 
 
 def _sqlite_insert(

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, select
 
-from bot.db.bulk import POSTGRES_CHUNK, SQLITE_CHUNK, many_chunks, member_of_many
-
-T = TypeVar("T")
-
-
-def chunk_size(conn: Connection) -> int:
-    return SQLITE_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK
+from bot.db.bulk import many_chunks, member_of_many
 
 
 def is_empty(conn: Connection, table: Table) -> bool:

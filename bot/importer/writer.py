@@ -21,11 +21,13 @@ from bot.db.bulk import (
     bulk_insert,
     chunks,
     foreign_keys_checked_at_end,
+    id_chunks,
     is_bulk_load,
+    member_of,
 )
 from bot.db.models import RequestAccount
 from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
-from bot.importer.lookup import chunk_size, is_empty, rows_where_in
+from bot.importer.lookup import is_empty, rows_where_in
 from bot.importer.progress import Ticker
 from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
@@ -254,8 +256,8 @@ def bulk_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 def _replace_links(conn: Connection, links: dict[str, list[str]]) -> None:
     """``requests.accounts`` replaces the request's account links."""
     request_ids: Sequence[str] = sorted(links)
-    for part in chunks(request_ids, chunk_size(conn)):
-        conn.execute(delete(LINKS_TABLE).where(LINKS_TABLE.c.request_id.in_(part)))
+    for part in id_chunks(conn, request_ids):
+        conn.execute(delete(LINKS_TABLE).where(member_of(conn, LINKS_TABLE.c.request_id, part)))
     rows = [
         {"request_id": req, "account_id": acc, "position": pos}
         for req, accounts in links.items()
