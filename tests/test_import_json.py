@@ -20,6 +20,7 @@ from bot.db.models import (
     Account,
     AccountRollup,
     Activity,
+    AuditLog,
     Base,
     EmailThread,
     Exclusion,
@@ -851,3 +852,40 @@ def test_a_write_that_fails_in_the_background_fails_the_whole_transaction(
         bulk_insert(conn, table, [dict(teams[-1])], inserts)  # the same id again
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Team)).scalar() == 0
+
+
+def test_rows_written_in_bulk_read_back_and_sort_like_the_bots_own(engine: Engine) -> None:
+    """Instants and JSON written by the bulk path (the importer's) are stored as the bot's own
+    writes store them: they read back equal, and a range query over both kinds of rows finds
+    the same ones."""
+    table = AuditLog.__table__
+    assert isinstance(table, Table)
+    instants = [
+        datetime(2026, 11, 16, 13, 30, tzinfo=UTC),
+        datetime(2026, 11, 16, 13, 30, 0, 1, tzinfo=UTC),
+        datetime(2026, 11, 16, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+    ]
+    details = [{"note": "café ☕", "big": 2**70}, {"nested": [1, 2.5, None, True]}, None]
+    rows = [
+        {"at": at, "actor": "bulk", "action": "test", "subject": None, "details": details[i % 3]}
+        for i, at in enumerate(instants)
+    ]
+    with engine.begin() as conn:
+        bulk_insert(conn, table, rows)
+        conn.execute(insert(table), [{**row, "actor": "orm"} for row in rows])
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(table.c.actor, table.c.at, table.c.details).order_by(table.c.at)
+        ).all()
+        later = conn.execute(
+            select(table.c.actor, table.c.at).where(table.c.at > instants[1]).order_by("at")
+        ).all()
+    by_time = sorted((row["at"], row["details"]) for row in rows)
+    for actor in ("bulk", "orm"):
+        assert [(at, d) for who, at, d in stored if who == actor] == by_time
+    expected = sorted(at for at in instants if at > instants[1])
+    assert [at for who, at in later if who == "bulk"] == expected
+    assert [at for who, at in later if who == "orm"] == expected

@@ -19,11 +19,11 @@ import queue
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from operator import attrgetter, is_not, itemgetter, methodcaller
+from operator import add, attrgetter, is_not, itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -245,9 +245,36 @@ def _run(job: Callable[[], None], inserts: BackgroundInserts | None) -> None:
         inserts.submit(job)
 
 
-_UTC_TEXT = methodcaller("isoformat", " ", "microseconds")
-_NO_OFFSET = itemgetter(slice(None, -6))  # drops "+00:00"
 _TZINFO = attrgetter("tzinfo")
+
+
+class _TextMemo(dict[Any, str]):
+    """``make(key)`` for keys seen before, from a dict (at C speed); forgets everything when it
+    holds ``limit`` texts."""
+
+    def __init__(self, make: Callable[[Any], str], limit: int = 100_000) -> None:
+        super().__init__()
+        self._make = make
+        self._limit = limit
+
+    def __missing__(self, key: Any) -> str:
+        if len(self) >= self._limit:
+            self.clear()
+        text = self[key] = self._make(key)
+        return text
+
+
+# An import holds a few hundred distinct days and, at minute precision, at most 1,440 times of
+# day: formatting each once is several times faster than ``isoformat`` per value.
+_DAY_TEXTS = _TextMemo(lambda day: day.isoformat() + " ")
+_CLOCK_TEXTS = _TextMemo(lambda clock: clock.isoformat("microseconds"))
+
+
+def _utc_texts(values: Iterable[datetime]) -> list[str]:
+    """Aware UTC datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC wall time, no offset)."""
+    values = list(values)
+    days = map(_DAY_TEXTS.__getitem__, map(datetime.date, values))
+    return list(map(add, days, map(_CLOCK_TEXTS.__getitem__, map(datetime.time, values))))
 
 
 def _sqlite_column(values: list[Any], proc: Processor | None, instant: bool) -> list[Any]:
@@ -255,12 +282,12 @@ def _sqlite_column(values: list[Any], proc: Processor | None, instant: bool) -> 
     if proc is None:
         return values
     given = [v for v in values if v is not None] if None in values else values
-    if instant and set(map(_TZINFO, given)) == {UTC}:
-        # what the UTCDateTime processor stores, at C speed (checked by _instant_processor)
-        if proc(_PROBES[0]) == _NO_OFFSET(_UTC_TEXT(_PROBES[0])):
-            done = list(map(_NO_OFFSET, map(_UTC_TEXT, given)))
-        else:
-            done = list(map(proc, given))
+    if (
+        instant
+        and set(map(_TZINFO, given)) == {UTC}
+        and _utc_texts(_PROBES) == list(map(proc, _PROBES))
+    ):
+        done = _utc_texts(given)  # what the UTCDateTime processor stores, at C speed
     else:
         done = list(map(proc, given))
     if given is values:
