@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import chain, repeat
+from itertools import repeat
 from operator import add, attrgetter, is_not, itemgetter
 from typing import Any, TypeVar
 
@@ -329,7 +329,9 @@ def _sqlite(
             group.append(i)
     driver = conn.connection.driver_connection
     limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
-    batches: list[tuple[list[str], list[tuple[Any, ...]]]] = []
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    statements: list[tuple[str, list[list[Any]]]] = []
     for mask, indexes in groups.items():
         skipped = {n for n, given in zip(sometimes, mask, strict=True) if not given}
         shape = [n for n in names if n not in skipped]
@@ -337,47 +339,48 @@ def _sqlite(
             picked = [data[n] for n in shape]
         else:
             pick = itemgetter(*indexes)
-            picked = [[pick(data[n])] if len(indexes) == 1 else pick(data[n]) for n in shape]
-        batches.append((shape, list(zip(*picked, strict=True))))
-    quote = conn.dialect.identifier_preparer.quote
-    name = quote(table.name)
+            picked = [[pick(data[n])] if len(indexes) == 1 else list(pick(data[n])) for n in shape]
+        statements.extend(_sqlite_statements(name, [quote(c) for c in shape], picked, limit))
 
     def run() -> None:
         cursor = driver.cursor()  # type: ignore[union-attr]
         try:
-            for shape, records in batches:
-                _sqlite_insert(cursor, name, [quote(c) for c in shape], records, limit)
+            for sql, params in statements:
+                cursor.executemany(sql, params)
         finally:
             cursor.close()
 
     _run(run, inserts)
 
 
-def _sqlite_insert(
-    cursor: Any,
-    name: str,
-    quoted: Sequence[str],
-    records: list[tuple[Any, ...]],
-    limit: int,
-) -> None:
-    """``records`` into the columns ``quoted`` of the table ``name``: statements of ``per``
-    rows each, and one of the rows left over."""
+def _sqlite_statements(
+    name: str, quoted: Sequence[str], columns: list[list[Any]], limit: int
+) -> list[tuple[str, list[list[Any]]]]:
+    """INSERTs of the rows whose values ``columns`` holds (one list per column of
+    ``quoted``) into the table ``name``, with their parameter lists: statements of ``per``
+    rows each, and one of the rows left over.
+
+    The parameters are laid out here, in full, so that the thread running the statements has
+    no Python code of its own to run: it needs the interpreter lock only to bind them.
+    """
+    width = len(quoted)
+    count = len(columns[0])
+    flat: list[Any] = [None] * (count * width)
+    for position, values in enumerate(columns):
+        flat[position::width] = values
     cols = ", ".join(quoted)
-    one = "(" + ", ".join("?" * len(quoted)) + ")"
-    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(quoted)))
-    full = len(records) - len(records) % per
+    one = "(" + ", ".join("?" * width) + ")"
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // width))
+    full = count - count % per
+    statements = []
     if full:
+        step = per * width
         many = f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * per)
-        cursor.executemany(
-            many,
-            (list(chain.from_iterable(records[s : s + per])) for s in range(0, full, per)),
-        )
-    if full < len(records):
-        rest = records[full:]
-        cursor.execute(
-            f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * len(rest)),
-            list(chain.from_iterable(rest)),
-        )
+        statements.append((many, [flat[s : s + step] for s in range(0, full * width, step)]))
+    if full < count:
+        rest = f"INSERT INTO {name} ({cols}) VALUES " + ", ".join([one] * (count - full))
+        statements.append((rest, [flat[full * width :]]))
+    return statements
 
 
 SQLITE_ROWS_PER_INSERT = 500  # rows per multi-row INSERT statement on SQLite
