@@ -773,39 +773,46 @@ def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
     assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
 
 
-def test_a_bulk_load_writes_every_row_and_keeps_every_foreign_key(
+def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A first load of 12,500 activities (more than BULK_LOAD_ROWS): on PostgreSQL their foreign
-    keys are checked once after the COPY instead of row by row; the keys are all back after it
-    and still refuse a dangling reference."""
+    keys are checked once after the COPY instead of row by row, and their indexes built after
+    it; the keys and indexes are all back afterwards, and still refuse a dangling reference and
+    a duplicate id."""
     shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
 
-    def foreign_keys() -> dict[str, list[dict[str, Any]]]:
+    def schema() -> str:
         inspector = inspect(engine)
-        return {t: inspector.get_foreign_keys(t) for t in sorted(inspector.get_table_names())}
+        tables = {
+            table: (
+                inspector.get_foreign_keys(table),
+                inspector.get_pk_constraint(table),
+                inspector.get_unique_constraints(table),
+                sorted(inspector.get_indexes(table), key=lambda index: str(index["name"])),
+            )
+            for table in sorted(inspector.get_table_names())
+        }
+        return json.dumps(tables, default=str, sort_keys=True)  # a partial index's WHERE too
 
-    before = foreign_keys()
+    before = schema()
     with caplog.at_level(logging.INFO, logger="bot.importer.writer"):
         records = sum(import_file(engine, shard, now=NOW).records for shard in shards)
     bulk = [r.getMessage() for r in caplog.records if "bulk load" in r.getMessage()]
     assert bulk if engine.dialect.name == "postgresql" else not bulk
     assert all("activities" in message for message in bulk)
-    assert foreign_keys() == before
+    assert schema() == before
     in_files = sum(len(json.loads(s.read_text()).get("activities", [])) for s in shards)
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Activity)).scalar()
     assert stored == in_files > BULK_LOAD_ROWS and records > in_files
+    activity = {"kind": "note", "direction": "internal", "at": NOW}
     with pytest.raises(IntegrityError, match=r"(?i)foreign key"), engine.begin() as conn:
-        conn.execute(
-            insert(Activity).values(
-                id="act-dangling",
-                account_id="acc-nobody",
-                kind="note",
-                direction="internal",
-                at=NOW,
-            )
-        )
+        conn.execute(insert(Activity).values(id="act-dangling", account_id="nobody", **activity))
+    with engine.connect() as conn:
+        first = conn.execute(select(Activity.id, Activity.account_id).limit(1)).one()
+    with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), engine.begin() as conn:
+        conn.execute(insert(Activity).values(id=first.id, account_id=first.account_id, **activity))
 
 
 def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import queue
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
@@ -209,28 +209,54 @@ def _quoted(conn: Connection, table: Table, columns: Sequence[str]) -> tuple[str
     return quote(table.name), ", ".join(quote(c) for c in columns)
 
 
+# COPY's binary format, per column type (by its class name): what the type's values are sent
+# as. An instant goes as ``timestamptz``, whose binary form (microseconds since 2000-01-01 UTC)
+# a ``timestamp`` column reads as the UTC wall time: what UTCDateTime stores.
+_BINARY_COPY = {
+    "Boolean": "bool",
+    "Date": "date",
+    "Float": "float8",
+    "Integer": "int4",
+    "JSON": "json",
+    "String": "varchar",
+    "Text": "text",
+    "UTCDateTime": "timestamptz",
+}
+
+
 def _copy(
     conn: Connection,
     table: Table,
     rows: Sequence[dict[str, Any]],
     inserts: BackgroundInserts | None = None,
 ) -> None:
+    """COPY in PostgreSQL's binary format (less work for the server than parsing text), or in
+    text for a table with a column type not listed in ``_BINARY_COPY``."""
     columns = list(rows[0])
+    binary = [_BINARY_COPY.get(type(table.c[c].type).__name__) for c in columns]
+    types = None if None in binary else binary
     processors = _processors(conn, table, columns)
     data = []
     for column in columns:
         values = list(map(itemgetter(column), rows))
         proc = processors.get(column)
+        if proc is not None and types is not None and isinstance(table.c[column].type, UTCDateTime):
+            if any(v is not None and v.tzinfo is None for v in values):
+                [proc(v) for v in values if v is not None]  # raises the processor's error
+            proc = None  # aware values go as they are (timestamptz)
         if proc is not None:
             values = [None if v is None else proc(v) for v in values]
         data.append(values)
     records = list(zip(*data, strict=True))
     name, cols = _quoted(conn, table, columns)
     driver = conn.connection.driver_connection
+    options = "" if types is None else " (FORMAT BINARY)"
 
     def run() -> None:
         cursor = driver.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {name} ({cols}) FROM STDIN{options}") as copy:
+            if types is not None:
+                copy.set_types(types)
             for record in records:
                 copy.write_row(record)
 
@@ -450,11 +476,40 @@ def is_bulk_load(conn: Connection, table: Table, new_rows: int) -> bool:
     return int(conn.execute(select(func.count()).select_from(held)).scalar_one()) <= new_rows
 
 
+_FOREIGN_KEYS = text(
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
+)
+# primary keys and unique constraints no foreign key (left in place) points at
+_UNREFERENCED_KEYS = text(
+    "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+    "WHERE c.conrelid = CAST(:table AS regclass) AND c.contype IN ('p', 'u') "
+    "AND NOT EXISTS (SELECT 1 FROM pg_constraint f "
+    "WHERE f.contype = 'f' AND f.confrelid = c.conrelid) ORDER BY c.conname"
+)
+# indexes of their own (not a constraint's)
+_PLAIN_INDEXES = text(
+    "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+    "JOIN pg_class i ON i.oid = x.indexrelid "
+    "WHERE x.indrelid = CAST(:table AS regclass) "
+    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+    "ORDER BY i.relname"
+)
+
+
 @contextmanager
-def foreign_keys_checked_at_end(conn: Connection, tables: Sequence[Table]) -> Iterator[None]:
-    """PostgreSQL: the foreign keys of ``tables`` are dropped for the block and added back after
-    it, exactly as they were. Adding a key back checks every row at once (one join), where an
-    enforced key runs a trigger query for each row inserted: most of a big COPY's time.
+def bulk_load(
+    conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
+) -> Iterator[None]:
+    """PostgreSQL: the foreign keys of ``tables`` are dropped for the block, and so are the
+    indexes and the (unreferenced) primary keys of those of them in ``reindexed``; after the
+    block all are added back exactly as they were: keys, indexes, then foreign keys.
+
+    Adding a foreign key back checks every row at once (one join), where an enforced key runs
+    a trigger query for each row inserted; building an index over the loaded rows is a sort,
+    where keeping it up to date costs a B-tree descent per row per index. Together that was
+    most of a big COPY's time. ``reindexed`` must only take new rows in the block: without
+    their indexes, an UPDATE or DELETE by key would scan the table.
 
     All of it happens in the caller's transaction, so a row that breaks a key fails the whole
     transaction and leaves everything as it was. Until that transaction ends, each of ``tables``
@@ -464,17 +519,30 @@ def foreign_keys_checked_at_end(conn: Connection, tables: Sequence[Table]) -> It
         yield
         return
     quote = conn.dialect.identifier_preparer.quote
-    keys = text(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY conname"
-    )
-    dropped: list[tuple[str, str, str]] = []
+    foreign: list[tuple[str, str, str]] = []
     for table in tables:
-        for name, definition in conn.execute(keys, {"table": quote(table.name)}):
-            conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"))
-            dropped.append((table.name, name, definition))
+        for name, definition in conn.execute(_FOREIGN_KEYS, {"table": quote(table.name)}):
+            foreign.append((table.name, name, definition))
+    for table_name, name, _ in foreign:
+        conn.execute(text(f"ALTER TABLE {quote(table_name)} DROP CONSTRAINT {quote(name)}"))
+    keys: list[tuple[str, str, str]] = []
+    indexes: list[str] = []
+    for table in (t for t in tables if t in reindexed):
+        for name, definition in conn.execute(_UNREFERENCED_KEYS, {"table": quote(table.name)}):
+            keys.append((table.name, name, definition))
+        for name, definition in conn.execute(_PLAIN_INDEXES, {"table": quote(table.name)}):
+            conn.execute(text(f"DROP INDEX {quote(name)}"))
+            indexes.append(definition)
+    for table_name, name, _ in keys:
+        conn.execute(text(f"ALTER TABLE {quote(table_name)} DROP CONSTRAINT {quote(name)}"))
     yield
-    for table_name, name, definition in dropped:
+    for table_name, name, definition in keys:
+        conn.execute(
+            text(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}")
+        )
+    for definition in indexes:
+        conn.execute(text(definition))
+    for table_name, name, definition in foreign:
         conn.execute(
             text(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}")
         )

@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Table, bindparam, delete, update
 from bot.db.bulk import (
     BackgroundInserts,
     bulk_insert,
+    bulk_load,
     chunks,
-    foreign_keys_checked_at_end,
     id_chunks,
     is_bulk_load,
     member_of,
@@ -207,15 +207,16 @@ def apply_plans(
     inserts: BackgroundInserts | None = None,
 ) -> None:
     """Write every plan in dependency order. Foreign keys are enforced: row by row, or — for
-    the tables a plan bulk-loads on PostgreSQL — all at once after the writes. With
+    the tables a plan bulk-loads on PostgreSQL — all at once after the writes (when such a
+    plan only creates rows, its table's indexes are built after the writes too). With
     ``inserts``, new rows are inserted on its thread, in the same order."""
-    bulk = [
-        p.kind.table for p in plans.values() if is_bulk_load(conn, p.kind.table, len(p.creates))
-    ]
+    bulk = [p for p in plans.values() if is_bulk_load(conn, p.kind.table, len(p.creates))]
     if bulk:
-        names = ", ".join(t.name for t in bulk)
+        names = ", ".join(p.kind.table.name for p in bulk)
         log.info("bulk load: the foreign keys of %s are checked after the writes", names)
-    with foreign_keys_checked_at_end(conn, bulk):
+    tables = [p.kind.table for p in bulk]
+    only_new = [p.kind.table for p in bulk if not p.updates and not p.links]
+    with bulk_load(conn, tables, only_new):
         for name in KIND_ORDER:
             plan = plans.get(name)
             if plan is None:
