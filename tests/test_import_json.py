@@ -33,6 +33,7 @@ from bot.db.models import (
     Team,
     User,
 )
+from bot.engine.rollups import load_folds
 from bot.importer import ImportFailed, ImportReport, import_file
 
 NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
@@ -813,6 +814,39 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
         first = conn.execute(select(Activity.id, Activity.account_id).limit(1)).one()
     with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), engine.begin() as conn:
         conn.execute(insert(Activity).values(id=first.id, account_id=first.account_id, **activity))
+
+
+def test_rollups_stored_by_a_bulk_load_are_the_ones_a_refresh_computes(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the bulk-load threshold lowered so that every table of a small portfolio counts
+    (rollups and email threads included), the rollups and threads the import stores are
+    exactly those folded again from the stored activities, and the schema is intact."""
+    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
+    shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
+    before = inspect(engine).get_indexes("email_threads")
+    for shard in shards:
+        import_file(engine, shard, now=NOW)
+    assert inspect(engine).get_indexes("email_threads") == before
+    with engine.connect() as conn:
+        accounts = list(conn.execute(select(Account.id)).scalars())
+        folds = load_folds(conn, accounts)
+        stored = {row.account_id: row for row in conn.execute(select(AccountRollup))}
+        threads = {
+            (row.account_id, row.thread_key): row for row in conn.execute(select(EmailThread))
+        }
+    assert len(stored) == len(accounts) == 250
+    assert len(threads) == sum(len(f.threads) for f in folds.values()) > 100
+    for account_id, fold in folds.items():
+        assert stored[account_id]._asdict() == fold.row()
+        for key, thread in fold.threads.items():
+            row = threads[(account_id, key)]
+            assert (row.last_at, row.last_direction, row.first_unreplied_at, row.messages) == (
+                thread.last_at,
+                thread.last_direction,
+                thread.first_unreplied_at,
+                thread.messages,
+            )
 
 
 def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from bot.db.bulk import BackgroundInserts, bulk_insert, chunks
+from bot.db.bulk import BackgroundInserts, bulk_insert, bulk_load, chunks, is_bulk_load
 from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
@@ -270,11 +270,26 @@ def store_folds(
     new: bool = False,
 ) -> None:
     """Replace the stored rollup rows and email threads of the folded accounts (``new``: they
-    have none yet). ``inserts``: see ``bulk_insert``."""
+    have none yet; when they are many, the two tables are bulk-loaded, see ``bulk_load``).
+    ``inserts``: see ``bulk_insert``."""
     if not new:
         for sub in chunks([f.account_id for f in folds]):
             conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
             conn.execute(delete(AccountRollup).where(AccountRollup.account_id.in_(sub)))
+        _insert_folds(conn, folds, inserts)
+        return
+    threads = sum(len(f.threads) for f in folds)
+    sizes = ((ROLLUP_TABLE, len(folds)), (THREAD_TABLE, threads))
+    bulk = [table for table, rows in sizes if is_bulk_load(conn, table, rows)]
+    with bulk_load(conn, bulk, bulk):
+        _insert_folds(conn, folds, inserts)
+        if bulk and inserts is not None:
+            inserts.drain()  # before the keys and indexes are added back
+
+
+def _insert_folds(
+    conn: Connection, folds: Sequence[Rollup], inserts: BackgroundInserts | None
+) -> None:
     for start in range(0, len(folds), 5000):
         batch = folds[start : start + 5000]
         thread_rows = [
