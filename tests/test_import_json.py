@@ -930,3 +930,24 @@ def test_rows_written_in_bulk_read_back_and_sort_like_the_bots_own(engine: Engin
     expected = sorted(at for at in instants if at > instants[1])
     assert [at for who, at in later if who == "bulk"] == expected
     assert [at for who, at in later if who == "orm"] == expected
+
+
+def test_a_naive_time_given_to_a_bulk_write_is_refused_by_name(engine: Engine) -> None:
+    """Instants must carry their zone: a naive one is refused with the column type's own
+    message on both backends (binary COPY would otherwise read it as UTC), and nothing stays."""
+    table = AuditLog.__table__
+    assert isinstance(table, Table)
+    rows = [
+        {"at": NOW, "actor": "a", "action": "x", "subject": None, "details": None},
+        {
+            "at": datetime(2026, 11, 16, 9, 0),
+            "actor": "b",
+            "action": "x",
+            "subject": None,
+            "details": None,
+        },
+    ]
+    with pytest.raises(ValueError, match="naive datetime"), engine.begin() as conn:
+        bulk_insert(conn, table, rows)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == 0

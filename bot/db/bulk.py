@@ -241,8 +241,9 @@ def _copy(
         values = list(map(itemgetter(column), rows))
         proc = processors.get(column)
         if proc is not None and types is not None and isinstance(table.c[column].type, UTCDateTime):
-            if any(v is not None and v.tzinfo is None for v in values):
-                [proc(v) for v in values if v is not None]  # raises the processor's error
+            naive = next((v for v in values if v is not None and v.tzinfo is None), None)
+            if naive is not None:
+                proc(naive)  # raises the processor's error
             proc = None  # aware values go as they are (timestamptz)
         if proc is not None:
             values = [None if v is None else proc(v) for v in values]
