@@ -576,9 +576,10 @@ def test_progress_is_reported(engine: Engine, tmp_path: Path) -> None:
         progress=lambda done, total, label: calls.append((done, total, label)),
     )
     labels = [label for _, _, label in calls]
-    assert "validating" in labels and "writing" in labels
-    done, total, _ = next(c for c in reversed(calls) if c[2] == "writing")
-    assert done == total
+    assert labels[0] == "reading" and labels[-1] == "saving"
+    assert "importing" in labels and "refreshing rollups" in labels
+    done, total, _ = next(c for c in reversed(calls) if c[2] == "importing")
+    assert done == total == 27  # every record of the file
 
 
 # --------------------------------------------------------------------------- bad input
@@ -774,6 +775,21 @@ def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
     assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
 
 
+def schema(engine: Engine) -> str:
+    """Every table's foreign keys, keys, unique constraints and indexes, as one text."""
+    inspector = inspect(engine)
+    tables = {
+        table: (
+            inspector.get_foreign_keys(table),
+            inspector.get_pk_constraint(table),
+            inspector.get_unique_constraints(table),
+            sorted(inspector.get_indexes(table), key=lambda index: str(index["name"])),
+        )
+        for table in sorted(inspector.get_table_names())
+    }
+    return json.dumps(tables, default=str, sort_keys=True)  # a partial index's WHERE too
+
+
 def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -782,27 +798,13 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
     it; the keys and indexes are all back afterwards, and still refuse a dangling reference and
     a duplicate id."""
     shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
-
-    def schema() -> str:
-        inspector = inspect(engine)
-        tables = {
-            table: (
-                inspector.get_foreign_keys(table),
-                inspector.get_pk_constraint(table),
-                inspector.get_unique_constraints(table),
-                sorted(inspector.get_indexes(table), key=lambda index: str(index["name"])),
-            )
-            for table in sorted(inspector.get_table_names())
-        }
-        return json.dumps(tables, default=str, sort_keys=True)  # a partial index's WHERE too
-
-    before = schema()
+    before = schema(engine)
     with caplog.at_level(logging.INFO, logger="bot.importer.writer"):
         records = sum(import_file(engine, shard, now=NOW).records for shard in shards)
     bulk = [r.getMessage() for r in caplog.records if "bulk load" in r.getMessage()]
     assert bulk if engine.dialect.name == "postgresql" else not bulk
     assert all("activities" in message for message in bulk)
-    assert schema() == before
+    assert schema(engine) == before
     in_files = sum(len(json.loads(s.read_text()).get("activities", [])) for s in shards)
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Activity)).scalar()
@@ -814,6 +816,32 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
         first = conn.execute(select(Activity.id, Activity.account_id).limit(1)).one()
     with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), engine.begin() as conn:
         conn.execute(insert(Activity).values(id=first.id, account_id=first.account_id, **activity))
+
+
+@pytest.mark.parametrize("problem", ["dangling account", "bad time"])
+def test_a_problem_found_after_the_writes_began_leaves_nothing_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, problem: str
+) -> None:
+    """Each kind is written while the rest of the file is still being checked (1,000 records
+    at a time here, every table a bulk load). A problem in the last activity — a dangling
+    account, which PostgreSQL also refuses when the foreign keys come back, or a bad time —
+    still fails the import with its path, and leaves every row, key and index as it was."""
+    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
+    monkeypatch.setattr("bot.importer.portfolio.PART", 1000)
+    org, shard, *_ = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
+    import_file(engine, org, now=NOW)
+    data = json.loads(shard.read_text())
+    last = len(data["activities"]) - 1
+    assert last > 2000
+    if problem == "dangling account":
+        data["activities"][last]["account"] = "nobody"
+        expected = f"activities[{last}].account: unknown account 'nobody'"
+    else:
+        data["activities"][last]["at"] = bad = "2026-02-30T10:00:00Z"
+        expected = f"activities[{last}].at: expected an ISO 8601 timestamp, got '{bad}'"
+    before = schema(engine)
+    assert failure(engine, tmp_path, data) == [expected]
+    assert schema(engine) == before
 
 
 def test_rollups_stored_by_a_bulk_load_are_the_ones_a_refresh_computes(

@@ -498,52 +498,79 @@ _PLAIN_INDEXES = text(
 )
 
 
-@contextmanager
-def bulk_load(
-    conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
-) -> Iterator[None]:
-    """PostgreSQL: the foreign keys of ``tables`` are dropped for the block, and so are the
-    indexes and the (unreferenced) primary keys of those of them in ``reindexed``; after the
-    block all are added back exactly as they were: keys, indexes, then foreign keys.
+class BulkLoad:
+    """PostgreSQL: the foreign keys of ``tables`` are dropped while they are loaded, and so
+    are the indexes and the (unreferenced) primary keys of those of them in ``reindexed``;
+    :meth:`restore` adds a table's back exactly as they were (keys, indexes, then foreign
+    keys), as soon as its rows are written.
 
     Adding a foreign key back checks every row at once (one join), where an enforced key runs
     a trigger query for each row inserted; building an index over the loaded rows is a sort,
     where keeping it up to date costs a B-tree descent per row per index. Together that was
-    most of a big COPY's time. ``reindexed`` must only take new rows in the block: without
-    their indexes, an UPDATE or DELETE by key would scan the table.
+    most of a big COPY's time. ``reindexed`` must only take new rows: without their indexes,
+    an UPDATE or DELETE by key would scan the table.
 
     All of it happens in the caller's transaction, so a row that breaks a key fails the whole
     transaction and leaves everything as it was. Until that transaction ends, each of ``tables``
     is locked (ACCESS EXCLUSIVE: other sessions wait to read it) — hence bulk loads only.
-    Elsewhere (SQLite) the block just runs."""
-    if conn.dialect.name != "postgresql" or not tables:
-        yield
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    foreign: list[tuple[str, str, str]] = []
-    for table in tables:
-        for name, definition in conn.execute(_FOREIGN_KEYS, {"table": quote(table.name)}):
-            foreign.append((table.name, name, definition))
-    for table_name, name, _ in foreign:
-        conn.execute(text(f"ALTER TABLE {quote(table_name)} DROP CONSTRAINT {quote(name)}"))
-    keys: list[tuple[str, str, str]] = []
-    indexes: list[str] = []
-    for table in (t for t in tables if t in reindexed):
-        for name, definition in conn.execute(_UNREFERENCED_KEYS, {"table": quote(table.name)}):
-            keys.append((table.name, name, definition))
-        for name, definition in conn.execute(_PLAIN_INDEXES, {"table": quote(table.name)}):
-            conn.execute(text(f"DROP INDEX {quote(name)}"))
-            indexes.append(definition)
-    for table_name, name, _ in keys:
-        conn.execute(text(f"ALTER TABLE {quote(table_name)} DROP CONSTRAINT {quote(name)}"))
-    yield
-    for table_name, name, definition in keys:
-        conn.execute(
-            text(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}")
-        )
-    for definition in indexes:
-        conn.execute(text(definition))
-    for table_name, name, definition in foreign:
-        conn.execute(
-            text(f"ALTER TABLE {quote(table_name)} ADD CONSTRAINT {quote(name)} {definition}")
-        )
+    Elsewhere (SQLite) nothing is dropped."""
+
+    def __init__(
+        self, conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
+    ) -> None:
+        self._conn = conn
+        self._restore: dict[Table, list[str]] = {}  # the statements that restore each table
+        if conn.dialect.name != "postgresql":
+            return
+        quote = conn.dialect.identifier_preparer.quote
+        drops: list[str] = []
+        for table in tables:  # read everything first: no key any foreign key points at is
+            name = quote(table.name)  # dropped, so each table can be restored on its own
+            foreign, keys, indexes = [], [], []
+            for con, definition in conn.execute(_FOREIGN_KEYS, {"table": name}):
+                drops.append(f"ALTER TABLE {name} DROP CONSTRAINT {quote(con)}")
+                foreign.append(f"ALTER TABLE {name} ADD CONSTRAINT {quote(con)} {definition}")
+            if table in reindexed:
+                for con, definition in conn.execute(_UNREFERENCED_KEYS, {"table": name}):
+                    drops.append(f"ALTER TABLE {name} DROP CONSTRAINT {quote(con)}")
+                    keys.append(f"ALTER TABLE {name} ADD CONSTRAINT {quote(con)} {definition}")
+                for index, definition in conn.execute(_PLAIN_INDEXES, {"table": name}):
+                    drops.append(f"DROP INDEX {quote(index)}")
+                    indexes.append(definition)
+            self._restore[table] = keys + indexes + foreign
+        for statement in drops:
+            conn.execute(text(statement))
+
+    def restore(self, table: Table, inserts: BackgroundInserts | None = None) -> None:
+        """Add back what was dropped from ``table`` (once); with ``inserts``, on its thread,
+        after the rows handed to it."""
+        statements = self._restore.pop(table, None)
+        if not statements:
+            return
+        driver = self._conn.connection.driver_connection
+
+        def run() -> None:
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                for statement in statements:
+                    cursor.execute(statement)
+            finally:
+                cursor.close()
+
+        _run(run, inserts)
+
+    def restore_all(self, inserts: BackgroundInserts | None = None) -> None:
+        """Add back what was dropped from every table not restored yet."""
+        for table in list(self._restore):
+            self.restore(table, inserts)
+
+
+@contextmanager
+def bulk_load(
+    conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
+) -> Iterator[BulkLoad]:
+    """A :class:`BulkLoad` of ``tables`` for the block, restored at its end (the block must
+    leave the connection to this thread)."""
+    load = BulkLoad(conn, tables, reindexed)
+    yield load
+    load.restore_all()

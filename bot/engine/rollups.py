@@ -281,10 +281,9 @@ def store_folds(
     threads = sum(len(f.threads) for f in folds)
     sizes = ((ROLLUP_TABLE, len(folds)), (THREAD_TABLE, threads))
     bulk = [table for table, rows in sizes if is_bulk_load(conn, table, rows)]
-    with bulk_load(conn, bulk, bulk):
+    with bulk_load(conn, bulk, bulk) as load:
         _insert_folds(conn, folds, inserts)
-        if bulk and inserts is not None:
-            inserts.drain()  # before the keys and indexes are added back
+        load.restore_all(inserts)  # after the rows, on their thread
 
 
 def _insert_folds(

@@ -9,6 +9,7 @@ requests are refreshed inside that same transaction.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from time import perf_counter
@@ -16,9 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select, update
-from sqlalchemy.exc import DataError, IntegrityError
 
-from bot.db.bulk import background_inserts
 from bot.db.models import Org
 from bot.engine.rollups import Rollup, fold_fresh, refresh_rollups, store_folds
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
@@ -31,11 +30,13 @@ from bot.importer.records import (
     convert_records,
     file_ids,
     natural_key_duplicates,
+    references_outside,
 )
 from bot.importer.report import ImportFailed, ImportIssue, ImportReport, Progress
-from bot.importer.writer import KindPlan, apply_plans, plan_kind
+from bot.importer.writer import KindPlan, plan_kind, plan_writer, read_stored, refusals
 
 FORMAT = "followup-portfolio/1"
+PART = 25_000  # records of a kind checked, planned and handed to the writer at a time
 TOP_LEVEL = ("format", "reference_time", "org", *KIND_ORDER)
 
 _ORG_TABLE = Org.__table__
@@ -198,55 +199,79 @@ def import_portfolio(
             stored_org = _stored_org(conn)
             tz = _org_timezone(data.get("org"), stored_org)
             kinds = portfolio_kinds(tz)
-
-            ticker.phase("validating", total)
+            ticker.phase("checking" if dry_run else "importing", total)
             org_row = _convert_org(data, stored_org, tz, errors)
-            converted: dict[str, Converted] = {}
-            ids: dict[str, set[str]] = {}
-            for name, items in lists.items():
-                kind = kinds[name]
-                converted[name] = convert_records(kind, items, errors, ticker)
-                if kind.has_id:
-                    ids[name] = file_ids(kind, items, errors)
-                else:
-                    natural_key_duplicates(converted[name], errors)
-            ticker.finish()
-
-            ticker.phase("checking references", None)
-            extra = []
-            if org_row is not None and org_row.get("fallback_csm_id") is not None:
-                extra.append(("org.fallback_csm", "users", org_row["fallback_csm_id"]))
-            check_references(conn, kinds, converted, ids, errors, extra)
-            plans: dict[str, KindPlan] = {
-                name: plan_kind(conn, conv, errors, now=now) for name, conv in converted.items()
-            }
-            ticker.finish()
-            if errors:
-                raise ImportFailed(source, errors)
-
+            stored = {name: read_stored(conn, kinds[name], items) for name, items in lists.items()}
             org_changed = _count_org(report, org_row, stored_org)
-            for name, plan in plans.items():
-                report.created[name] = len(plan.creates)
-                report.updated[name] = len(plan.updates)
-                report.unchanged[name] = plan.unchanged
+            loads = [
+                (kinds[name].table, len(items) - len(stored[name].rows), not stored[name].rows)
+                for name, items in lists.items()
+            ]
+            # Each kind is written as soon as it is checked, while the next is checked: a
+            # problem found later rolls the whole transaction back.
+            writing = nullcontext(None) if dry_run or errors else plan_writer(conn, loads)
+            with writing as writer:
+                if writer is not None and org_row is not None and org_changed:
+                    _write_org(conn, org_row, stored_org)
+                converted: dict[str, Converted] = {}
+                ids: dict[str, set[str]] = {}
+                plans: dict[str, KindPlan] = {}
+                for name, items in lists.items():
+                    kind = kinds[name]
+                    conv = converted[name] = Converted(kind)
+                    plan = plans[name] = KindPlan(kind)
+                    for start in range(0, len(items), PART):  # the writes start early
+                        first = len(conv.rows)
+                        part = range(start, min(start + PART, len(items)))
+                        convert_records(kind, items, errors, ticker, part, conv)
+                        more = plan_kind(conv, stored[name], errors, now=now, first=first)
+                        if writer is not None and not errors:
+                            writer.write(more)
+                        plan.extend(more)
+                    if writer is not None and not errors:
+                        writer.written(kind.table)
+                    if kind.has_id:
+                        ids[name] = file_ids(kind, items, errors)
+                    else:
+                        natural_key_duplicates(conv, errors)
+                ticker.finish()
+
+                ticker.phase("checking references", None)
+                extra = []
+                if org_row is not None and org_row.get("fallback_csm_id") is not None:
+                    extra.append(("org.fallback_csm", "users", org_row["fallback_csm_id"]))
+                outside = references_outside(converted, ids, extra)
+                # the rollups of the new accounts, folded while the database takes the rows
+                fresh = _fold_new_accounts(plans) if writer is not None and not errors else []
+                if writer is not None:
+                    writer.drain()  # the connection is this thread's again
+                check_references(conn, kinds, outside, errors)
+                ticker.finish()
+                if errors:
+                    raise ImportFailed(source, errors)
+                if writer is not None and writer.refused is not None:
+                    raise _refused(source, writer.refused)
+                for name, plan in plans.items():
+                    report.created[name] = len(plan.creates)
+                    report.updated[name] = len(plan.updates)
+                    report.unchanged[name] = plan.unchanged
+                if writer is not None:
+                    ticker.phase("refreshing rollups", None)
+                    store_folds(conn, fresh, writer.inserts, new=True)
             if dry_run:
                 return _done(report, started)
-
-            ticker.phase("writing", total)
-            if org_row is not None and org_changed:
-                _write_org(conn, org_row, stored_org)
-            with background_inserts(conn) as inserts:
-                apply_plans(conn, plans, ticker, inserts)
-                # the rollups of the new accounts, folded while the database takes the rows
-                fresh = _fold_new_accounts(plans)
-                ticker.finish()
-                ticker.phase("refreshing rollups", None)
-                store_folds(conn, fresh, inserts, new=True)
             _refresh(conn, plans, {f.account_id for f in fresh}, ticker)
-    except (IntegrityError, DataError) as exc:  # a rule the checks above missed
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ImportFailed(source, [ImportIssue("", f"the database refused it: {reason}")]) from exc
+            ticker.phase("saving", None)
+    except refusals(engine.dialect) as exc:  # a rule the checks above missed
+        raise _refused(source, exc) from exc
+    ticker.finish()
     return _done(report, started)
+
+
+def _refused(source: str, exc: Exception) -> ImportFailed:
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).strip().splitlines()[0]
+    return ImportFailed(source, [ImportIssue("", f"the database refused it: {reason}")])
 
 
 def _count_org(

@@ -105,17 +105,24 @@ def convert_record(
 
 
 def convert_records(
-    kind: Kind, items: list[Any], errors: list[ImportIssue], ticker: Ticker
+    kind: Kind,
+    items: list[Any],
+    errors: list[ImportIssue],
+    ticker: Ticker,
+    part: range | None = None,
+    out: Converted | None = None,
 ) -> Converted:
-    """The records of ``items`` converted to columns: the compiled fast path first, and
+    """The records of ``items`` (those of ``part``, by default all) converted to columns and
+    added to ``out`` (by default a new ``Converted``): the compiled fast path first, and
     ``convert_record`` for the records it turns down (to list their problems)."""
-    out = Converted(kind)
+    out = Converted(kind) if out is None else out
+    part = range(len(items)) if part is None else part
     specs, name = kind.fields, kind.name
     required = frozenset(kind.required)
     check, derive = kind.check, kind.derive
-    fast = compile_record(specs, required) if items else None
-    for start in range(0, len(items), BATCH):
-        stop = min(start + BATCH, len(items))
+    fast = compile_record(specs, required) if part else None
+    for start in range(part.start, part.stop, BATCH):
+        stop = min(start + BATCH, part.stop)
         for i in range(start, stop):
             item = items[i]
             fast_row = fast(item) if fast is not None else None
@@ -199,38 +206,47 @@ def _ref_ids(ref: RefSpec, rows: list[dict[str, Any]]) -> set[str]:
     return {item for row in rows for _, item in extract(row.get(column))}
 
 
-def check_references(
-    conn: Connection,
-    kinds: dict[str, Kind],
+@dataclass
+class OutsideRefs:
+    """The references a file makes to ids it does not hold, which the database must hold."""
+
+    in_file: dict[str, set[str]]  # the file's ids per kind
+    # (records, reference, ids it names that the file does not hold)
+    pending: list[tuple[Converted, RefSpec, set[str]]] = field(default_factory=list)
+    wanted: dict[str, set[str]] = field(default_factory=dict)  # those ids per target kind
+    # single references outside the record lists: (path, target kind, id)
+    extra: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def references_outside(
     converted: dict[str, Converted],
     in_file: dict[str, set[str]],
-    errors: list[ImportIssue],
     extra: Iterable[tuple[str, str, str]] = (),
-) -> None:
-    """Every reference must name a record of the file or of the database.
-
-    ``extra`` are single references outside the record lists: ``(path, target kind, id)``.
-    """
-    extra = list(extra)
-    # 1. the referenced ids the file does not hold, per target kind
-    outside: dict[str, set[str]] = {}
-    pending: list[tuple[Converted, RefSpec, set[str]]] = []
+) -> OutsideRefs:
+    """The referenced ids the file does not hold (no database needed)."""
+    out = OutsideRefs(in_file, extra=list(extra))
     for conv in converted.values():
         for ref in conv.kind.refs:
             unknown = _ref_ids(ref, conv.rows) | _ref_ids(ref, conv.invalid_rows)
             for target in ref.targets:
                 unknown -= in_file.get(target, set())
             if unknown:
-                pending.append((conv, ref, unknown))
+                out.pending.append((conv, ref, unknown))
                 for target in ref.targets:
-                    outside.setdefault(target, set()).update(unknown)
-    for _path, target, value in extra:
+                    out.wanted.setdefault(target, set()).update(unknown)
+    for _path, target, value in out.extra:
         if value not in in_file.get(target, set()):
-            outside.setdefault(target, set()).add(value)
-    # 2. which of those the database holds
-    stored = {t: existing_ids(conn, kinds[t].table, ids) for t, ids in outside.items()}
-    # 3. report the rest where they occur
-    for conv, ref, unknown in pending:
+            out.wanted.setdefault(target, set()).add(value)
+    return out
+
+
+def check_references(
+    conn: Connection, kinds: dict[str, Kind], refs: OutsideRefs, errors: list[ImportIssue]
+) -> None:
+    """Every reference must name a record of the file or of the database: report those that
+    name neither where they occur."""
+    stored = {t: existing_ids(conn, kinds[t].table, ids) for t, ids in refs.wanted.items()}
+    for conv, ref, unknown in refs.pending:
         for target in ref.targets:
             unknown -= stored.get(target, set())
         if not unknown:
@@ -248,6 +264,6 @@ def check_references(
                 if item in unknown:
                     where = f"{conv.kind.name}[{position}].{ref.field}{sub}"
                     errors.append(ImportIssue(where, f"unknown {what} '{item}'"))
-    for path, target, value in extra:
-        if value not in in_file.get(target, set()) and value not in stored.get(target, set()):
+    for path, target, value in refs.extra:
+        if value not in refs.in_file.get(target, set()) and value not in stored.get(target, set()):
             errors.append(ImportIssue(path, f"unknown {kinds[target].singular} '{value}'"))

@@ -1,23 +1,29 @@
 """Upserting converted records: compare with the stored rows, then write in bulk.
 
+``read_stored`` reads the rows a kind's records may update (before anything is written);
 ``plan_kind`` decides per record whether it creates a row, updates one (only the columns the
-record gives) or changes nothing; ``apply_plans`` writes the plans in dependency order inside
+record gives) or changes nothing; a ``PlanWriter`` writes each plan, in dependency order, inside
 the caller's transaction: new rows through ``bulk_insert`` (COPY on PostgreSQL, grouped
-executemany on SQLite), changed ones with a Core ``update`` executemany per set of columns.
+executemany on SQLite, both on a background thread), changed ones with a Core ``update``
+executemany per set of columns.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, update
+from sqlalchemy import Connection, Dialect, NestedTransaction, Table, bindparam, delete, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from bot.db.bulk import (
     BackgroundInserts,
+    BulkLoad,
+    background_inserts,
     bulk_insert,
     bulk_load,
     chunks,
@@ -26,9 +32,8 @@ from bot.db.bulk import (
     member_of,
 )
 from bot.db.models import RequestAccount
-from bot.importer.kinds import KIND_ORDER, REQUEST_LINKS, Kind
+from bot.importer.kinds import REQUEST_LINKS, Kind
 from bot.importer.lookup import is_empty, rows_where_in
-from bot.importer.progress import Ticker
 from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
 
@@ -56,25 +61,50 @@ class KindPlan:
     touched_accounts: set[str] = field(default_factory=set)
     touched_requests: set[str] = field(default_factory=set)
 
+    def extend(self, other: KindPlan) -> None:
+        """Add the plan of more records of the same kind."""
+        self.creates.extend(other.creates)
+        self.updates.extend(other.updates)
+        self.unchanged += other.unchanged
+        self.links.update(other.links)
+        self.touched_accounts |= other.touched_accounts
+        self.touched_requests |= other.touched_requests
+
 
 def _pk_column(table: Table) -> str:
     (column,) = table.primary_key.columns
     return column.name
 
 
-def _stored_rows(
-    conn: Connection, kind: Kind, rows: list[dict[str, Any]]
-) -> dict[Any, dict[str, Any]]:
-    """The stored rows the records may update, by the kind's key."""
+@dataclass
+class Stored:
+    """What the database holds for the records of one kind: its rows by the kind's key and,
+    for requests, their account links. Read before anything is written."""
+
+    rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    links: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_stored(conn: Connection, kind: Kind, items: list[Any]) -> Stored:
+    """The stored rows the records of ``items`` (raw, not yet converted) may update.
+
+    They are looked up by the raw value of the field that gives the first key column: an id
+    or an account, which conversion leaves as it is (anything else matches nothing)."""
     table = kind.table
-    if not rows or is_empty(conn, table):
-        return {}
+    if not items or is_empty(conn, table):
+        return Stored()
     first = kind.key[0]
-    values = {row[first] for row in rows}
-    stored = rows_where_in(conn, table, table.c[first], values)
+    (field_name,) = [f.name for f in kind.fields.values() if f.columns == (first,)]
+    values = {
+        value for item in items if type(item) is dict and type(value := item.get(field_name)) is str
+    }
+    found = rows_where_in(conn, table, table.c[first], values)
     if len(kind.key) == 1:
-        return {old[first]: old for old in stored}
-    return {tuple(old[c] for c in kind.key): old for old in stored}
+        rows = {old[first]: old for old in found}
+    else:
+        rows = {tuple(old[c] for c in kind.key): old for old in found}
+    links = _stored_links(conn, set(rows)) if kind.name == "requests" else {}
+    return Stored(rows, links)
 
 
 def _stored_links(conn: Connection, request_ids: set[str]) -> dict[str, list[str]]:
@@ -115,21 +145,27 @@ def _unfilled_columns(kind: Kind, template: dict[str, Any]) -> list[str]:
 
 
 def plan_kind(
-    conn: Connection, converted: Converted, errors: list[ImportIssue], *, now: datetime
+    converted: Converted,
+    stored: Stored,
+    errors: list[ImportIssue],
+    *,
+    now: datetime,
+    first: int = 0,
 ) -> KindPlan:
-    """What writing ``converted`` would do; problems that need the stored rows (a shipped
-    request without ``shipped_at``, a new record missing a NOT NULL column) go to ``errors``."""
+    """What writing the rows of ``converted`` from ``first`` on over the ``stored`` rows would
+    do; problems that need the stored rows (a shipped request without ``shipped_at``, a new
+    record missing a NOT NULL column) go to ``errors``."""
     kind = converted.kind
     plan = KindPlan(kind)
-    rows = converted.rows
+    rows = converted.rows[first:] if first else converted.rows
     pk = _pk_column(kind.table)
     links_given: dict[int, list[str]] = {}
-    if kind.name == "requests":
+    if kind.name == "requests":  # the links are not a column (the converted rows keep them)
+        rows = [dict(row) for row in rows]
         for j, row in enumerate(rows):
             if REQUEST_LINKS in row:
                 links_given[j] = row.pop(REQUEST_LINKS) or []
-    stored = _stored_rows(conn, kind, rows)
-    stored_links = _stored_links(conn, {rows[j]["id"] for j in links_given})
+    stored_links = stored.links
     template = _template(kind, now)
     unfilled = _unfilled_columns(kind, template)
     field_of = {col: f.name for f in kind.fields.values() for col in f.columns}
@@ -139,10 +175,10 @@ def plan_kind(
     def check_new(j: int, new: dict[str, Any]) -> None:
         for column in unfilled:
             if new[column] is None:
-                where = f"{converted.path(j)}.{field_of.get(column, column)}"
+                where = f"{converted.path(first + j)}.{field_of.get(column, column)}"
                 errors.append(ImportIssue(where, f"required for a new {kind.singular}"))
 
-    if not stored and kind.name != "requests":  # only new records: the fast path
+    if not stored.rows and kind.name != "requests":  # only new records: the fast path
         plan.creates = [{**template, **row} for row in rows]
         if unfilled:
             for j, new in enumerate(plan.creates):
@@ -157,7 +193,7 @@ def plan_kind(
     key_cols = kind.key
     for j, row in enumerate(rows):
         key = row[key_cols[0]] if len(key_cols) == 1 else tuple(row[c] for c in key_cols)
-        old = stored.get(key)
+        old = stored.rows.get(key)
         links = links_given.get(j)
         if old is None:
             new = {**template, **row}
@@ -195,44 +231,116 @@ def plan_kind(
             and effective.get("status") == "shipped"
             and effective.get("shipped_at") is None
         ):
-            where = f"{converted.path(j)}.shipped_at"
+            where = f"{converted.path(first + j)}.shipped_at"
             errors.append(ImportIssue(where, "required when the status is shipped"))
     return plan
 
 
-def apply_plans(
-    conn: Connection,
-    plans: dict[str, KindPlan],
-    ticker: Ticker,
-    inserts: BackgroundInserts | None = None,
-) -> None:
-    """Write every plan in dependency order. Foreign keys are enforced: row by row, or — for
-    the tables a plan bulk-loads on PostgreSQL — all at once after the writes (when such a
-    plan only creates rows, its table's indexes are built after the writes too). With
-    ``inserts``, new rows are inserted on its thread, in the same order."""
-    bulk = [p for p in plans.values() if is_bulk_load(conn, p.kind.table, len(p.creates))]
-    if bulk:
-        names = ", ".join(p.kind.table.name for p in bulk)
-        log.info("bulk load: the foreign keys of %s are checked after the writes", names)
-    tables = [p.kind.table for p in bulk]
-    only_new = [p.kind.table for p in bulk if not p.updates and not p.links]
-    with bulk_load(conn, tables, only_new):
-        for name in KIND_ORDER:
-            plan = plans.get(name)
-            if plan is None:
-                continue
+# (table, rows it may add, whether it only adds rows) of a kind about to be written
+Load = tuple[Table, int, bool]
+
+
+def refusals(dialect: Dialect) -> tuple[type[Exception], ...]:
+    """The errors by which the database refuses rows: SQLAlchemy's, and the driver's own (a
+    write on the background thread raises those)."""
+    dbapi = dialect.loaded_dbapi
+    return (IntegrityError, DataError, dbapi.IntegrityError, dbapi.DataError)
+
+
+class PlanWriter:
+    """Writes each plan as soon as it is made, inside the caller's transaction: new rows on the
+    thread of ``inserts`` (the database takes one kind's rows while the caller checks the next
+    kind), updates and request links on the caller's thread.
+
+    The first write the database refuses is kept in ``refused`` and ends the writing: the
+    writes are undone back to ``savepoint`` (PostgreSQL refuses any query after an error until
+    then), so the caller can still finish its checks, whose errors say more, before it reports
+    the refusal and rolls back.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        inserts: BackgroundInserts | None,
+        savepoint: NestedTransaction | None = None,
+        load: BulkLoad | None = None,
+    ) -> None:
+        self.conn = conn
+        self.inserts = inserts
+        self.refused: Exception | None = None
+        self._refusals = refusals(conn.dialect)
+        self._savepoint = savepoint
+        self._load = load
+
+    def write(self, plan: KindPlan) -> None:
+        """Write (part of) a kind's plan."""
+        if self.refused is not None:
+            return
+        try:
             table = plan.kind.table
             for part in chunks(plan.creates, WRITE_BATCH):
-                bulk_insert(conn, table, part, inserts)
-                ticker.add(len(part))
-            if inserts is not None and (plan.updates or plan.links):
-                inserts.drain()  # the connection is this thread's again
-            bulk_update(conn, table, plan.updates)
-            ticker.add(len(plan.updates))
-            if plan.links:
-                _replace_links(conn, plan.links)
-        if bulk and inserts is not None:
-            inserts.drain()  # before the foreign keys are added back
+                bulk_insert(self.conn, table, part, self.inserts)
+            if plan.updates or plan.links:
+                self._drain()  # the connection is this thread's again
+                bulk_update(self.conn, table, plan.updates)
+                if plan.links:
+                    _replace_links(self.conn, plan.links)
+        except self._refusals as exc:
+            self._refuse(exc)
+
+    def written(self, table: Table) -> None:
+        """Every row of ``table`` has been handed over: a bulk load gets its keys and indexes
+        back now (built while the caller goes on)."""
+        if self._load is not None and self.refused is None:
+            try:
+                self._load.restore(table, self.inserts)
+            except self._refusals as exc:
+                self._refuse(exc)
+
+    def drain(self) -> None:
+        """Wait for the rows handed to the background thread: then the connection is the
+        caller's to use (a refusal goes to ``refused``)."""
+        if self.refused is not None:
+            return
+        try:
+            self._drain()
+        except self._refusals as exc:
+            self._refuse(exc)
+
+    def _drain(self) -> None:
+        if self.inserts is not None:
+            self.inserts.drain()
+
+    def _refuse(self, exc: Exception) -> None:
+        self.refused = exc
+        with suppress(*self._refusals):
+            self._drain()  # the background thread skips what is left; wait until it has
+        if self._savepoint is not None:
+            self._savepoint.rollback()
+
+
+@contextmanager
+def plan_writer(conn: Connection, loads: Sequence[Load]) -> Iterator[PlanWriter]:
+    """A :class:`PlanWriter` for the kinds of ``loads``, in the order they will be written.
+
+    On PostgreSQL, those that are bulk loads (``is_bulk_load``) are written with their foreign
+    keys dropped, and those of them that only add rows with their keys and indexes dropped too:
+    all come back, checked, when the block ends (``bulk_load``). The block must end with the
+    writer drained and nothing refused (it raises otherwise)."""
+    bulk = [table for table, rows, _ in loads if is_bulk_load(conn, table, rows)]
+    if bulk:
+        names = ", ".join(table.name for table in bulk)
+        log.info("bulk load: the foreign keys of %s are checked after the writes", names)
+    only_new = [table for table, _, adds_only in loads if adds_only and table in bulk]
+    savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
+    with background_inserts(conn) as inserts, bulk_load(conn, bulk, only_new) as load:
+        writer = PlanWriter(conn, inserts, savepoint, load)
+        yield writer
+        writer.drain()
+        if writer.refused is not None:
+            raise writer.refused
+    if savepoint is not None:
+        savepoint.commit()
 
 
 def bulk_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
