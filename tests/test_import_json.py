@@ -923,6 +923,26 @@ def test_a_write_that_fails_in_the_background_fails_the_whole_transaction(
         assert conn.execute(select(func.count()).select_from(Team)).scalar() == 0
 
 
+def test_bulk_rows_keep_their_nulls_apart_from_every_text(engine: Engine) -> None:
+    """NULLs and texts written by the bulk path read back as given, in columns that hold both:
+    an empty text, and on SQLite (which stores it) a lone NUL character, included."""
+    table = AuditLog.__table__
+    assert isinstance(table, Table)
+    texts = [None, "", "x", None, "Ünïcode", None]
+    if engine.dialect.name == "sqlite":
+        texts.append("\x00")
+    rows = [
+        {"at": NOW, "action": f"a{i}", "actor": text, "subject": None if i % 2 else text}
+        for i, text in enumerate(texts)
+    ]
+    with engine.begin() as conn:
+        bulk_insert(conn, table, rows)
+    with engine.connect() as conn:
+        columns = (AuditLog.action, AuditLog.actor, AuditLog.subject)
+        stored = [tuple(row) for row in conn.execute(select(*columns).order_by(AuditLog.action))]
+    assert stored == [(row["action"], row["actor"], row["subject"]) for row in rows]
+
+
 def test_rows_written_in_bulk_read_back_and_sort_like_the_bots_own(engine: Engine) -> None:
     """Instants and JSON written by the bulk path (the importer's) are stored as the bot's own
     writes store them: they read back equal, and a range query over both kinds of rows finds
