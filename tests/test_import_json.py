@@ -799,7 +799,7 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
     a duplicate id."""
     shards = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
     before = schema(engine)
-    with caplog.at_level(logging.INFO, logger="bot.importer.writer"):
+    with caplog.at_level(logging.INFO, logger="bot.db.bulk"):
         records = sum(import_file(engine, shard, now=NOW).records for shard in shards)
     bulk = [r.getMessage() for r in caplog.records if "bulk load" in r.getMessage()]
     assert bulk if engine.dialect.name == "postgresql" else not bulk

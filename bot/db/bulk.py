@@ -15,16 +15,18 @@ the columns omitted by ``rows`` must be nullable or have a server default.
 
 from __future__ import annotations
 
+import logging
 import queue
 import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import add, attrgetter, is_not, itemgetter
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -45,6 +47,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.db.types import UTCDateTime
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 Processor = Callable[[Any], Any]
 
@@ -143,6 +147,8 @@ class BackgroundInserts:
             try:
                 if self._error is None and not self._cancelled:
                     job()
+                elif isinstance(job, _Call):
+                    job.future.cancel()
             except BaseException as exc:  # handed to the caller at submit/drain
                 self._error = exc
             finally:
@@ -160,6 +166,14 @@ class BackgroundInserts:
             self._pending += 1
         self._queue.put(job)
 
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on the thread after what was submitted before it (e.g. a read the
+        caller needs later); its result, or its error, comes in the future (cancelled if an
+        earlier INSERT failed)."""
+        job = _Call(fn)
+        self.submit(job)
+        return job.future
+
     def drain(self) -> None:
         """Wait for every submitted INSERT; raise the first one's error."""
         with self._done:
@@ -173,6 +187,29 @@ class BackgroundInserts:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+
+
+class _Call(Generic[T]):
+    """A job whose result goes to a future."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+        self.future: Future[T] = Future()
+
+    def __call__(self) -> None:
+        try:
+            result = self.fn()
+        except BaseException as exc:  # the caller's to handle, not the INSERTs'
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(result)
+
+
+def done(value: T) -> Future[T]:
+    """A future that already holds ``value``."""
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future
 
 
 # How long a thread holding the interpreter lock keeps it from one waiting for it, while
@@ -261,11 +298,11 @@ def _copy(
             for record in records:
                 copy.write_row(record)
 
-    _run(run, inserts)
+    run_later(run, inserts)
 
 
-def _run(job: Callable[[], None], inserts: BackgroundInserts | None) -> None:
-    """``job`` now, or on the thread of ``inserts``."""
+def run_later(job: Callable[[], None], inserts: BackgroundInserts | None) -> None:
+    """``job`` now, or on the thread of ``inserts`` (after what was submitted before it)."""
     if inserts is None:
         job()
     else:
@@ -377,7 +414,7 @@ def _sqlite(
         finally:
             cursor.close()
 
-    _run(run, inserts)
+    run_later(run, inserts)
 
 
 def _sqlite_statements(
@@ -442,9 +479,13 @@ def member_of(
 SQLITE_JSON_CHUNK = 50_000  # strings per json_each list (one parameter, any length)
 
 
+POSTGRES_MANY_CHUNK = 1_000_000  # ids per array parameter: one query, one scan, for most lists
+
+
 def many_chunks(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
     """``values`` in pieces for one ``member_of_many`` each."""
-    return chunks(values, SQLITE_JSON_CHUNK if conn.dialect.name == "sqlite" else POSTGRES_CHUNK)
+    sqlite = conn.dialect.name == "sqlite"
+    return chunks(values, SQLITE_JSON_CHUNK if sqlite else POSTGRES_MANY_CHUNK)
 
 
 def member_of_many(
@@ -468,7 +509,7 @@ BULK_LOAD_ROWS = 10_000  # new rows from which a load into a table counts as a b
 
 def is_bulk_load(conn: Connection, table: Table, new_rows: int) -> bool:
     """Whether inserting ``new_rows`` into ``table`` is a bulk load worth checking its foreign
-    keys at the end (:func:`foreign_keys_checked_at_end`): on PostgreSQL, at least
+    keys at the end (:class:`BulkLoad`): on PostgreSQL, at least
     ``BULK_LOAD_ROWS`` new rows, and at least as many as the table holds (a first load, or one
     that doubles it — not a small change to a big table, which would be locked for nothing)."""
     if conn.dialect.name != "postgresql" or new_rows < BULK_LOAD_ROWS:
@@ -499,33 +540,39 @@ _PLAIN_INDEXES = text(
 
 
 class BulkLoad:
-    """PostgreSQL: the foreign keys of ``tables`` are dropped while they are loaded, and so
-    are the indexes and the (unreferenced) primary keys of those of them in ``reindexed``;
-    :meth:`restore` adds a table's back exactly as they were (keys, indexes, then foreign
-    keys), as soon as its rows are written.
+    """PostgreSQL: the foreign keys of the tables :meth:`add` is given are dropped while they
+    are loaded, and so are the indexes and the (unreferenced) primary keys of those of them
+    ``reindexed``; :meth:`restore` adds a table's back exactly as they were (keys, indexes, then
+    foreign keys), as soon as its rows are written.
 
     Adding a foreign key back checks every row at once (one join), where an enforced key runs
     a trigger query for each row inserted; building an index over the loaded rows is a sort,
     where keeping it up to date costs a B-tree descent per row per index. Together that was
-    most of a big COPY's time. ``reindexed`` must only take new rows: without their indexes,
-    an UPDATE or DELETE by key would scan the table.
+    most of a big COPY's time. A reindexed table must only take new rows: without its indexes,
+    an UPDATE or DELETE by key would scan the table. A key some foreign key points at (one in
+    place when its table is added) is never dropped, so each table can be restored on its own.
 
     All of it happens in the caller's transaction, so a row that breaks a key fails the whole
-    transaction and leaves everything as it was. Until that transaction ends, each of ``tables``
+    transaction and leaves everything as it was. Until that transaction ends, each table added
     is locked (ACCESS EXCLUSIVE: other sessions wait to read it) — hence bulk loads only.
     Elsewhere (SQLite) nothing is dropped."""
 
-    def __init__(
-        self, conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
-    ) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._restore: dict[Table, list[str]] = {}  # the statements that restore each table
-        if conn.dialect.name != "postgresql":
+
+    def add(self, tables: Sequence[Table], reindexed: Collection[Table] = ()) -> None:
+        conn = self._conn
+        if conn.dialect.name != "postgresql" or not tables:
             return
+        log.info(
+            "bulk load: the foreign keys of %s are checked after the writes",
+            ", ".join(table.name for table in tables),
+        )
         quote = conn.dialect.identifier_preparer.quote
         drops: list[str] = []
-        for table in tables:  # read everything first: no key any foreign key points at is
-            name = quote(table.name)  # dropped, so each table can be restored on its own
+        for table in tables:  # read everything first, then drop
+            name = quote(table.name)
             foreign, keys, indexes = [], [], []
             for con, definition in conn.execute(_FOREIGN_KEYS, {"table": name}):
                 drops.append(f"ALTER TABLE {name} DROP CONSTRAINT {quote(con)}")
@@ -541,36 +588,12 @@ class BulkLoad:
         for statement in drops:
             conn.execute(text(statement))
 
-    def restore(self, table: Table, inserts: BackgroundInserts | None = None) -> None:
-        """Add back what was dropped from ``table`` (once); with ``inserts``, on its thread,
-        after the rows handed to it."""
-        statements = self._restore.pop(table, None)
-        if not statements:
-            return
-        driver = self._conn.connection.driver_connection
+    def restore(self, table: Table) -> None:
+        """Add back what was dropped from ``table`` (once)."""
+        for statement in self._restore.pop(table, ()):
+            self._conn.execute(text(statement))
 
-        def run() -> None:
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            try:
-                for statement in statements:
-                    cursor.execute(statement)
-            finally:
-                cursor.close()
-
-        _run(run, inserts)
-
-    def restore_all(self, inserts: BackgroundInserts | None = None) -> None:
+    def restore_all(self) -> None:
         """Add back what was dropped from every table not restored yet."""
         for table in list(self._restore):
-            self.restore(table, inserts)
-
-
-@contextmanager
-def bulk_load(
-    conn: Connection, tables: Sequence[Table], reindexed: Collection[Table] = ()
-) -> Iterator[BulkLoad]:
-    """A :class:`BulkLoad` of ``tables`` for the block, restored at its end (the block must
-    leave the connection to this thread)."""
-    load = BulkLoad(conn, tables, reindexed)
-    yield load
-    load.restore_all()
+            self.restore(table)

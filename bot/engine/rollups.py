@@ -16,7 +16,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from bot.db.bulk import BackgroundInserts, bulk_insert, bulk_load, chunks, is_bulk_load
+from bot.db.bulk import (
+    BackgroundInserts,
+    BulkLoad,
+    bulk_insert,
+    chunks,
+    is_bulk_load,
+    run_later,
+)
 from bot.db.models import AccountRollup, Activity, EmailThread, HealthScore, Meeting, Request
 
 CHUNK = 900  # ids per IN (...) list: below SQLite's default variable limit
@@ -270,8 +277,8 @@ def store_folds(
     new: bool = False,
 ) -> None:
     """Replace the stored rollup rows and email threads of the folded accounts (``new``: they
-    have none yet; when they are many, the two tables are bulk-loaded, see ``bulk_load``).
-    ``inserts``: see ``bulk_insert``."""
+    have none yet; when they are many, the two tables are bulk-loaded, see ``BulkLoad``).
+    ``inserts``: see ``bulk_insert`` (the bulk load ends on its thread too)."""
     if not new:
         for sub in chunks([f.account_id for f in folds]):
             conn.execute(delete(EmailThread).where(EmailThread.account_id.in_(sub)))
@@ -281,9 +288,10 @@ def store_folds(
     threads = sum(len(f.threads) for f in folds)
     sizes = ((ROLLUP_TABLE, len(folds)), (THREAD_TABLE, threads))
     bulk = [table for table, rows in sizes if is_bulk_load(conn, table, rows)]
-    with bulk_load(conn, bulk, bulk) as load:
-        _insert_folds(conn, folds, inserts)
-        load.restore_all(inserts)  # after the rows, on their thread
+    load = BulkLoad(conn)
+    load.add(bulk, bulk)
+    _insert_folds(conn, folds, inserts)
+    run_later(load.restore_all, inserts)
 
 
 def _insert_folds(

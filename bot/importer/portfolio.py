@@ -9,8 +9,11 @@ requests are refreshed inside that same transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import nullcontext
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
+from bot.db.bulk import done
 from bot.db.models import Org
 from bot.engine.rollups import Rollup, fold_fresh, refresh_rollups, store_folds
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
@@ -33,7 +37,15 @@ from bot.importer.records import (
     references_outside,
 )
 from bot.importer.report import ImportFailed, ImportIssue, ImportReport, Progress
-from bot.importer.writer import KindPlan, plan_kind, plan_writer, read_stored, refusals
+from bot.importer.writer import (
+    KindPlan,
+    PlanWriter,
+    Stored,
+    plan_kind,
+    plan_writer,
+    read_stored,
+    refusals,
+)
 
 FORMAT = "followup-portfolio/1"
 PART = 25_000  # records of a kind checked, planned and handed to the writer at a time
@@ -201,18 +213,17 @@ def import_portfolio(
             kinds = portfolio_kinds(tz)
             ticker.phase("checking" if dry_run else "importing", total)
             org_row = _convert_org(data, stored_org, tz, errors)
-            stored = {name: read_stored(conn, kinds[name], items) for name, items in lists.items()}
             org_changed = _count_org(report, org_row, stored_org)
-            loads = [
-                (kinds[name].table, len(items) - len(stored[name].rows), not stored[name].rows)
-                for name, items in lists.items()
-            ]
             # Each kind is written as soon as it is checked, while the next is checked: a
             # problem found later rolls the whole transaction back.
-            writing = nullcontext(None) if dry_run or errors else plan_writer(conn, loads)
+            writing = nullcontext(None) if dry_run or errors else plan_writer(conn)
             with writing as writer:
                 if writer is not None and org_row is not None and org_changed:
                     _write_org(conn, org_row, stored_org)
+                stored = {
+                    name: _later(writer, partial(read_stored, conn, kinds[name], items))
+                    for name, items in lists.items()
+                }
                 converted: dict[str, Converted] = {}
                 ids: dict[str, set[str]] = {}
                 plans: dict[str, KindPlan] = {}
@@ -220,11 +231,14 @@ def import_portfolio(
                     kind = kinds[name]
                     conv = converted[name] = Converted(kind)
                     plan = plans[name] = KindPlan(kind)
+                    held = stored[name].result()
+                    if writer is not None:
+                        writer.start(kind.table, len(items) - len(held.rows), not held.rows)
                     for start in range(0, len(items), PART):  # the writes start early
                         first = len(conv.rows)
                         part = range(start, min(start + PART, len(items)))
                         convert_records(kind, items, errors, ticker, part, conv)
-                        more = plan_kind(conv, stored[name], errors, now=now, first=first)
+                        more = plan_kind(conv, held, errors, now=now, first=first)
                         if writer is not None and not errors:
                             writer.write(more)
                         plan.extend(more)
@@ -266,6 +280,11 @@ def import_portfolio(
         raise _refused(source, exc) from exc
     ticker.finish()
     return _done(report, started)
+
+
+def _later(writer: PlanWriter | None, read: Callable[[], Stored]) -> Future[Stored]:
+    """``read`` on the writer's thread (while this one converts records), or now."""
+    return writer.later(read) if writer is not None else done(read())
 
 
 def _refused(source: str, exc: Exception) -> ImportFailed:

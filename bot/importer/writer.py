@@ -11,11 +11,12 @@ executemany per set of columns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, NestedTransaction, Table, bindparam, delete, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -25,11 +26,12 @@ from bot.db.bulk import (
     BulkLoad,
     background_inserts,
     bulk_insert,
-    bulk_load,
     chunks,
+    done,
     id_chunks,
     is_bulk_load,
     member_of,
+    run_later,
 )
 from bot.db.models import RequestAccount
 from bot.importer.kinds import REQUEST_LINKS, Kind
@@ -38,6 +40,7 @@ from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WRITE_BATCH = 5000  # rows per executemany
 PK = "_pk"  # bind name of the primary key in bulk updates
@@ -236,10 +239,6 @@ def plan_kind(
     return plan
 
 
-# (table, rows it may add, whether it only adds rows) of a kind about to be written
-Load = tuple[Table, int, bool]
-
-
 def refusals(dialect: Dialect) -> tuple[type[Exception], ...]:
     """The errors by which the database refuses rows: SQLAlchemy's, and the driver's own (a
     write on the background thread raises those)."""
@@ -248,9 +247,11 @@ def refusals(dialect: Dialect) -> tuple[type[Exception], ...]:
 
 
 class PlanWriter:
-    """Writes each plan as soon as it is made, inside the caller's transaction: new rows on the
-    thread of ``inserts`` (the database takes one kind's rows while the caller checks the next
-    kind), updates and request links on the caller's thread.
+    """Writes each plan as soon as it is made, inside the caller's transaction. While it
+    writes, the connection belongs to the thread of ``inserts``: new rows, bulk-load changes
+    and the caller's reads (:meth:`later`) run there in order, so the database works while the
+    caller checks the next records; updates and request links run on the caller's thread once
+    that one is idle.
 
     The first write the database refuses is kept in ``refused`` and ends the writing: the
     writes are undone back to ``savepoint`` (PostgreSQL refuses any query after an error until
@@ -263,14 +264,30 @@ class PlanWriter:
         conn: Connection,
         inserts: BackgroundInserts | None,
         savepoint: NestedTransaction | None = None,
-        load: BulkLoad | None = None,
     ) -> None:
         self.conn = conn
         self.inserts = inserts
         self.refused: Exception | None = None
         self._refusals = refusals(conn.dialect)
         self._savepoint = savepoint
-        self._load = load
+        self._load = BulkLoad(conn)
+
+    def later(self, read: Callable[[], T]) -> Future[T]:
+        """``read`` (of the connection) run after what was handed over before it."""
+        return self.inserts.call(read) if self.inserts is not None else done(read())
+
+    def start(self, table: Table, new_rows: int, adds_only: bool) -> None:
+        """``table`` is about to take up to ``new_rows`` rows (and no updates if ``adds_only``):
+        on PostgreSQL, a bulk load (``is_bulk_load``) drops its foreign keys, and its keys and
+        indexes too if it only takes new rows, until :meth:`written`."""
+        if self.conn.dialect.name != "postgresql":
+            return
+
+        def begin() -> None:
+            if is_bulk_load(self.conn, table, new_rows):
+                self._load.add([table], [table] if adds_only else [])
+
+        self._hand_over(begin)
 
     def write(self, plan: KindPlan) -> None:
         """Write (part of) a kind's plan."""
@@ -291,19 +308,30 @@ class PlanWriter:
     def written(self, table: Table) -> None:
         """Every row of ``table`` has been handed over: a bulk load gets its keys and indexes
         back now (built while the caller goes on)."""
-        if self._load is not None and self.refused is None:
-            try:
-                self._load.restore(table, self.inserts)
-            except self._refusals as exc:
-                self._refuse(exc)
+        self._hand_over(lambda: self._load.restore(table))
 
     def drain(self) -> None:
-        """Wait for the rows handed to the background thread: then the connection is the
+        """Wait for what was handed to the background thread: then the connection is the
         caller's to use (a refusal goes to ``refused``)."""
         if self.refused is not None:
             return
         try:
             self._drain()
+        except self._refusals as exc:
+            self._refuse(exc)
+
+    def finish(self) -> None:
+        """Drained: restore whatever a bulk load still holds, and raise a refusal."""
+        self.drain()
+        if self.refused is not None:
+            raise self.refused
+        self._load.restore_all()
+
+    def _hand_over(self, job: Callable[[], None]) -> None:
+        if self.refused is not None:
+            return
+        try:
+            run_later(job, self.inserts)
         except self._refusals as exc:
             self._refuse(exc)
 
@@ -320,25 +348,14 @@ class PlanWriter:
 
 
 @contextmanager
-def plan_writer(conn: Connection, loads: Sequence[Load]) -> Iterator[PlanWriter]:
-    """A :class:`PlanWriter` for the kinds of ``loads``, in the order they will be written.
-
-    On PostgreSQL, those that are bulk loads (``is_bulk_load``) are written with their foreign
-    keys dropped, and those of them that only add rows with their keys and indexes dropped too:
-    all come back, checked, when the block ends (``bulk_load``). The block must end with the
-    writer drained and nothing refused (it raises otherwise)."""
-    bulk = [table for table, rows, _ in loads if is_bulk_load(conn, table, rows)]
-    if bulk:
-        names = ", ".join(table.name for table in bulk)
-        log.info("bulk load: the foreign keys of %s are checked after the writes", names)
-    only_new = [table for table, _, adds_only in loads if adds_only and table in bulk]
+def plan_writer(conn: Connection) -> Iterator[PlanWriter]:
+    """A :class:`PlanWriter` on ``conn``. The block must end with nothing refused (the writer
+    raises the refusal otherwise)."""
     savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
-    with background_inserts(conn) as inserts, bulk_load(conn, bulk, only_new) as load:
-        writer = PlanWriter(conn, inserts, savepoint, load)
+    with background_inserts(conn) as inserts:
+        writer = PlanWriter(conn, inserts, savepoint)
         yield writer
-        writer.drain()
-        if writer.refused is not None:
-            raise writer.refused
+        writer.finish()
     if savepoint is not None:
         savepoint.commit()
 
