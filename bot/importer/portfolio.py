@@ -1,9 +1,12 @@
 """Importing a portfolio JSON file (data-format.md, ``followup-portfolio/1``).
 
-The whole file is checked before anything is written: field values, duplicate ids, references
-(to the file or the database) and the few rules that need the stored rows. Then everything is
-written in one transaction, in dependency order, and the rollups of the touched accounts and
-requests are refreshed inside that same transaction.
+Everything happens in one transaction. The kinds of records are taken in dependency order,
+``PART`` records at a time: each part is checked (field values, the rules that need the stored
+rows) and planned, and handed to a background thread that writes it while the next part is
+checked. Duplicate ids, references (to the file or the database) and the rollups of the
+touched accounts and requests come after the last part. Anything wrong, found at any point —
+a bad field, a dangling reference, a row the database refuses — rolls the whole transaction
+back: a failed import writes nothing, and lists every problem with its path.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from bot.db.bulk import done
 from bot.db.models import Org
 from bot.engine.rollups import Rollup, fold_fresh, refresh_rollups, store_folds
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
-from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, org_fields, portfolio_kinds
+from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, Kind, org_fields, portfolio_kinds
 from bot.importer.progress import Ticker
 from bot.importer.records import (
     Converted,
@@ -224,31 +227,9 @@ def import_portfolio(
                     name: _later(writer, partial(read_stored, conn, kinds[name], items))
                     for name, items in lists.items()
                 }
-                converted: dict[str, Converted] = {}
-                ids: dict[str, set[str]] = {}
-                plans: dict[str, KindPlan] = {}
-                for name, items in lists.items():
-                    kind = kinds[name]
-                    conv = converted[name] = Converted(kind)
-                    plan = plans[name] = KindPlan(kind)
-                    held = stored[name].result()
-                    if writer is not None:
-                        writer.start(kind.table, len(items) - len(held.rows), not held.rows)
-                    for start in range(0, len(items), PART):  # the writes start early
-                        first = len(conv.rows)
-                        part = range(start, min(start + PART, len(items)))
-                        convert_records(kind, items, errors, ticker, part, conv)
-                        more = plan_kind(conv, held, errors, now=now, first=first)
-                        if writer is not None and not errors:
-                            writer.write(more)
-                        plan.extend(more)
-                    if writer is not None and not errors:
-                        writer.written(kind.table)
-                    if kind.has_id:
-                        ids[name] = file_ids(kind, items, errors)
-                    else:
-                        natural_key_duplicates(conv, errors)
-                ticker.finish()
+                converted, ids, plans = _check_and_write(
+                    lists, kinds, stored, writer, errors, ticker, now
+                )
 
                 ticker.phase("checking references", None)
                 extra = []
@@ -280,6 +261,46 @@ def import_portfolio(
         raise _refused(source, exc) from exc
     ticker.finish()
     return _done(report, started)
+
+
+def _check_and_write(
+    lists: dict[str, list[Any]],
+    kinds: dict[str, Kind],
+    stored: dict[str, Future[Stored]],
+    writer: PlanWriter | None,
+    errors: list[ImportIssue],
+    ticker: Ticker,
+    now: datetime,
+) -> tuple[dict[str, Converted], dict[str, set[str]], dict[str, KindPlan]]:
+    """Convert and plan the records of each kind, ``PART`` at a time, and hand each part to
+    ``writer`` at once while nothing is wrong yet; then look for duplicate keys. Returns the
+    converted records, the file's ids and the plans, by kind."""
+    converted: dict[str, Converted] = {}
+    ids: dict[str, set[str]] = {}
+    plans: dict[str, KindPlan] = {}
+    for name, items in lists.items():
+        kind = kinds[name]
+        conv = converted[name] = Converted(kind)
+        plan = plans[name] = KindPlan(kind)
+        held = stored[name].result()
+        if writer is not None and not errors:
+            writer.start(kind.table, len(items) - len(held.rows), not held.rows)
+        for start in range(0, len(items), PART):
+            first = len(conv.rows)
+            part = range(start, min(start + PART, len(items)))
+            convert_records(kind, items, errors, ticker, part, conv)
+            more = plan_kind(conv, held, errors, now=now, first=first)
+            if writer is not None and not errors:
+                writer.write(more)
+            plan.extend(more)
+        if writer is not None and not errors:
+            writer.written(kind.table)
+        if kind.has_id:
+            ids[name] = file_ids(kind, items, errors)
+        else:
+            natural_key_duplicates(conv, errors)
+    ticker.finish()
+    return converted, ids, plans
 
 
 def _later(writer: PlanWriter | None, read: Callable[[], Stored]) -> Future[Stored]:
