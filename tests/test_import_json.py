@@ -877,6 +877,45 @@ def test_rollups_stored_by_a_bulk_load_are_the_ones_a_refresh_computes(
             )
 
 
+def test_a_bulk_load_that_also_updates_stored_rows(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One file that changes stored activities and adds more new ones than the table holds
+    (a bulk load on PostgreSQL, with the threshold lowered, whose updates run while its foreign
+    keys are away): every change and every new row is stored, and the keys are all back."""
+    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
+    monkeypatch.setattr("bot.importer.portfolio.PART", 1000)
+    org, shard, *_ = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
+    import_file(engine, org, now=NOW)
+    data = json.loads(shard.read_text())
+    activities = data["activities"]
+    first = dict(data, activities=activities[:1000])
+    edited = tmp_path / "first.json"
+    edited.write_text(json.dumps(first))
+    import_file(engine, edited, now=NOW)
+    before = schema(engine)
+    for activity in activities[:1000:10]:
+        activity["subject"] = f"Changed {activity['id']}"
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps(data))
+    with caplog.at_level(logging.INFO, logger="bot.db.bulk"):
+        report = import_file(engine, whole, now=NOW)
+    bulk = [r.getMessage() for r in caplog.records if "bulk load" in r.getMessage()]
+    assert any("activities" in m for m in bulk) == (engine.dialect.name == "postgresql")
+    assert report.updated["activities"] == 100
+    assert report.created["activities"] == len(activities) - 1000 > 1000
+    assert schema(engine) == before
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Activity)).scalar()
+        changed = conn.execute(
+            select(func.count()).select_from(Activity).where(Activity.subject.like("Changed %"))
+        ).scalar()
+    assert (stored, changed) == (len(activities), 100)
+
+
 def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Path) -> None:
     """Importing 12,500 activities again changes nothing; changing 1,250 of them updates exactly
     those (the stored rows are looked up in lists far longer than one SQL IN list holds)."""
