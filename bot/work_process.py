@@ -16,7 +16,9 @@ Nothing acknowledged is lost when the work process dies: it reports each request
 its end, the serving process keeps the others, and a watcher thread there starts a new work
 process and sends it those again (the log says so). A request the work process died on twice
 is dropped with an error in the log, so one bad request cannot keep killing it. A request that
-was half done runs again: the card actions then find the alert already changed and say so.
+was half done runs again: the card actions then find the alert already changed and say so, and
+an App Home event takes over the dead process's claim on it (``RESENT`` in its context, see
+:mod:`bot.slack.dedupe`) instead of waiting for the claim to run out.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class WorkProcess:
             request_id = next(self._ids)
             request = (body, dict(headers))
             self._pending[request_id] = _Sent(request)
-            self._inbox.put((request_id, *request))
+            self._inbox.put((request_id, *request, False))
 
     def stop(self, timeout: float = 60.0) -> None:
         """Let the work under way finish, then end the process."""
@@ -162,7 +164,7 @@ class WorkProcess:
         if again:
             log.warning("sending the new work process %d unfinished request(s)", len(again))
         for request_id in again:
-            self._inbox.put((request_id, *self._pending[request_id].request))
+            self._inbox.put((request_id, *self._pending[request_id].request, True))
 
     def _collect_done(self) -> None:
         while True:
@@ -241,6 +243,7 @@ def work_main(spec: WorkSpec, inbox: Any, done: Any, parent_pid: int) -> None:
 
     from bot.app import LISTENER_WORK_SLOTS, build_app, settle_heap, utc_now
     from bot.db.session import make_engine
+    from bot.handlers.work import RESENT
     from bot.slack.client import configure_logging
 
     configure_logging()
@@ -259,9 +262,14 @@ def work_main(spec: WorkSpec, inbox: Any, done: Any, parent_pid: int) -> None:
     )
     settle_heap()
 
-    def dispatch(request_id: int, body: dict[str, Any], headers: dict[str, Any]) -> None:
+    def dispatch(
+        request_id: int, body: dict[str, Any], headers: dict[str, Any], resent: bool
+    ) -> None:
         try:
-            app.dispatch(BoltRequest(body=body, headers=headers, mode="socket_mode"))
+            context = {RESENT: resent}
+            app.dispatch(
+                BoltRequest(body=body, headers=headers, context=context, mode="socket_mode")
+            )
         except Exception:
             log.exception("the work process could not run a %s request", body.get("type"))
         done.put(request_id)

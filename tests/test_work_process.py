@@ -14,12 +14,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from bot.db.models import SlackEvent
 from bot.db.session import make_engine
 from bot.ids import ActionId, CallbackId
 from bot.importer import import_file
+from bot.slack.dedupe import claim_event
 from tests.bot_harness import Bot, add_fake_users, cli_env, portfolio, settings_for, start_serve
 from tests.portfolio import NOW
 from tests.slack_fakes import SIGNING_SECRET, TOKEN, FakeSlack, SlackRequests
@@ -158,6 +163,30 @@ def test_serve_answers_slack_and_does_the_work_in_its_work_processes(
         served.proc.terminate()
         assert served.proc.wait(timeout=60) == 0
         assert not any(alive(pid) for pid in pids.values())
+
+
+def test_an_app_home_event_a_dead_work_process_had_claimed_is_published_by_the_next_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The work process claims an App Home event (its lease keeps Slack's retries from running
+    it twice) and dies before publishing: the next work process takes the claim over and
+    publishes the Home, instead of taking the event for one under way."""
+    with served_bot(db_url, tmp_path, processes=1) as setup:
+        fake, bot, served = setup.fake, setup.bot, setup.served
+        work_pid = setup.work_pids["followup-bot-work-1"]
+        os.kill(work_pid, signal.SIGSTOP)
+        seen = len(served.lines)
+        assert bot.slack.app_home_opened("U0ANA", event_id="EvDIED").status == 200
+        # where the frozen work process would have got to: the event claimed, nothing published
+        assert claim_event(bot.engine, "EvDIED", "app_home_opened", datetime.now(UTC))
+        os.kill(work_pid, signal.SIGKILL)
+
+        served.wait_log(r"sending the new work process 1 unfinished request", after=seen)
+        published = fake.wait_for("views.publish", timeout=30)
+        assert published[0].params["user_id"] == "U0ANA"
+        with bot.engine.connect() as conn:
+            row = conn.execute(select(SlackEvent).where(SlackEvent.event_id == "EvDIED")).one()
+        assert row.processed_at is not None
 
 
 def test_requests_a_dead_work_process_did_not_finish_are_done_by_the_next_one(

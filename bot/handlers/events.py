@@ -22,7 +22,7 @@ from bot.engine.facts import load_org, load_users
 from bot.engine.overview import snoozed_alerts
 from bot.engine.sweep import DrySweeps
 from bot.handlers import Deps
-from bot.handlers.work import after_ack
+from bot.handlers.work import RESENT, after_ack
 from bot.ids import BlockId, CallbackId, Event
 from bot.slack.dedupe import process_once
 from bot.slack.users import resolve_users, user_for_slack_id
@@ -42,9 +42,10 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         ack()
         retry = retry_num(request)
+        resent = context.get(RESENT) is True
 
         def work() -> None:
-            on_app_home_opened(deps, client, body, event, retry)
+            on_app_home_opened(deps, client, body, event, retry, resent=resent)
 
         after_ack(work, ack, body, client, None, context)
 
@@ -63,7 +64,11 @@ def on_app_home_opened(
     body: Mapping[str, Any],
     event: Mapping[str, Any],
     retry: int = 0,
+    *,
+    resent: bool = False,
 ) -> None:
+    """Publish the App Home, once per event (``resent``: the work process that had it died, so
+    its claim on the event is taken over)."""
     if event.get("tab", "home") != "home":
         return  # the Messages tab
     slack_user_id = event.get("user")
@@ -76,6 +81,7 @@ def on_app_home_opened(
         Event.APP_HOME_OPENED.value,
         deps.clock,
         retry_num=retry,
+        take_over=resent,
     ) as fresh:
         if fresh:
             publish_home(deps, client, slack_user_id)

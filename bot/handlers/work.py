@@ -27,6 +27,9 @@ from bot.handlers.errors import reporting
 
 # context key: forwards this request to the work process (set only in the answering app)
 FORWARD = "followup_forward"
+# context key: True when a work process runs this request again because the one it was first
+# sent to died before finishing it (set only by the work process, never from a request)
+RESENT = "followup_resent"
 
 Work = Callable[[], None]
 

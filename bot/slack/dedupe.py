@@ -4,7 +4,9 @@ not see our 200 in time; each ``event_id`` is processed once.
 A ``slack_events`` row per event_id is the claim, inserted with ON CONFLICT DO NOTHING and
 leased while its listener runs. A retry is dropped when the event was processed, or is being
 processed right now; it is *not* dropped when the first delivery failed (the lease is
-released) or died half-way (the lease ran out): then the retry processes it.
+released) or died half-way (the lease ran out): then the retry processes it. When a work
+process dies while it holds the lease, ``serve`` sends the event to the next one, which takes
+the lease over (``take_over``) rather than wait for it to run out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Engine, Table, delete, or_, update
+from sqlalchemy import Engine, Table, delete, or_, true, update
 
 from bot.db.models import SlackEvent
 from bot.slack.sql import insert_ignore
@@ -34,8 +36,10 @@ def claim_event(
     *,
     retry_num: int = 0,
     lease: timedelta = EVENT_LEASE,
+    take_over: bool = False,
 ) -> bool:
-    """True when this delivery of ``event_id`` is the one to process it."""
+    """True when this delivery of ``event_id`` is the one to process it. ``take_over``: the
+    process that holds the event's lease is known to be dead, so the lease is taken over."""
     with engine.begin() as conn:
         inserted = insert_ignore(
             conn,
@@ -52,12 +56,13 @@ def claim_event(
         if inserted:
             conn.execute(delete(SlackEvent).where(SlackEvent.received_at < now - KEEP_EVENTS))
             return True
+        free = or_(SlackEvent.lease_until.is_(None), SlackEvent.lease_until < now)
         taken = conn.execute(
             update(SlackEvent)
             .where(
                 SlackEvent.event_id == event_id,
                 SlackEvent.processed_at.is_(None),
-                or_(SlackEvent.lease_until.is_(None), SlackEvent.lease_until < now),
+                true() if take_over else free,
             )
             .values(lease_until=now + lease, retry_num=retry_num)
         )
@@ -91,6 +96,7 @@ def process_once(
     clock: Callable[[], datetime],
     *,
     retry_num: int = 0,
+    take_over: bool = False,
 ) -> Iterator[bool]:
     """``with process_once(...) as fresh: if fresh: ...`` — marks the event processed when the
     block ends, or releases it for a retry when the block raises. Without an ``event_id`` (not an
@@ -98,7 +104,10 @@ def process_once(
     if not event_id:
         yield True
         return
-    if not claim_event(engine, event_id, event_type, clock(), retry_num=retry_num):
+    claimed = claim_event(
+        engine, event_id, event_type, clock(), retry_num=retry_num, take_over=take_over
+    )
+    if not claimed:
         log.info("event %s (%s, retry %s) already handled", event_id, event_type, retry_num)
         yield False
         return
