@@ -126,11 +126,13 @@ def bulk_insert(
 class BackgroundInserts:
     """The database's side of big inserts, run in order on one background thread while the
     caller goes on preparing rows (or folding rollups): sqlite3 lets go of the interpreter lock
-    while SQLite works, and psycopg while it waits for PostgreSQL, so the two overlap.
+    while SQLite works, and psycopg while it waits for PostgreSQL, so the two overlap. Other
+    work on the connection can take its turn in that order too: :meth:`submit` for a job,
+    :meth:`call` for a read whose result the caller wants later.
 
     Nothing else may use the connection until :meth:`drain` (or the end of
-    :func:`background_inserts`) has waited for the submitted INSERTs; an INSERT that fails
-    makes the next ``submit``/``drain`` raise its error.
+    :func:`background_inserts`) has waited for the submitted jobs; a job that fails makes the
+    next ``submit``/``drain`` raise its error (a :meth:`call`'s error goes to its future).
     """
 
     def __init__(self) -> None:
