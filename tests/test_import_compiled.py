@@ -123,7 +123,14 @@ def _slow(specs: Any, required: frozenset[str], record: Any) -> dict[str, Any] |
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
-def test_the_fast_path_accepts_and_converts_exactly_what_the_converters_do(zone: str) -> None:
+@pytest.mark.parametrize("by_shape", [True, False], ids=["by shape", "any shape"])
+def test_the_fast_path_accepts_and_converts_exactly_what_the_converters_do(
+    zone: str, by_shape: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ways of the fast path: compiled per record shape, and (past ``MAX_SHAPES``) the
+    function for records of any shape."""
+    if not by_shape:
+        monkeypatch.setattr("bot.importer.compiled.MAX_SHAPES", 0)
     kinds = portfolio_kinds(ZoneInfo(zone))
     sample = _sample()
     compared = accepted = 0
