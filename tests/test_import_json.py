@@ -8,7 +8,7 @@ import json
 import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine, Table, func, insert, inspect, select
@@ -775,6 +775,9 @@ def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
     assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
 
 
+AUDIT_LOG = cast(Table, AuditLog.__table__)
+
+
 def schema(engine: Engine) -> str:
     """Every table's foreign keys, keys, unique constraints and indexes, as one text."""
     inspector = inspect(engine)
@@ -818,6 +821,19 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
         conn.execute(insert(Activity).values(id=first.id, account_id=first.account_id, **activity))
 
 
+def _streamed_shard(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """A 250-account shard (5,000 activities) to import in 1,000-record parts, every table a
+    bulk load; its users and teams are imported already."""
+    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
+    monkeypatch.setattr("bot.importer.portfolio.PART", 1000)
+    org, shard, *_ = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
+    import_file(engine, org, now=NOW)
+    data: dict[str, Any] = json.loads(shard.read_text())
+    return data
+
+
 @pytest.mark.parametrize("problem", ["dangling account", "bad time"])
 def test_a_problem_found_after_the_writes_began_leaves_nothing_written(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, problem: str
@@ -826,11 +842,7 @@ def test_a_problem_found_after_the_writes_began_leaves_nothing_written(
     at a time here, every table a bulk load). A problem in the last activity — a dangling
     account, which PostgreSQL also refuses when the foreign keys come back, or a bad time —
     still fails the import with its path, and leaves every row, key and index as it was."""
-    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
-    monkeypatch.setattr("bot.importer.portfolio.PART", 1000)
-    org, shard, *_ = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
-    import_file(engine, org, now=NOW)
-    data = json.loads(shard.read_text())
+    data = _streamed_shard(engine, tmp_path, monkeypatch)
     last = len(data["activities"]) - 1
     assert last > 2000
     if problem == "dangling account":
@@ -886,11 +898,7 @@ def test_a_bulk_load_that_also_updates_stored_rows(
     """One file that changes stored activities and adds more new ones than the table holds
     (a bulk load on PostgreSQL, with the threshold lowered, whose updates run while its foreign
     keys are away): every change and every new row is stored, and the keys are all back."""
-    monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
-    monkeypatch.setattr("bot.importer.portfolio.PART", 1000)
-    org, shard, *_ = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=20)
-    import_file(engine, org, now=NOW)
-    data = json.loads(shard.read_text())
+    data = _streamed_shard(engine, tmp_path, monkeypatch)
     activities = data["activities"]
     first = dict(data, activities=activities[:1000])
     edited = tmp_path / "first.json"
@@ -965,8 +973,7 @@ def test_a_write_that_fails_in_the_background_fails_the_whole_transaction(
 def test_bulk_rows_keep_their_nulls_apart_from_every_text(engine: Engine) -> None:
     """NULLs and texts written by the bulk path read back as given, in columns that hold both:
     an empty text, and on SQLite (which stores it) a lone NUL character, included."""
-    table = AuditLog.__table__
-    assert isinstance(table, Table)
+    table = AUDIT_LOG
     texts = [None, "", "x", None, "Ünïcode", None]
     if engine.dialect.name == "sqlite":
         texts.append("\x00")
@@ -986,8 +993,7 @@ def test_rows_written_in_bulk_read_back_and_sort_like_the_bots_own(engine: Engin
     """Instants and JSON written by the bulk path (the importer's) are stored as the bot's own
     writes store them: they read back equal, and a range query over both kinds of rows finds
     the same ones."""
-    table = AuditLog.__table__
-    assert isinstance(table, Table)
+    table = AUDIT_LOG
     instants = [
         datetime(2026, 11, 16, 13, 30, tzinfo=UTC),
         datetime(2026, 11, 16, 13, 30, 0, 1, tzinfo=UTC),
@@ -1022,8 +1028,7 @@ def test_rows_written_in_bulk_read_back_and_sort_like_the_bots_own(engine: Engin
 def test_a_naive_time_given_to_a_bulk_write_is_refused_by_name(engine: Engine) -> None:
     """Instants must carry their zone: a naive one is refused with the column type's own
     message on both backends (binary COPY would otherwise read it as UTC), and nothing stays."""
-    table = AuditLog.__table__
-    assert isinstance(table, Table)
+    table = AUDIT_LOG
     rows = [
         {"at": NOW, "actor": "a", "action": "x", "subject": None, "details": None},
         {

@@ -10,7 +10,6 @@ executemany per set of columns.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
@@ -39,7 +38,6 @@ from bot.importer.lookup import is_empty, rows_where_in
 from bot.importer.records import Converted
 from bot.importer.report import ImportIssue
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WRITE_BATCH = 5000  # rows per executemany
@@ -280,8 +278,6 @@ class PlanWriter:
         """``table`` is about to take up to ``new_rows`` rows (and no updates if ``adds_only``):
         on PostgreSQL, a bulk load (``is_bulk_load``) drops its foreign keys, and its keys and
         indexes too if it only takes new rows, until :meth:`written`."""
-        if self.conn.dialect.name != "postgresql":
-            return
 
         def begin() -> None:
             if is_bulk_load(self.conn, table, new_rows):
