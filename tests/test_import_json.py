@@ -644,6 +644,12 @@ BAD_INPUTS = {
         lambda d: d["accounts"].append({"id": "acc-1", "name": "Again"}),
         "accounts[2].id: duplicate id 'acc-1' (first at accounts[0])",
     ),
+    "duplicate id among ids that are not strings": (
+        lambda d: d["accounts"].extend(
+            [{"id": ["acc-1"], "name": "A"}, {"id": 7, "name": "B"}, {"id": "acc-1", "name": "C"}]
+        ),
+        "accounts[4].id: duplicate id 'acc-1' (first at accounts[0])",
+    ),
     "different org name": (
         lambda d: d["org"].update(name="Other Org"),
         "org.name: this database holds the org 'Acme CS', not 'Other Org' "

@@ -4,13 +4,13 @@ Values go through the column types' own bind processors (so they are stored exac
 SQLAlchemy stores them), then:
 
 * PostgreSQL (psycopg 3): ``COPY ... FROM STDIN``;
-* SQLite: column by column, then one DBAPI ``executemany`` of multi-row ``VALUES`` lists per
-  set of non-null columns (binding NULL parameters is slow in Python's sqlite3, and an
-  omitted column is NULL anyway);
+* SQLite: column by column, then DBAPI ``executemany`` of multi-row ``VALUES`` lists, NULLs
+  bound through a C adapter (``bind_nulls_fast``), and columns NULL in every row left out;
 * anything else: Core ``insert(table)`` executemany.
 
-Every row must hold every column the table should receive (the writer fills defaults), and
-the columns omitted by ``rows`` must be nullable or have a server default.
+Every row must hold every column the table should receive, or leave it to ``defaults`` (the
+importer's rows give only the columns their records give); the columns left out of both must
+be nullable or have a server default.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import queue
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import add, attrgetter, is_not, itemgetter
+from operator import add, attrgetter, itemgetter
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -108,19 +108,42 @@ def bulk_insert(
     table: Table,
     rows: Sequence[dict[str, Any]],
     inserts: BackgroundInserts | None = None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    given: Collection[str] | None = None,
 ) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` (the dicts are left as they
-    are). With ``inserts``, the INSERTs (or the COPY) run on its thread and this returns once
-    the rows are prepared."""
+    """INSERT ``rows`` into ``table`` (the dicts are left as they are): dicts with the same
+    keys, or, with ``defaults``, with any of its keys (the columns written), the missing ones
+    taking their value from it; ``given``: the only columns any row holds, if known. With
+    ``inserts``, the INSERTs (or the COPY) run on its thread and this returns once the rows
+    are prepared."""
     if not rows:
         return
+    columns = {name: _column(rows, name, defaults, given) for name in (defaults or rows[0])}
     dialect = conn.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(conn, table, rows, inserts)
+        _copy(conn, table, columns, inserts)
     elif dialect.name == "sqlite":
-        _sqlite(conn, table, rows, inserts)
+        _sqlite(conn, table, columns, inserts)
     else:
-        conn.execute(insert(table), list(rows))
+        names = list(columns)
+        params = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        conn.execute(insert(table), params)
+
+
+def _column(
+    rows: Sequence[dict[str, Any]],
+    name: str,
+    defaults: Mapping[str, Any] | None,
+    given: Collection[str] | None,
+) -> list[Any]:
+    """The values of one column, at C speed (each pass over the rows costs: they are spread
+    over memory)."""
+    if defaults is None:
+        return list(map(itemgetter(name), rows))
+    if given is not None and name not in given:
+        return [defaults[name]] * len(rows)
+    return list(map(dict.get, rows, repeat(name), repeat(defaults[name])))
 
 
 class BackgroundInserts:
@@ -266,18 +289,18 @@ _BINARY_COPY = {
 def _copy(
     conn: Connection,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    data: dict[str, list[Any]],
     inserts: BackgroundInserts | None = None,
 ) -> None:
-    """COPY in PostgreSQL's binary format (less work for the server than parsing text), or in
-    text for a table with a column type not listed in ``_BINARY_COPY``."""
-    columns = list(rows[0])
+    """COPY the rows whose values ``data`` holds (by column) in PostgreSQL's binary format
+    (less work for the server than parsing text), or in text for a table with a column type
+    not listed in ``_BINARY_COPY``."""
+    columns = list(data)
     binary = [_BINARY_COPY.get(type(table.c[c].type).__name__) for c in columns]
     types = None if None in binary else binary
     processors = _processors(conn, table, columns)
-    data = []
-    for column in columns:
-        values = list(map(itemgetter(column), rows))
+    prepared = []
+    for column, values in data.items():
         proc = processors.get(column)
         if proc is not None and types is not None and isinstance(table.c[column].type, UTCDateTime):
             naive = next((v for v in values if v is not None and v.tzinfo is None), None)
@@ -286,8 +309,8 @@ def _copy(
             proc = None  # aware values go as they are (timestamptz)
         if proc is not None:
             values = [None if v is None else proc(v) for v in values]
-        data.append(values)
-    records = list(zip(*data, strict=True))
+        prepared.append(values)
+    records = list(zip(*prepared, strict=True))
     name, cols = _quoted(conn, table, columns)
     driver = conn.connection.driver_connection
     options = "" if types is None else " (FORMAT BINARY)"
@@ -362,51 +385,38 @@ def _sqlite_column(values: list[Any], proc: Processor | None, instant: bool) -> 
     return [None if v is None else next(it) for v in values]
 
 
+def bind_nulls_fast() -> None:
+    """Have sqlite3 bind None through an adapter written in C (a dict's ``get``: None for
+    None). Without one, sqlite3 looks for ``__adapt__`` and ``__conform__`` on each None it
+    binds, two failed attribute lookups that make a NULL parameter cost five times a text
+    one. The value bound is the same NULL either way; this only registers the adapter for
+    the process's sqlite3 module, once."""
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        nothing: dict[None, None] = {}
+        sqlite3.register_adapter(type(None), nothing.get)
+
+
 def _sqlite(
     conn: Connection,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    given: dict[str, list[Any]],
     inserts: BackgroundInserts | None = None,
 ) -> None:
-    """Column by column: the bind processors over each column, then the rows grouped by which
-    columns are non-null, and each group inserted with multi-row ``VALUES`` lists (far fewer
-    statement steps than one row each)."""
-    columns = list(rows[0])
-    processors = _processors(conn, table, columns)
+    """Column by column: the bind processors over each column, then multi-row ``VALUES``
+    lists (far fewer statement steps than one row each), NULLs and all."""
+    bind_nulls_fast()
+    processors = _processors(conn, table, list(given))
     data: dict[str, list[Any]] = {}
-    for name in columns:
-        values = list(map(itemgetter(name), rows))
-        if values.count(None) == len(values):
+    for name, values in given.items():
+        if values[0] is None and values.count(None) == len(values):
             continue  # an omitted column is NULL anyway
         instant = isinstance(table.c[name].type, UTCDateTime)
         data[name] = _sqlite_column(values, processors.get(name), instant)
-    names = list(data)
-    sometimes = [name for name in names if None in data[name]]
-    groups: dict[tuple[bool, ...], list[int]]
-    if not sometimes:
-        groups = {(): list(range(len(rows)))}
-    else:
-        groups = {}
-        masks = zip(*[list(map(is_not, data[n], repeat(None))) for n in sometimes], strict=True)
-        for i, mask in enumerate(masks):
-            group = groups.get(mask)
-            if group is None:
-                group = groups[mask] = []
-            group.append(i)
     driver = conn.connection.driver_connection
     limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
     quote = conn.dialect.identifier_preparer.quote
-    name = quote(table.name)
-    statements: list[tuple[str, list[list[Any]]]] = []
-    for mask, indexes in groups.items():
-        skipped = {n for n, given in zip(sometimes, mask, strict=True) if not given}
-        shape = [n for n in names if n not in skipped]
-        if len(indexes) == len(rows):
-            picked = [data[n] for n in shape]
-        else:
-            pick = itemgetter(*indexes)
-            picked = [[pick(data[n])] if len(indexes) == 1 else list(pick(data[n])) for n in shape]
-        statements.extend(_sqlite_statements(name, [quote(c) for c in shape], picked, limit))
+    quoted = [quote(c) for c in data]
+    statements = _sqlite_statements(quote(table.name), quoted, list(data.values()), limit)
 
     def run() -> None:
         cursor = driver.cursor()  # type: ignore[union-attr]

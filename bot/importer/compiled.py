@@ -75,14 +75,18 @@ def _field_source(i: int, spec: FieldSpec, names: dict[str, Any]) -> list[str]:
 MAX_SHAPES = 256
 
 
-def compile_record(specs: dict[str, FieldSpec], required: frozenset[str]) -> FastConvert:
+def compile_record(
+    specs: dict[str, FieldSpec], required: frozenset[str], columns: set[str] | None = None
+) -> FastConvert:
     """A function from a raw record to its row, or None when ``convert_record`` must look.
 
     Records are converted by a function compiled for their shape (their keys, in order): it
     reads each of those fields directly, and knows already whether they are all known and the
-    required ones there. A file's records come in a few shapes, so each is compiled once."""
+    required ones there. A file's records come in a few shapes, so each is compiled once.
+    ``columns``, if given, collects the columns the rows may hold: those of each shape met."""
     any_shape = _compile(specs, required, None)
     by_shape: dict[tuple[str, ...], FastConvert] = {}
+    seen = set() if columns is None else columns
 
     def fast(record: Any) -> dict[str, Any] | None:
         if type(record) is not dict:
@@ -91,8 +95,10 @@ def compile_record(specs: dict[str, FieldSpec], required: frozenset[str]) -> Fas
         convert = by_shape.get(shape)
         if convert is None:
             if len(by_shape) >= MAX_SHAPES:
+                seen.update(c for spec in specs.values() for c in spec.columns)
                 return any_shape(record)
             convert = by_shape[shape] = _compile(specs, required, shape)
+            seen.update(c for key in shape if key in specs for c in specs[key].columns)
         return convert(record)
 
     return fast
@@ -118,7 +124,11 @@ def _compile(
     elif not set(shape) <= specs.keys() or not set(shape) >= required:
         return _refuse
     else:
-        body = ["row = {}"]
+        # the row's keys made at once, in the order the fields set them (no growing dict)
+        names["BLANK"] = dict.fromkeys(
+            c for spec in specs.values() if spec.name in shape for c in spec.columns
+        )
+        body = ["row = BLANK.copy()"]
     for i, spec in enumerate(specs.values()):
         if shape is None:
             body.extend([f"v = get({spec.name!r}, MISSING)", "if v is not MISSING:"])

@@ -33,6 +33,8 @@ class Converted:
     index: list[int] = field(default_factory=list)
     invalid_rows: list[dict[str, Any]] = field(default_factory=list)
     invalid_index: list[int] = field(default_factory=list)
+    # every column some row of ``rows`` may hold (the others are absent from every row)
+    columns: set[str] = field(default_factory=set)
 
     def path(self, j: int) -> str:
         return f"{self.kind.name}[{self.index[j]}]"
@@ -120,7 +122,7 @@ def convert_records(
     specs, name = kind.fields, kind.name
     required = frozenset(kind.required)
     check, derive = kind.check, kind.derive
-    fast = compile_record(specs, required) if part else None
+    fast = compile_record(specs, required, out.columns) if part else None
     for start in range(part.start, part.stop, BATCH):
         stop = min(start + BATCH, part.stop)
         for i in range(start, stop):
@@ -141,6 +143,9 @@ def convert_records(
                 continue
             if derive is not None:
                 derive(row)
+                out.columns.update(row)
+            elif fast_row is None:
+                out.columns.update(row)
             out.rows.append(row)
             out.index.append(i)
         ticker.add(stop - start)
@@ -152,10 +157,22 @@ def convert_records(
 
 def file_ids(kind: Kind, items: list[Any], errors: list[ImportIssue]) -> set[str]:
     """The ids of the records of ``items`` (valid or not), reporting ids given twice."""
-    ids = [r.get("id") if type(r) is dict else None for r in items]
-    strings = [x for x in ids if type(x) is str]
-    unique = set(strings)
-    if len(unique) != len(strings):
+    try:
+        ids = list(map(dict.get, items, repeat("id")))  # at C speed: every item an object
+    except TypeError:
+        ids = [r.get("id") if type(r) is dict else None for r in items]
+    try:
+        unique: set[Any] = set(ids)
+        clean = set(map(type, unique)) <= {str, type(None)}
+    except TypeError:  # an unhashable id (a list or an object)
+        clean = False
+    if clean:  # the usual case, at C speed
+        unique.discard(None)
+        strings = len(ids) - ids.count(None)
+    else:
+        given = [x for x in ids if type(x) is str]
+        unique, strings = set(given), len(given)
+    if len(unique) != strings:
         first: dict[str, int] = {}
         for i, x in enumerate(ids):
             if type(x) is not str:
@@ -227,7 +244,9 @@ def references_outside(
     out = OutsideRefs(in_file, extra=list(extra))
     for conv in converted.values():
         for ref in conv.kind.refs:
-            unknown = _ref_ids(ref, conv.rows) | _ref_ids(ref, conv.invalid_rows)
+            unknown = _ref_ids(ref, conv.invalid_rows)
+            if ref.column in conv.columns:
+                unknown |= _ref_ids(ref, conv.rows)
             for target in ref.targets:
                 unknown -= in_file.get(target, set())
             if unknown:

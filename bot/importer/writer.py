@@ -15,7 +15,9 @@ from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Dialect, NestedTransaction, Table, bindparam, delete, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -53,7 +55,10 @@ LINKS_TABLE: Table = _LINKS_TABLE
 @dataclass
 class KindPlan:
     kind: Kind
+    # new rows: the columns their records give; ``defaults`` fills the rest (see _template)
     creates: list[dict[str, Any]] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    columns: set[str] = field(default_factory=set)  # those the new rows may hold
     updates: list[dict[str, Any]] = field(default_factory=list)  # given columns + PK
     unchanged: int = 0
     # requests only: request id -> its account ids, for the requests whose links change
@@ -62,9 +67,17 @@ class KindPlan:
     touched_accounts: set[str] = field(default_factory=set)
     touched_requests: set[str] = field(default_factory=set)
 
+    def release(self) -> list[Any]:
+        """Let go of the rows, once written (the counts and touched ids stay): returns them."""
+        rows = [self.creates, self.updates, self.links]
+        self.creates, self.updates, self.links = [], [], {}
+        return rows
+
     def extend(self, other: KindPlan) -> None:
         """Add the plan of more records of the same kind."""
         self.creates.extend(other.creates)
+        self.defaults = self.defaults or other.defaults
+        self.columns |= other.columns
         self.updates.extend(other.updates)
         self.unchanged += other.unchanged
         self.links.update(other.links)
@@ -157,7 +170,7 @@ def plan_kind(
     do; problems that need the stored rows (a shipped request without ``shipped_at``, a new
     record missing a NOT NULL column) go to ``errors``."""
     kind = converted.kind
-    plan = KindPlan(kind)
+    plan = KindPlan(kind, defaults=_template(kind, now), columns=set(converted.columns))
     rows = converted.rows[first:] if first else converted.rows
     pk = _pk_column(kind.table)
     links_given: dict[int, list[str]] = {}
@@ -167,28 +180,29 @@ def plan_kind(
             if REQUEST_LINKS in row:
                 links_given[j] = row.pop(REQUEST_LINKS) or []
     stored_links = stored.links
-    template = _template(kind, now)
+    template = plan.defaults
     unfilled = _unfilled_columns(kind, template)
     field_of = {col: f.name for f in kind.fields.values() for col in f.columns}
     is_activity = kind.name == "activities"
     rollup_kind = kind.name in ROLLUP_KINDS
 
     def check_new(j: int, new: dict[str, Any]) -> None:
-        for column in unfilled:
-            if new[column] is None:
+        for column in unfilled:  # their default is None
+            if new.get(column) is None:
                 where = f"{converted.path(first + j)}.{field_of.get(column, column)}"
                 errors.append(ImportIssue(where, f"required for a new {kind.singular}"))
 
     if not stored.rows and kind.name != "requests":  # only new records: the fast path
-        plan.creates = [{**template, **row} for row in rows]
+        plan.creates = list(rows) if rows is converted.rows else rows
         if unfilled:
             for j, new in enumerate(plan.creates):
                 check_new(j, new)
         if rollup_kind:
-            plan.touched_accounts = {row["account_id"] for row in rows}
-        if is_activity:
-            requests = {row.get("request_id") for row in rows}
-            plan.touched_requests = {r for r in requests if r is not None}
+            plan.touched_accounts = set(map(itemgetter("account_id"), rows))
+        if is_activity and "request_id" in plan.columns:
+            requests: set[str | None] = set(map(dict.get, rows, repeat("request_id")))
+            requests.discard(None)
+            plan.touched_requests = cast(set[str], requests)
         return plan
 
     key_cols = kind.key
@@ -197,16 +211,14 @@ def plan_kind(
         old = stored.rows.get(key)
         links = links_given.get(j)
         if old is None:
-            new = {**template, **row}
-            check_new(j, new)
-            plan.creates.append(new)
+            check_new(j, row)
+            plan.creates.append(row)
             if links:
                 plan.links[row["id"]] = links
             if rollup_kind:
                 plan.touched_accounts.add(row["account_id"])
                 if is_activity and row.get("request_id"):
                     plan.touched_requests.add(row["request_id"])
-            effective = new
         else:
             changed = any(old[c] != v for c, v in row.items())
             links_changed = links is not None and stored_links.get(old[pk], []) != links
@@ -226,15 +238,16 @@ def plan_kind(
                 plan.updates.append({PK: old[pk]})  # counted as updated; no column changes
             else:
                 plan.unchanged += 1
-            effective = {**old, **row}
-        if (
-            kind.name == "requests"
-            and effective.get("status") == "shipped"
-            and effective.get("shipped_at") is None
-        ):
+        if kind.name == "requests" and _shipped_undated(template if old is None else old, row):
             where = f"{converted.path(first + j)}.shipped_at"
             errors.append(ImportIssue(where, "required when the status is shipped"))
     return plan
+
+
+def _shipped_undated(before: dict[str, Any], given: dict[str, Any]) -> bool:
+    """A request shipped without a date, once ``given`` is written over ``before``."""
+    request = {**before, **given}
+    return request.get("status") == "shipped" and request.get("shipped_at") is None
 
 
 def refusals(dialect: Dialect) -> tuple[type[Exception], ...]:
@@ -292,7 +305,9 @@ class PlanWriter:
         try:
             table = plan.kind.table
             for part in chunks(plan.creates, WRITE_BATCH):
-                bulk_insert(self.conn, table, part, self.inserts)
+                bulk_insert(
+                    self.conn, table, part, self.inserts, defaults=plan.defaults, given=plan.columns
+                )
             if plan.updates or plan.links:
                 self._drain()  # the connection is this thread's again
                 bulk_update(self.conn, table, plan.updates)
