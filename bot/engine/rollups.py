@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
+from operator import attrgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
@@ -260,13 +261,12 @@ def fold_fresh(
     folds = []
     for acc in sorted(wanted):
         rows = acts[acc]
-        rows.sort(key=_at_and_id)
+        rows.sort(key=_AT_AND_ID)
         folds.append(fold_account(acc, rows, scores[acc]))
     return folds
 
 
-def _at_and_id(row: ActivityRow) -> tuple[datetime, str]:
-    return (row.at, row.id)
+_AT_AND_ID = attrgetter("at", "id")  # the order activities are folded in, at C speed
 
 
 def store_folds(
