@@ -289,8 +289,8 @@ class PlanWriter:
 
     def start(self, table: Table, new_rows: int, adds_only: bool) -> None:
         """``table`` is about to take up to ``new_rows`` rows (and no updates if ``adds_only``):
-        on PostgreSQL, a bulk load (``is_bulk_load``) drops its foreign keys, and its keys and
-        indexes too if it only takes new rows, until :meth:`written`."""
+        a bulk load (``is_bulk_load``) drops, until :meth:`written`, its foreign keys on
+        PostgreSQL, and if it only takes new rows its indexes (and keys, on PostgreSQL)."""
 
         def begin() -> None:
             if is_bulk_load(self.conn, table, new_rows):
@@ -363,12 +363,33 @@ def plan_writer(conn: Connection) -> Iterator[PlanWriter]:
     """A :class:`PlanWriter` on ``conn``. The block must end with nothing refused (the writer
     raises the refusal otherwise)."""
     savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
-    with background_inserts(conn) as inserts:
+    with _roomy_cache(conn), background_inserts(conn) as inserts:
         writer = PlanWriter(conn, inserts, savepoint)
         yield writer
         writer.finish()
     if savepoint is not None:
         savepoint.commit()
+
+
+# SQLite's page cache while an import writes, in KiB (its default is 2 MiB): index entries
+# that land all over a big index find its pages in memory more often. 250,000 activities in
+# random order were written in 4.2 s instead of 6.1 s (the same in an order the index likes).
+IMPORT_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _roomy_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a page cache of ``IMPORT_CACHE_KIB`` for the block (this connection only),
+    then the one it had."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def bulk_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
