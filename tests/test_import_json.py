@@ -33,6 +33,7 @@ from bot.db.models import (
     Team,
     User,
 )
+from bot.db.session import make_engine
 from bot.engine.rollups import load_folds
 from bot.importer import ImportFailed, ImportReport, import_file
 
@@ -829,6 +830,26 @@ def test_a_bulk_load_writes_every_row_and_keeps_every_key_and_index(
         first = conn.execute(select(Activity.id, Activity.account_id).limit(1)).one()
     with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), engine.begin() as conn:
         conn.execute(insert(Activity).values(id=first.id, account_id=first.account_id, **activity))
+
+
+def test_a_sqlite_bulk_load_builds_again_an_index_whose_statement_holds_a_colon(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """An index of an admin's own, whose WHERE holds ``':'``, is dropped for a bulk load and
+    built again from its own statement, the colon read as text (not a bind parameter)."""
+    engine = make_engine(sqlite_url)
+    own = "CREATE INDEX ix_activities_odd ON activities (kind) WHERE subject <> 'Re: :x'"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(own)
+    (org, *shards) = cached_dataset(tmp_path / "data", accounts=250, activities_per_account=50)
+    for shard in (org, *shards):
+        import_file(engine, shard, now=NOW)
+    with engine.connect() as conn:
+        query = "SELECT sql FROM sqlite_master WHERE name = 'ix_activities_odd'"
+        assert conn.exec_driver_sql(query).scalar_one() == own
+        stored = conn.execute(select(func.count()).select_from(Activity)).scalar_one()
+    assert stored > BULK_LOAD_ROWS
+    engine.dispose()
 
 
 def _streamed_shard(

@@ -638,8 +638,12 @@ class BulkLoad:
 
     def restore(self, table: Table) -> None:
         """Add back what was dropped from ``table`` (once)."""
+        conn = self._conn
         for statement in self._restore.pop(table, ()):
-            self._conn.execute(text(statement))
+            if conn.dialect.name == "sqlite":  # as SQLite wrote it (a ':' is no bind parameter)
+                conn.exec_driver_sql(statement)
+            else:
+                conn.execute(text(statement))
 
     def restore_all(self) -> None:
         """Add back what was dropped from every table not restored yet."""
