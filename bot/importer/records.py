@@ -143,8 +143,7 @@ def convert_records(
                 continue
             if derive is not None:
                 derive(row)
-                out.columns.update(row)
-            elif fast_row is None:
+            if derive is not None or fast_row is None:  # (compiled shapes count their own)
                 out.columns.update(row)
             out.rows.append(row)
             out.index.append(i)
@@ -157,22 +156,10 @@ def convert_records(
 
 def file_ids(kind: Kind, items: list[Any], errors: list[ImportIssue]) -> set[str]:
     """The ids of the records of ``items`` (valid or not), reporting ids given twice."""
-    try:
-        ids = list(map(dict.get, items, repeat("id")))  # at C speed: every item an object
-    except TypeError:
-        ids = [r.get("id") if type(r) is dict else None for r in items]
-    try:
-        unique: set[Any] = set(ids)
-        clean = set(map(type, unique)) <= {str, type(None)}
-    except TypeError:  # an unhashable id (a list or an object)
-        clean = False
-    if clean:  # the usual case, at C speed
-        unique.discard(None)
-        strings = len(ids) - ids.count(None)
-    else:
-        given = [x for x in ids if type(x) is str]
-        unique, strings = set(given), len(given)
-    if len(unique) != strings:
+    ids = [r.get("id") if type(r) is dict else None for r in items]
+    strings = [x for x in ids if type(x) is str]
+    unique = set(strings)
+    if len(unique) != len(strings):
         first: dict[str, int] = {}
         for i, x in enumerate(ids):
             if type(x) is not str:
