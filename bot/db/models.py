@@ -44,7 +44,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-Id = String(64)
+# Ids are opaque keys: on PostgreSQL they compare byte by byte (collation "C", as on SQLite
+# and in Python) rather than by the database's locale, which makes every key lookup, foreign
+# key check and index build cheaper (sorting them can use abbreviated keys).
+Id = String(64).with_variant(String(64, collation="C"), "postgresql")
 # JSON columns store Python None as SQL NULL (not the JSON literal null).
 Json = JSON(none_as_null=True)
 
