@@ -32,6 +32,7 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    ForeignKey,
     Table,
     any_,
     bindparam,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.db.types import UTCDateTime
@@ -586,13 +588,22 @@ class BulkLoad:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._restore: dict[Table, list[str]] = {}  # the statements that restore each table
+        self._may_skip_triggers: bool | None = None  # (asked once)
+        # tables whose rows skip the per-row key checks: the values of each foreign key
+        self._referenced: dict[Table, dict[ForeignKey, set[Any]]] = {}
+        self._skipping: set[Table] = set()
 
     def add(self, tables: Sequence[Table], reindexed: Collection[Table] = ()) -> None:
         conn = self._conn
         if conn.dialect.name == "sqlite":
             self._add_sqlite([table for table in tables if table in reindexed])
             return
-        if conn.dialect.name != "postgresql" or not tables:
+        if conn.dialect.name != "postgresql":
+            return
+        # only a table's owner may drop its keys and indexes (and the foreign keys to a table)
+        tables = [t for t in tables if self._owns(t, *(fk.column.table for fk in t.foreign_keys))]
+        reindexed = [t for t in reindexed if t in tables]
+        if not tables:
             return
         log.info(
             "bulk load: the foreign keys of %s are checked after the writes",
@@ -636,9 +647,101 @@ class BulkLoad:
                 conn.execute(text(f"DROP INDEX {quote(index)}"))
             self._restore[table] = [definition for _, definition in indexes]
 
-    def restore(self, table: Table) -> None:
-        """Add back what was dropped from ``table`` (once)."""
+    def collect_references(self, table: Table) -> None:
+        """Keep, from now on, the values of the foreign keys of the rows :meth:`note_references`
+        is given for ``table``, so that :meth:`check_keys_at_once` may check them (PostgreSQL,
+        tables whose foreign keys are each of one column)."""
+        if self._conn.dialect.name == "postgresql" and _single_column_keys(table):
+            self._referenced.setdefault(table, {fk: set() for fk in table.foreign_keys})
+
+    def note_references(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows about to be written into ``table`` (whole, or the columns they change)."""
+        keys = self._referenced.get(table)
+        for fk, values in (keys or {}).items():
+            values.update(map(dict.get, rows, repeat(fk.parent.name)))
+
+    def check_keys_at_once(self, tables: Sequence[Table]) -> bool:
+        """PostgreSQL, for a role allowed to set ``session_replication_role``: the rows
+        written from now on skip the per-row foreign key triggers (the ``replica`` role, as
+        for logical replication or ``pg_restore --disable-triggers``), and :meth:`restore`
+        checks at once the keys :meth:`note_references` was given, one query per foreign key.
+        Nothing is dropped, so nothing is locked for readers. Only ``tables`` (each given to
+        :meth:`collect_references`) may be written until they are restored. Returns whether
+        it does (otherwise the triggers run as always)."""
         conn = self._conn
+        if not tables or not all(t in self._referenced for t in tables):
+            return False
+        if not self._role_may_skip_triggers():
+            return False
+        log.info(
+            "big load: the foreign keys of %s are checked at once",
+            ", ".join(table.name for table in tables),
+        )
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        self._skipping.update(tables)
+        return True
+
+    def _owns(self, *tables: Table) -> bool:
+        """PostgreSQL: whether this session's role owns (or is a member of the owner of)
+        every one of ``tables``."""
+        owned = text(
+            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class "
+            "WHERE oid = ANY(CAST(:tables AS regclass[]))"
+        )
+        quote = self._conn.dialect.identifier_preparer.quote
+        names = sorted({quote(table.name) for table in tables})
+        return bool(self._conn.execute(owned, {"tables": names}).scalar_one())
+
+    def _role_may_skip_triggers(self) -> bool:
+        if self._may_skip_triggers is None:
+            conn = self._conn
+            version = conn.dialect.server_version_info or (0,)
+            query = (
+                "SELECT has_parameter_privilege('session_replication_role', 'SET')"
+                if version >= (15,)
+                else "SELECT current_setting('is_superuser') = 'on'"
+            )
+            self._may_skip_triggers = bool(conn.execute(text(query)).scalar_one())
+        return self._may_skip_triggers
+
+    def _check_references(self, table: Table) -> None:
+        """The per-row triggers' work for the rows written since :meth:`check_keys_at_once`,
+        once per distinct value: every referenced row must exist, and is locked FOR KEY SHARE
+        until the transaction ends (so that no one deletes it or changes its key meanwhile).
+        The first value missing fails the transaction, as a trigger would."""
+        conn = self._conn
+        self._skipping.discard(table)
+        if not self._skipping:  # (the last of the tables written in the replica role)
+            conn.execute(text("SET LOCAL session_replication_role = origin"))
+        for fk, values in self._referenced.pop(table, {}).items():
+            values.discard(None)
+            target = fk.column
+            wanted = sorted(values)
+            for part in id_chunks(conn, wanted):
+                found = set(
+                    conn.execute(
+                        select(target)
+                        .where(member_of(conn, target, part))
+                        .with_for_update(key_share=True)
+                    ).scalars()
+                )
+                if len(found) < len(part):
+                    missing = next(v for v in part if v not in found)
+                    name = fk.constraint.name if fk.constraint is not None else fk.name
+                    refused = conn.dialect.loaded_dbapi.IntegrityError(
+                        f'insert or update on table "{table.name}" violates foreign key '
+                        f'constraint "{name}": key ({fk.parent.name})=({missing}) is not '
+                        f'present in table "{target.table.name}"'
+                    )
+                    raise IntegrityError("(foreign keys checked at once)", None, refused)
+
+    def restore(self, table: Table) -> None:
+        """Add back what was dropped from ``table`` (once), or check at once the keys its
+        rows reference (:meth:`check_keys_at_once`)."""
+        conn = self._conn
+        if table in self._skipping:
+            self._check_references(table)
+        self._referenced.pop(table, None)
         for statement in self._restore.pop(table, ()):
             if conn.dialect.name == "sqlite":  # as SQLite wrote it (a ':' is no bind parameter)
                 conn.exec_driver_sql(statement)
@@ -646,6 +749,15 @@ class BulkLoad:
                 conn.execute(text(statement))
 
     def restore_all(self) -> None:
-        """Add back what was dropped from every table not restored yet."""
-        for table in list(self._restore):
+        """Add back what was dropped from every table not restored yet (and check the keys
+        of those whose rows skipped their checks)."""
+        for table in [*self._restore, *self._skipping]:
             self.restore(table)
+
+
+def _single_column_keys(table: Table) -> bool:
+    """Whether ``table`` has foreign keys, each of one column."""
+    keys = table.foreign_keys
+    return bool(keys) and all(
+        fk.constraint is not None and len(fk.constraint.elements) == 1 for fk in keys
+    )

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
+from bot.db import bulk as db_bulk
 from bot.db.bulk import (
     BackgroundInserts,
     BulkLoad,
@@ -290,12 +291,20 @@ def store_folds(
     bulk = [table for table, rows in sizes if is_bulk_load(conn, table, rows)]
     load = BulkLoad(conn)
     load.add(bulk, bulk)
-    _insert_folds(conn, folds, inserts)
+    others = [table for table, _ in sizes if table not in bulk]
+    if sum(rows for table, rows in sizes if table in others) >= db_bulk.BULK_LOAD_ROWS:
+        for table in others:
+            load.collect_references(table)
+        load.check_keys_at_once(others)
+    _insert_folds(conn, folds, inserts, load)
     run_later(load.restore_all, inserts)
 
 
 def _insert_folds(
-    conn: Connection, folds: Sequence[Rollup], inserts: BackgroundInserts | None
+    conn: Connection,
+    folds: Sequence[Rollup],
+    inserts: BackgroundInserts | None,
+    load: BulkLoad | None = None,
 ) -> None:
     for start in range(0, len(folds), 5000):
         batch = folds[start : start + 5000]
@@ -314,7 +323,11 @@ def _insert_folds(
             for f in batch
             for t in f.threads.values()
         ]
-        bulk_insert(conn, ROLLUP_TABLE, [f.row() for f in batch], inserts)
+        rollup_rows = [f.row() for f in batch]
+        if load is not None:
+            load.note_references(ROLLUP_TABLE, rollup_rows)
+            load.note_references(THREAD_TABLE, thread_rows)
+        bulk_insert(conn, ROLLUP_TABLE, rollup_rows, inserts)
         bulk_insert(conn, THREAD_TABLE, thread_rows, inserts)
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Dialect, NestedTransaction, Table, bindparam, delete, update
 from sqlalchemy.exc import DataError, IntegrityError
 
+from bot.db import bulk
 from bot.db.bulk import (
     BackgroundInserts,
     BulkLoad,
@@ -34,7 +35,7 @@ from bot.db.bulk import (
     member_of,
     run_later,
 )
-from bot.db.models import RequestAccount
+from bot.db.models import Request, RequestAccount
 from bot.importer.kinds import REQUEST_LINKS, Kind
 from bot.importer.lookup import is_empty, rows_where_in
 from bot.importer.records import Converted
@@ -47,6 +48,7 @@ PK = "_pk"  # bind name of the primary key in bulk updates
 # kinds whose writes change an account's rollups (refresh_rollups)
 ROLLUP_KINDS = frozenset({"activities", "health_scores", "meetings"})
 
+REQUESTS_TABLE = Request.__table__
 _LINKS_TABLE = RequestAccount.__table__
 assert isinstance(_LINKS_TABLE, Table)
 LINKS_TABLE: Table = _LINKS_TABLE
@@ -290,11 +292,20 @@ class PlanWriter:
     def start(self, table: Table, new_rows: int, adds_only: bool) -> None:
         """``table`` is about to take up to ``new_rows`` rows (and no updates if ``adds_only``):
         a bulk load (``is_bulk_load``) drops, until :meth:`written`, its foreign keys on
-        PostgreSQL, and if it only takes new rows its indexes (and keys, on PostgreSQL)."""
+        PostgreSQL, and if it only takes new rows its indexes (and keys, on PostgreSQL); a load
+        of as many rows into a bigger table may have its foreign keys checked at once
+        (``BulkLoad.check_keys_at_once``)."""
+
+        # (not requests: their account links are written in the same window, unchecked)
+        big = new_rows >= bulk.BULK_LOAD_ROWS and table is not REQUESTS_TABLE
+        if big:
+            self._load.collect_references(table)
 
         def begin() -> None:
             if is_bulk_load(self.conn, table, new_rows):
                 self._load.add([table], [table] if adds_only else [])
+            elif big:
+                self._load.check_keys_at_once([table])
 
         self._hand_over(begin)
 
@@ -304,6 +315,8 @@ class PlanWriter:
             return
         try:
             table = plan.kind.table
+            self._load.note_references(table, plan.creates)
+            self._load.note_references(table, plan.updates)
             for part in chunks(plan.creates, WRITE_BATCH):
                 bulk_insert(
                     self.conn, table, part, self.inserts, defaults=plan.defaults, given=plan.columns
