@@ -37,6 +37,7 @@ from bench.bench_sweep import REFERENCE, database  # noqa: E402
 from bench.generate import cached_dataset  # noqa: E402
 from bot.db import bulk  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
+from bot.engine import rollups  # noqa: E402
 from bot.importer import import_file, portfolio, writer  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
 
@@ -80,12 +81,15 @@ STEPS = [
         "file_ids",
         "natural_key_duplicates",
         "references_outside",
-        "_fold_new_accounts",
         "check_references",
         "store_folds",
         "_refresh",
     )
 ] + [(writer.PlanWriter, name, f"PlanWriter.{name}") for name in ("write", "drain")]
+STEPS += [
+    (rollups.FreshFolds, name, f"FreshFolds.{name}")
+    for name in ("add_activities", "add_health", "folds")
+]
 
 
 class StepClock:

@@ -8,7 +8,7 @@ of what they hold: the importer folds the stored rows after writing them, and a 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -228,43 +228,52 @@ def refresh_rollups(
     refresh_request_activity(conn, request_ids)
 
 
-def fold_fresh(
-    account_ids: Collection[str],
-    activities: Iterable[Mapping[str, Any]],
-    health: Iterable[Mapping[str, Any]],
-) -> list[Rollup]:
-    """Fold accounts that have no stored history from rows held in memory (the importer's
-    converted rows, keyed by column name): the same result as ``load_folds`` without reading
-    back what was just written."""
-    wanted = set(account_ids)
-    acts: dict[str, list[ActivityRow]] = {acc: [] for acc in wanted}
-    for row in activities:
-        bucket = acts.get(row["account_id"])
-        if bucket is not None:
-            get = row.get
-            bucket.append(
-                ActivityRow(
-                    row["id"],
-                    row["at"],
-                    row["kind"],
-                    row["direction"],
-                    get("thread"),
-                    get("subject"),
-                    get("contact_id"),
-                    get("outcome"),
+class FreshFolds:
+    """Rollups of accounts that have no stored history, folded from rows held in memory (the
+    importer's converted rows, keyed by column name): the same result as ``load_folds``
+    without reading back what was just written. Rows may come in parts (as the importer
+    writes them); rows of other accounts are left out."""
+
+    def __init__(self, account_ids: Iterable[str]) -> None:
+        self._activities: dict[str, list[ActivityRow]] = {acc: [] for acc in account_ids}
+        self._scores: dict[str, list[tuple[datetime, float]]] = {
+            acc: [] for acc in self._activities
+        }
+
+    def add_activities(self, activities: Iterable[Mapping[str, Any]]) -> None:
+        buckets = self._activities
+        for row in activities:
+            bucket = buckets.get(row["account_id"])
+            if bucket is not None:
+                get = row.get
+                bucket.append(
+                    ActivityRow(
+                        row["id"],
+                        row["at"],
+                        row["kind"],
+                        row["direction"],
+                        get("thread"),
+                        get("subject"),
+                        get("contact_id"),
+                        get("outcome"),
+                    )
                 )
-            )
-    scores: dict[str, list[tuple[datetime, float]]] = {acc: [] for acc in wanted}
-    for row in health:
-        bucket_h = scores.get(row["account_id"])
-        if bucket_h is not None:
-            bucket_h.append((row["at"], row["score"]))
-    folds = []
-    for acc in sorted(wanted):
-        rows = acts[acc]
-        rows.sort(key=_AT_AND_ID)
-        folds.append(fold_account(acc, rows, scores[acc]))
-    return folds
+
+    def add_health(self, health: Iterable[Mapping[str, Any]]) -> None:
+        buckets = self._scores
+        for row in health:
+            bucket = buckets.get(row["account_id"])
+            if bucket is not None:
+                bucket.append((row["at"], row["score"]))
+
+    def folds(self) -> list[Rollup]:
+        """One rollup per account, by account id."""
+        folds = []
+        for acc in sorted(self._activities):
+            rows = self._activities[acc]
+            rows.sort(key=_AT_AND_ID)
+            folds.append(fold_account(acc, rows, self._scores[acc]))
+        return folds
 
 
 _AT_AND_ID = attrgetter("at", "id")  # the order activities are folded in, at C speed

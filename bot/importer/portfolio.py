@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from bot.db.bulk import done
 from bot.db.models import Org
-from bot.engine.rollups import Rollup, fold_fresh, refresh_rollups, store_folds
+from bot.engine.rollups import FreshFolds, refresh_rollups, store_folds
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
 from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, Kind, org_fields, portfolio_kinds
 from bot.importer.progress import Ticker
@@ -230,7 +230,7 @@ def import_portfolio(
                     name: _later(writer, partial(read_stored, conn, kinds[name], items))
                     for name, items in lists.items()
                 }
-                converted, ids, plans = _check_and_write(
+                converted, ids, plans, folding = _check_and_write(
                     lists, kinds, stored, writer, errors, ticker, now
                 )
                 # The parsed file is done with: freed now, while the database takes the last
@@ -245,7 +245,7 @@ def import_portfolio(
                     extra.append(("org.fallback_csm", "users", org_row["fallback_csm_id"]))
                 outside = references_outside(converted, ids, extra)
                 # the rollups of the new accounts, folded while the database takes the rows
-                fresh = _fold_new_accounts(plans) if writer is not None and not errors else []
+                fresh = folding.folds() if folding is not None and not errors else []
                 fresh_ids = {f.account_id for f in fresh}
                 if writer is not None:
                     writer.drain()  # the connection is this thread's again
@@ -264,9 +264,9 @@ def import_portfolio(
                     store_folds(conn, fresh, writer.inserts, new=True)
                     # Every row is written or handed over (as parameters): only `garbage`
                     # holds them now.
-                    garbage.extend([converted, outside, fresh])
+                    garbage.extend([converted, outside, fresh, folding])
                     garbage.extend(plan.release() for plan in plans.values())
-                    del converted, outside, fresh
+                    del converted, outside, fresh, folding
             if dry_run:
                 return _done(report, started)
             _refresh(conn, plans, fresh_ids, ticker)
@@ -297,13 +297,15 @@ def _check_and_write(
     errors: list[ImportIssue],
     ticker: Ticker,
     now: datetime,
-) -> tuple[dict[str, Converted], dict[str, set[str]], dict[str, KindPlan]]:
+) -> tuple[dict[str, Converted], dict[str, set[str]], dict[str, KindPlan], FreshFolds | None]:
     """Convert and plan the records of each kind, ``PART`` at a time, and hand each part to
     ``writer`` at once while nothing is wrong yet; then look for duplicate keys. Returns the
-    converted records, the file's ids and the plans, by kind."""
+    converted records, the file's ids and the plans, by kind, and the history of the accounts
+    the file creates, gathered part by part as it is written (to fold their rollups from)."""
     converted: dict[str, Converted] = {}
     ids: dict[str, set[str]] = {}
     plans: dict[str, KindPlan] = {}
+    folding: FreshFolds | None = None
     for name, items in lists.items():
         kind = kinds[name]
         conv = converted[name] = Converted(kind)
@@ -318,15 +320,22 @@ def _check_and_write(
             more = plan_kind(conv, held, errors, now=now, first=first)
             if writer is not None and not errors:
                 writer.write(more)
+                if folding is not None:  # (while the database takes the part)
+                    if name == "activities":
+                        folding.add_activities(more.creates)
+                    elif name == "health_scores":
+                        folding.add_health(more.creates)
             plan.extend(more)
         if writer is not None and not errors:
             writer.written(kind.table)
+            if name == "accounts" and plan.creates:
+                folding = FreshFolds(row["id"] for row in plan.creates)
         if kind.has_id:
             ids[name] = file_ids(kind, items, errors)
         else:
             natural_key_duplicates(conv, errors)
     ticker.finish()
-    return converted, ids, plans
+    return converted, ids, plans, folding
 
 
 def _later(writer: PlanWriter | None, read: Callable[[], Stored]) -> Future[Stored]:
@@ -354,21 +363,6 @@ def _count_org(
         return True
     report.unchanged["org"] = 1
     return False
-
-
-def _new_accounts(plans: dict[str, KindPlan]) -> set[str]:
-    return {row["id"] for row in plans["accounts"].creates} if "accounts" in plans else set()
-
-
-def _fold_new_accounts(plans: dict[str, KindPlan]) -> list[Rollup]:
-    """Rollups of the accounts this import creates, folded from the rows in memory (they
-    have no stored history to read back)."""
-    new = _new_accounts(plans)
-    if not new:
-        return []
-    activities = plans["activities"].creates if "activities" in plans else []
-    health = plans["health_scores"].creates if "health_scores" in plans else []
-    return fold_fresh(new, activities, health)
 
 
 def _refresh(conn: Connection, plans: dict[str, KindPlan], fresh: set[str], ticker: Ticker) -> None:
