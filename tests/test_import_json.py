@@ -15,7 +15,7 @@ from sqlalchemy import Engine, Table, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from bench.generate import cached_dataset
-from bot.db.bulk import BULK_LOAD_ROWS, background_inserts, bulk_insert
+from bot.db.bulk import BULK_LOAD_ROWS, background_inserts, bulk_insert, member_of
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -953,6 +953,45 @@ def test_a_bulk_load_that_also_updates_stored_rows(
             select(func.count()).select_from(Activity).where(Activity.subject.like("Changed %"))
         ).scalar()
     assert (stored, changed) == (len(activities), 100)
+
+
+@pytest.mark.postgres
+def test_a_long_list_of_ids_reaches_postgresql_as_one_constant_array(pg_engine: Engine) -> None:
+    """The importer looks up stored rows by lists of hundreds of thousands of ids. On
+    PostgreSQL the list must reach the planner as a constant, which it hashes: otherwise each
+    row scanned is compared with every id (a re-import of 12,500 activities took 52 s)."""
+    ids = [f"act-{i}" for i in range(500)]
+    with pg_engine.connect() as conn:
+        query = select(Activity.id).where(member_of(conn, Activity.id, ids))
+        compiled = query.compile(conn)
+        plan = conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params).scalars().all()
+    assert any("ANY ('{" in line for line in plan), plan
+
+
+def test_ids_with_quotes_backslashes_commas_and_braces_are_found_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Stored rows are looked up by long lists of ids (on PostgreSQL, sent as the text of one
+    array): ids holding the characters that text quotes or separates by are found again, so
+    a second import of the same file changes nothing, and a changed one updates just it."""
+    data = portfolio()
+    odd = ['q"uote', "back\\slash", "com,ma", "{brace}", "sp aced", "NULL", '\\"', "é"]
+    template = data["activities"][0]
+    data["activities"] = [
+        {**template, "id": f"act-{i}-{odd[i % len(odd)]}" if i >= len(odd) else odd[i]}
+        for i in range(160)
+    ]
+    for activity in data["activities"]:
+        activity.pop("request", None)
+    path = write(tmp_path, data)
+    first = import_file(engine, path, now=NOW)
+    count = len(data["activities"])
+    assert first.created["activities"] == count > 150
+    again = import_file(engine, path, now=NOW)
+    assert again.unchanged["activities"] == count
+    data["activities"][1]["subject"] = "Changed"
+    changed = import_file(engine, write(tmp_path, data), now=NOW)
+    assert (changed.updated["activities"], changed.unchanged["activities"]) == (1, count - 1)
 
 
 def test_a_big_re_import_finds_every_stored_record(engine: Engine, tmp_path: Path) -> None:

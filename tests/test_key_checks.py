@@ -21,7 +21,6 @@ from bot.db.bulk import BulkLoad, bulk_insert
 from bot.db.models import Account, Activity
 from bot.db.session import make_engine
 from bot.importer import import_file
-from tests.conftest import _new_database_url
 from tests.test_import_json import schema
 
 pytestmark = pytest.mark.postgres
@@ -32,15 +31,8 @@ assert isinstance(ACTIVITIES, Table)
 
 
 @pytest.fixture
-def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _new_database_url(request, "postgres", tmp_path)
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
+def pg(pg_engine: Engine) -> Engine:
+    return pg_engine
 
 
 def _import_three_shards(
