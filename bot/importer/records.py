@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.importer.compiled import compile_record
+from bot.importer.compiled import FastConvert, compile_record
 from bot.importer.fields import Invalid, describe, suggest
 from bot.importer.kinds import FieldSpec, Kind, RefSpec
 from bot.importer.lookup import existing_ids
@@ -35,6 +35,8 @@ class Converted:
     invalid_index: list[int] = field(default_factory=list)
     # every column some row of ``rows`` may hold (the others are absent from every row)
     columns: set[str] = field(default_factory=set)
+    # the kind's compiled converters, made as record shapes come (once for all the parts)
+    fast: FastConvert | None = None
 
     def path(self, j: int) -> str:
         return f"{self.kind.name}[{self.index[j]}]"
@@ -122,7 +124,9 @@ def convert_records(
     specs, name = kind.fields, kind.name
     required = frozenset(kind.required)
     check, derive = kind.check, kind.derive
-    fast = compile_record(specs, required, out.columns) if part else None
+    if out.fast is None and part:
+        out.fast = compile_record(specs, required, out.columns)
+    fast = out.fast
     for start in range(part.start, part.stop, BATCH):
         stop = min(start + BATCH, part.stop)
         for i in range(start, stop):
