@@ -462,6 +462,38 @@ def test_moving_an_activity_refreshes_both_accounts(engine: Engine, tmp_path: Pa
         assert [tuple(t) for t in threads] == [("acc-2", "th-1")]
 
 
+def test_moving_an_activity_to_an_account_the_same_file_creates(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A new account's rollups are folded from the file's rows; an activity already stored
+    that the file moves to the new account counts too (it is an update, not a new row)."""
+    run(engine, tmp_path, portfolio())
+    moved = {
+        "format": "followup-portfolio/1",
+        "accounts": [{"id": "acc-new", "name": "Newco"}],
+        "activities": [
+            {
+                "id": "a-1",
+                "account": "acc-new",
+                "at": "2026-11-10T15:00:00Z",
+                "kind": "email",
+                "direction": "outbound",
+                "thread": "th-1",
+            }
+        ],
+    }
+    report = run(engine, tmp_path, moved)
+    assert (report.created["accounts"], report.updated["activities"]) == (1, 1)
+    with engine.connect() as conn:
+        touch = dict(
+            conn.execute(select(AccountRollup.account_id, AccountRollup.last_touch_at)).all()
+        )
+        threads = conn.execute(select(EmailThread.account_id, EmailThread.thread_key)).all()
+    assert touch["acc-new"] == datetime(2026, 11, 10, 15, tzinfo=UTC)
+    assert touch["acc-1"] is None
+    assert [tuple(t) for t in threads] == [("acc-new", "th-1")]
+
+
 def test_partial_update_keeps_other_fields_and_null_clears(engine: Engine, tmp_path: Path) -> None:
     run(engine, tmp_path, portfolio())
     partial = {

@@ -605,6 +605,11 @@ class BulkLoad:
     transaction and leaves everything as it was. Until that transaction ends, each table added
     is locked (ACCESS EXCLUSIVE: other sessions wait to read it) — hence bulk loads only.
 
+    A load too big for per-row checks into a table too big to rebuild may instead have its
+    foreign keys checked once per referenced row (:meth:`check_keys_at_once`), when the role
+    may skip the per-row triggers; nothing is dropped then. Only a table's owner may drop its
+    keys and indexes: :meth:`add` leaves the tables of other owners as they are.
+
     SQLite: the indexes of their own (not a key's) of the tables ``reindexed`` are dropped
     and built again after the writes, from their own ``CREATE INDEX``. Rows that come in no
     particular order of an index (activities in time order, say, for the index by account)

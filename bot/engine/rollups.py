@@ -266,6 +266,13 @@ class FreshFolds:
             if bucket is not None:
                 bucket.append((row["at"], row["score"]))
 
+    def forget(self, account_ids: Iterable[str]) -> None:
+        """Leave these accounts out (a stored row moves to one of them: their rollups must be
+        folded from what the database holds)."""
+        for acc in account_ids:
+            self._activities.pop(acc, None)
+            self._scores.pop(acc, None)
+
     def folds(self) -> list[Rollup]:
         """One rollup per account, by account id."""
         folds = []

@@ -323,6 +323,7 @@ def _check_and_write(
                 if folding is not None:  # (while the database takes the part)
                     if name == "activities":
                         folding.add_activities(more.creates)
+                        folding.forget(r["account_id"] for r in more.updates if "account_id" in r)
                     elif name == "health_scores":
                         folding.add_health(more.creates)
             plan.extend(more)
