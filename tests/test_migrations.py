@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, insert, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
-from bot.db.models import Activity, Base
+from bench.generate import cached_dataset
+from bot.db.models import Account, Activity, Base
+from bot.db.session import make_engine, upgrade
+from bot.importer import import_file
+
+NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
 
 
 def test_migrations_match_models(engine: Engine) -> None:
@@ -53,3 +65,58 @@ def test_activity_lookups_by_meeting_or_request_can_use_their_partial_indexes(
             explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
             plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + str(sql)))
             assert index in plan, plan
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_with_data_keeps_its_rows_and_keys_when_ids_become_bytewise(
+    pg_server_url: str, tmp_path: Path
+) -> None:
+    """Migration 0006 (ids compare byte by byte) on a database that holds a portfolio: every
+    row is still there, ids sort byte by byte (uppercase before lowercase), and the foreign
+    keys still refuse a dangling reference."""
+    name = f"followup_m_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(pg_server_url).set(database=name).render_as_string(False))
+    try:
+        upgrade(engine, "0005")
+        shards = cached_dataset(tmp_path / "data", accounts=30, activities_per_account=5)
+        for shard in shards:
+            import_file(engine, shard, now=NOW)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Account), [{"id": i, "name": i} for i in ("b-lower", "B-upper", "a-lower")]
+            )
+        before = _counts(engine)
+        upgrade(engine)
+        assert _counts(engine) == before
+        with engine.connect() as conn:
+            ids = conn.execute(
+                select(Account.id).where(Account.id.like("%-%")).order_by(Account.id)
+            ).scalars()
+            assert list(ids) == ["B-upper", "a-lower", "b-lower"]
+            collations = conn.execute(
+                text(
+                    "SELECT DISTINCT collation_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND character_maximum_length = 64 "
+                    "AND column_name IN ('id', 'account_id', 'csm_id', 'user_id')"
+                )
+            ).scalars()
+            assert set(collations) == {"C"}
+        activity = {"kind": "note", "direction": "internal", "at": NOW}
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(Activity).values(id="act-x", account_id="nobody", **activity))
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
