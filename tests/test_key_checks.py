@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, Table, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -28,11 +28,6 @@ pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
 ACTIVITIES = Activity.__table__
 assert isinstance(ACTIVITIES, Table)
-
-
-@pytest.fixture
-def pg(pg_engine: Engine) -> Engine:
-    return pg_engine
 
 
 def _import_three_shards(
@@ -56,16 +51,19 @@ def _import_three_shards(
 
 
 def test_a_big_load_into_a_bigger_table_stores_every_row_and_keeps_its_keys(
-    pg: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    pg_engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr("bot.db.bulk.BULK_LOAD_ROWS", 100)
-    before = schema(pg)
-    _, logged = _import_three_shards(pg, tmp_path, caplog)
+    before = schema(pg_engine)
+    _, logged = _import_three_shards(pg_engine, tmp_path, caplog)
     assert "the foreign keys of activities are checked at once" in logged
     assert "email_threads" in logged  # the new accounts' rollups too
     assert "bulk load" not in logged  # nothing dropped, nothing locked for readers
-    assert schema(pg) == before
-    with pg.connect() as conn:
+    assert schema(pg_engine) == before
+    with pg_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Account)).scalar() == 300
         assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 3000
         orphans = conn.execute(
@@ -77,7 +75,7 @@ def test_a_big_load_into_a_bigger_table_stores_every_row_and_keeps_its_keys(
         # the per-row triggers are back for whatever comes next
         assert conn.execute(text("SHOW session_replication_role")).scalar() == "origin"
     activity = {"kind": "note", "direction": "internal", "at": NOW}
-    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), pg.begin() as conn:
+    with pytest.raises(IntegrityError, match=r"(?i)foreign key"), pg_engine.begin() as conn:
         conn.execute(insert(Activity).values(id="act-dangling", account_id="nobody", **activity))
 
 
@@ -96,34 +94,34 @@ def _accounts(engine: Engine, *ids: str) -> None:
         )
 
 
-def test_keys_checked_at_once_refuse_a_row_that_references_nothing(pg: Engine) -> None:
-    _accounts(pg, "a-1")
+def _write_checking_keys_at_once(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """Activities written as a big load does when its keys are checked at once."""
+    load = BulkLoad(conn)
+    load.collect_references(ACTIVITIES)
+    assert load.check_keys_at_once([ACTIVITIES])
+    load.note_references(ACTIVITIES, rows)
+    bulk_insert(conn, ACTIVITIES, rows)
+    load.restore(ACTIVITIES)
+
+
+def test_keys_checked_at_once_refuse_a_row_that_references_nothing(pg_engine: Engine) -> None:
+    _accounts(pg_engine, "a-1")
     rows = [_activity("act-1", "a-1"), _activity("act-2", "a-gone")]
     refused = pytest.raises(IntegrityError, match=r"key \(account_id\)=\(a-gone\) is not")
-    with refused, pg.begin() as conn:
-        load = BulkLoad(conn)
-        load.collect_references(ACTIVITIES)
-        assert load.check_keys_at_once([ACTIVITIES])
-        load.note_references(ACTIVITIES, rows)
-        bulk_insert(conn, ACTIVITIES, rows)
-        load.restore(ACTIVITIES)
-    with pg.connect() as conn:
+    with refused, pg_engine.begin() as conn:
+        _write_checking_keys_at_once(conn, rows)
+    with pg_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 0
 
 
-def test_rows_referenced_by_a_load_cannot_be_deleted_until_it_commits(pg: Engine) -> None:
+def test_rows_referenced_by_a_load_cannot_be_deleted_until_it_commits(pg_engine: Engine) -> None:
     """As with the per-row triggers, each referenced account is locked (FOR KEY SHARE) until
     the load's transaction ends: another session cannot delete it meanwhile."""
-    _accounts(pg, "a-1", "a-2")
+    _accounts(pg_engine, "a-1", "a-2")
     rows = [_activity("act-1", "a-1")]
-    with pg.begin() as conn:
-        load = BulkLoad(conn)
-        load.collect_references(ACTIVITIES)
-        assert load.check_keys_at_once([ACTIVITIES])
-        load.note_references(ACTIVITIES, rows)
-        bulk_insert(conn, ACTIVITIES, rows)
-        load.restore(ACTIVITIES)
-        with pg.connect() as other:
+    with pg_engine.begin() as conn:
+        _write_checking_keys_at_once(conn, rows)
+        with pg_engine.connect() as other:
             other.execute(text("SET lock_timeout = '200ms'"))
             with pytest.raises(OperationalError, match="lock timeout"):
                 other.execute(Account.__table__.delete().where(Account.id == "a-1"))
@@ -153,7 +151,7 @@ def plain_role_engine(pg_url: str) -> Iterator[Engine]:
 
 def test_a_role_that_neither_owns_the_tables_nor_may_skip_triggers_imports_as_before(
     plain_role_engine: Engine,
-    pg: Engine,
+    pg_engine: Engine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -163,5 +161,5 @@ def test_a_role_that_neither_owns_the_tables_nor_may_skip_triggers_imports_as_be
     logged = first + third
     assert "checked at once" not in logged
     assert "bulk load" not in logged  # (only a table's owner may drop its keys)
-    with pg.connect() as conn:
+    with pg_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 3000

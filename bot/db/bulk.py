@@ -548,13 +548,19 @@ def member_of_many(
 BULK_LOAD_ROWS = 10_000  # new rows from which a load into a table counts as a bulk load
 
 
+def is_big_load(new_rows: int) -> bool:
+    """Whether ``new_rows`` new rows into one table are worth keys checked at the end rather
+    than row by row (``BULK_LOAD_ROWS`` or more)."""
+    return new_rows >= BULK_LOAD_ROWS
+
+
 def is_bulk_load(conn: Connection, table: Table, new_rows: int) -> bool:
     """Whether inserting ``new_rows`` into ``table`` is a bulk load worth checking its keys and
     building its indexes at the end (:class:`BulkLoad`): at least ``BULK_LOAD_ROWS`` new rows,
     and at least as many as the table holds (a first load, or one that doubles it — not a
     small change to a big table, whose indexes would be built again for a few rows, and which
     PostgreSQL would lock for nothing)."""
-    if conn.dialect.name not in ("postgresql", "sqlite") or new_rows < BULK_LOAD_ROWS:
+    if conn.dialect.name not in ("postgresql", "sqlite") or not is_big_load(new_rows):
         return False
     held = select(literal(1)).select_from(table).limit(new_rows + 1).subquery()
     return int(conn.execute(select(func.count()).select_from(held)).scalar_one()) <= new_rows

@@ -17,12 +17,12 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from bot.db import bulk as db_bulk
 from bot.db.bulk import (
     BackgroundInserts,
     BulkLoad,
     bulk_insert,
     chunks,
+    is_big_load,
     is_bulk_load,
     run_later,
 )
@@ -308,7 +308,7 @@ def store_folds(
     load = BulkLoad(conn)
     load.add(bulk, bulk)
     others = [table for table, _ in sizes if table not in bulk]
-    if sum(rows for table, rows in sizes if table in others) >= db_bulk.BULK_LOAD_ROWS:
+    if is_big_load(sum(rows for table, rows in sizes if table in others)):
         for table in others:
             load.collect_references(table)
         load.check_keys_at_once(others)

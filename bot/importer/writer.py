@@ -22,7 +22,6 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Dialect, NestedTransaction, Table, bindparam, delete, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from bot.db import bulk
 from bot.db.bulk import (
     BackgroundInserts,
     BulkLoad,
@@ -31,6 +30,7 @@ from bot.db.bulk import (
     chunks,
     done,
     id_chunks,
+    is_big_load,
     is_bulk_load,
     member_of,
     run_later,
@@ -297,7 +297,7 @@ class PlanWriter:
         (``BulkLoad.check_keys_at_once``)."""
 
         # (not requests: their account links are written in the same window, unchecked)
-        big = new_rows >= bulk.BULK_LOAD_ROWS and table is not REQUESTS_TABLE
+        big = is_big_load(new_rows) and table is not REQUESTS_TABLE
         if big:
             self._load.collect_references(table)
 
