@@ -46,6 +46,9 @@ CATALOGUE: list[Any] = [
     float("inf"),
     float("nan"),
     2**70,
+    -(2**63) - 1,
+    2**31,
+    10**400,  # no float holds it
     True,
     False,
     [],
@@ -70,6 +73,8 @@ CATALOGUE: list[Any] = [
     "2026-03-08T02:30:00",  # inside the DST gap in New York
     "2026-11-01T01:30:00",  # the repeated hour in New York
     "2026-13-01T00:00:00Z",
+    "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+    "9999-12-31T23:00:00",  # after 9999 in UTC when read in New York
     "yesterday",
     "12:30",
     "24:00",

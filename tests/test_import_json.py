@@ -558,6 +558,31 @@ def test_health_scores_and_product_events_are_keyed_by_their_natural_key(
         assert (rollup.health_score, rollup.health_prev_score) == (45, 40)
 
 
+def test_a_stored_health_score_takes_new_factors_without_its_score(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run(engine, tmp_path, portfolio())
+    at = portfolio()["health_scores"][0]["at"]
+    given = {"account": "acc-1", "at": at, "factors": {"usage": 9}}
+    report = run(engine, tmp_path, {"format": "followup-portfolio/1", "health_scores": [given]})
+    assert report.updated == {"health_scores": 1}
+    with engine.connect() as conn:
+        score, factors = conn.execute(
+            select(HealthScore.score, HealthScore.factors)
+            .where(HealthScore.account_id == "acc-1")
+            .order_by(HealthScore.at)
+        ).first() or (None, None)
+    assert (score, factors) == (portfolio()["health_scores"][0]["score"], {"usage": 9})
+    new = {"account": "acc-1", "at": "2026-09-01T00:00:00Z"}
+    assert failure(
+        engine, tmp_path, {"format": "followup-portfolio/1", "health_scores": [new]}
+    ) == ["health_scores[0].score: required for a new health score"]
+    cleared = {**given, "score": None}
+    assert failure(
+        engine, tmp_path, {"format": "followup-portfolio/1", "health_scores": [cleared]}
+    ) == ["health_scores[0].score: required, must not be null"]
+
+
 def test_naive_timestamps_are_read_in_the_org_timezone(engine: Engine, tmp_path: Path) -> None:
     data = portfolio()
     data["activities"][0]["at"] = "2026-01-15T09:00:00"  # EST: UTC-5
@@ -722,6 +747,27 @@ BAD_INPUTS = {
         lambda d: d["activities"][1].update(direction="outbound"),
         "activities[1].direction: a note is internal, got 'outbound'",
     ),
+    # values that once got past the checks and made the database raise a traceback
+    "a whole number no column holds": (
+        lambda d: d["accounts"][0].update(open_issues=10**20),
+        "accounts[0].open_issues: out of range: whole numbers here go from -2147483648 "
+        "to 2147483647",
+    ),
+    "a timestamp that leaves the calendar in UTC": (
+        lambda d: d["accounts"][0].update(created_at="0001-01-01T00:00:00+01:00"),
+        "accounts[0].created_at: out of range: '0001-01-01T00:00:00+01:00' is before year 1 "
+        "or after 9999 in UTC",
+    ),
+    "a naive timestamp that leaves the calendar in UTC": (  # 23:00 in New York is 04:00 UTC
+        lambda d: d["activities"][0].update(at="9999-12-31T23:00:00"),
+        "activities[0].at: out of range: '9999-12-31T23:00:00' is before year 1 or after "
+        "9999 in UTC",
+    ),
+    "a lone surrogate": (  # json.dumps writes it as the escape \ud800
+        lambda d: d["accounts"][0].update(name="Acme \ud800 Corp"),
+        "accounts[0].name: not valid text: it holds a lone surrogate escape "
+        "(\\ud800-\\udfff without its pair)",
+    ),
 }
 
 
@@ -733,6 +779,25 @@ def test_bad_input_is_refused_with_its_path_and_writes_nothing(
     if case == "different org name":
         run(engine, tmp_path, portfolio())
     assert expected in failure(engine, tmp_path, _bad(change))
+
+
+def test_a_number_beyond_64_bits_is_stored_as_the_nearest_float(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = portfolio()
+    data["accounts"][0]["mrr"] = 10**20
+    run(engine, tmp_path, data)
+    with engine.connect() as conn:
+        mrr = conn.execute(select(Account.mrr).where(Account.id == "acc-1")).scalar_one()
+    assert mrr == 1e20
+
+
+def test_a_lone_surrogate_in_a_key_is_named_too(engine: Engine, tmp_path: Path) -> None:
+    text = json.dumps(portfolio()).replace('"traits": {', '"traits": {"\\udc00x": 1, ', 1)
+    assert failure(engine, tmp_path, text) == [
+        "accounts[0].traits.\\udc00x: the key is not valid text: it holds a lone surrogate "
+        "escape (\\ud800-\\udfff without its pair)"
+    ]
 
 
 def test_malformed_json_gives_line_and_column(engine: Engine, tmp_path: Path) -> None:

@@ -146,12 +146,26 @@ def _range_message(lo: float | None, hi: float | None, value: float) -> str:
     return f"must be ≤ {_fmt_num(hi or 0)}, got {_fmt_num(value)}"
 
 
+# The range of a 64-bit integer: what SQLite and PostgreSQL bind as an integer.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# The range of an ``Integer`` column (PostgreSQL's 32-bit ``integer``).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
 def number(lo: float | None = None, hi: float | None = None) -> Convert:
+    """A JSON number for a floating-point column: an integer beyond 64 bits is stored as the
+    nearest float (the databases bind no wider integer)."""
+
     def convert(value: Any) -> float | int:
         kind = type(value)
         if kind is not int and kind is not float:
             raise Invalid(f"expected a number, got {describe(value)}")
-        if kind is float and not math.isfinite(value):
+        if kind is int and not INT64_MIN <= value <= INT64_MAX:
+            try:
+                value = float(value)
+            except OverflowError:
+                raise Invalid("expected a finite number") from None
+        elif kind is float and not math.isfinite(value):
             raise Invalid("expected a finite number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise Invalid(_range_message(lo, hi, value))
@@ -162,7 +176,14 @@ def number(lo: float | None = None, hi: float | None = None) -> Convert:
         "t = type(v)\n"
         "if t is float:\n"
         "    if not isfinite(v): return None\n"
-        "elif t is not int: return None\n" + _bounds_source(lo, hi),
+        "elif t is not int: return None\n"
+        "elif v < {int_min} or v > {int_max}:\n"
+        "    try:\n"
+        "        v = float(v)\n"
+        "    except OverflowError:\n"
+        "        return None\n" + _bounds_source(lo, hi),
+        int_min=INT64_MIN,
+        int_max=INT64_MAX,
         lo=lo,
         hi=hi,
     )
@@ -180,6 +201,9 @@ def _bounds_source(lo: float | None, hi: float | None) -> str:
 
 
 def integer(lo: int | None = None, hi: int | None = None) -> Convert:
+    """A whole number (``5.0`` is 5) from ``lo`` to ``hi``, and within what an ``Integer``
+    column holds."""
+
     def convert(value: Any) -> int:
         kind = type(value)
         if kind is float and math.isfinite(value) and value.is_integer():
@@ -188,6 +212,8 @@ def integer(lo: int | None = None, hi: int | None = None) -> Convert:
             raise Invalid(f"expected a whole number, got {describe(value)}")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise Invalid(_range_message(lo, hi, value))
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise Invalid(f"out of range: whole numbers here go from {INT32_MIN} to {INT32_MAX}")
         return value  # type: ignore[no-any-return]
 
     _inline(
@@ -196,9 +222,12 @@ def integer(lo: int | None = None, hi: int | None = None) -> Convert:
         "if t is float:\n"
         "    if not (isfinite(v) and v.is_integer()): return None\n"
         "    v = int(v)\n"
-        "elif t is not int: return None\n" + _bounds_source(lo, hi),
+        "elif t is not int: return None\n"
+        "if v < {int_min} or v > {int_max}: return None\n" + _bounds_source(lo, hi),
         lo=lo,
         hi=hi,
+        int_min=INT32_MIN,
+        int_max=INT32_MAX,
     )
     return convert
 
@@ -248,7 +277,12 @@ def timestamp(tz: tzinfo) -> Convert:
             return parsed
         if offset is None:
             parsed = parsed.replace(tzinfo=tz)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+            raise Invalid(
+                f"out of range: {describe(value)} is before year 1 or after 9999 in UTC"
+            ) from None
 
     _inline(
         convert,
@@ -261,7 +295,10 @@ def timestamp(tz: tzinfo) -> Convert:
         "if t is not UTC:\n"
         "    if t is None:\n"
         "        v = v.replace(tzinfo={tz})\n"
-        "    v = v.astimezone(UTC)\n",
+        "    try:\n"
+        "        v = v.astimezone(UTC)\n"
+        "    except OverflowError:\n"
+        "        return None\n",
         tz=tz,
     )
     return convert

@@ -423,8 +423,14 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         kind(
             "health_scores",
             m.HealthScore,
-            [account, f("at", ts), f("score", number(0, 100)), f("factors", free_object)],
-            ("account", "at", "score"),
+            [
+                account,
+                f("at", ts),
+                # may be left out to update a stored score's factors, but never cleared
+                FieldSpec("score", ("score",), number(0, 100), nullable=False),
+                f("factors", free_object),
+            ],
+            ("account", "at"),
             (account_ref,),
             key=("account_id", "at"),
         ),

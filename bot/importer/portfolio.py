@@ -12,6 +12,7 @@ back: a failed import writes nothing, and lists every problem with its path.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import nullcontext
@@ -90,13 +91,51 @@ def load_json(path: Path) -> Any:
         issue = ImportIssue(f"byte {exc.start}", "invalid JSON: the file is not UTF-8 text")
         raise ImportFailed(source, [issue]) from None
     try:
-        return json.loads(decoded, parse_constant=_reject_constant)
+        data = json.loads(decoded, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         issue = ImportIssue(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}")
         raise ImportFailed(source, [issue]) from None
     except _NonFinite as exc:
         issue = ImportIssue("", f"invalid JSON: {exc} is not a JSON number")
         raise ImportFailed(source, [issue]) from None
+    # What orjson refuses and the standard parser lets through: an integer beyond 64 bits (the
+    # converters bound numbers) and a lone surrogate escape, which is no text a database can
+    # store.
+    issues = _lone_surrogates(data)
+    if issues:
+        raise ImportFailed(source, issues)
+    return data
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = (
+    "not valid text: it holds a lone surrogate escape (\\ud800-\\udfff without its pair)"
+)
+
+
+def _lone_surrogates(data: Any) -> list[ImportIssue]:
+    """An issue, with its path, for each string (or key) of ``data`` that holds a lone
+    surrogate, in the order of the file."""
+    issues: list[ImportIssue] = []
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if type(value) is str:
+            if _SURROGATE.search(value):
+                issues.append(ImportIssue(path, _LONE_SURROGATE))
+        elif type(value) is dict:
+            for key, item in reversed(value.items()):
+                shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                if shown != key:
+                    issues.append(
+                        ImportIssue(
+                            f"{path}.{shown}" if path else shown, "the key is " + _LONE_SURROGATE
+                        )
+                    )
+                stack.append((f"{path}.{shown}" if path else shown, item))
+        elif type(value) is list:
+            stack.extend((f"{path}[{i}]", value[i]) for i in reversed(range(len(value))))
+    return issues
 
 
 def _stored_org(conn: Connection) -> dict[str, Any] | None:
