@@ -864,7 +864,7 @@ def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) 
         "meetings": [
             {
                 "id": "m-2",
-                "account": "acc-2",
+                "account": "acc-1",
                 "starts_at": "2026-11-20T15:00:00Z",
                 "attendees": ["c-1", "u-mia"],
             }
@@ -872,6 +872,31 @@ def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) 
         "tasks": [{"id": "t-c", "account": "acc-2", "assignee": "u-mia", "request": "r-1"}],
     }
     assert run(engine, tmp_path, shard).created == {"meetings": 1, "tasks": 1}
+
+
+def test_a_meeting_lists_users_and_its_own_accounts_contacts_only(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = portfolio()
+    data["contacts"].append({"id": "c-2", "account": "acc-2", "name": "Ola"})
+    data["meetings"][0]["attendees"] = ["c-1", "u-ana", "c-2"]
+    assert failure(engine, tmp_path, data) == [
+        "meetings[0].attendees[2]: contact 'c-2' belongs to account 'acc-2', "
+        "not to the meeting's account 'acc-1'"
+    ]
+    data["meetings"][0]["attendees"] = ["c-1", "u-ana"]
+    run(engine, tmp_path, data)
+    # a later file that lists a stored contact of another account
+    moved = {"id": "m-1", "account": "acc-1", "starts_at": "2026-11-09T15:00:00Z"}
+    later = {"format": "followup-portfolio/1", "meetings": [{**moved, "attendees": ["c-2"]}]}
+    assert failure(engine, tmp_path, later) == [
+        "meetings[0].attendees[0]: contact 'c-2' belongs to account 'acc-2', "
+        "not to the meeting's account 'acc-1'"
+    ]
+    # an id that is a user's as well as another account's contact is that user
+    data["users"].append({"id": "c-2", "name": "Ola from the team"})
+    data["meetings"][0]["attendees"] = ["c-2"]
+    assert run(engine, tmp_path, data).updated["meetings"] == 1
 
 
 def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, Kind, org_fields, portf
 from bot.importer.progress import Ticker
 from bot.importer.records import (
     Converted,
+    check_attendees,
     check_references,
     convert_record,
     convert_records,
@@ -289,6 +290,7 @@ def import_portfolio(
                 if writer is not None:
                     writer.drain()  # the connection is this thread's again
                 check_references(conn, kinds, outside, errors)
+                check_attendees(conn, kinds, converted, ids, errors)
                 ticker.finish()
                 if errors:
                     raise ImportFailed(source, errors)

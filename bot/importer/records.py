@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from bot.importer.compiled import FastConvert, compile_record
 from bot.importer.fields import Invalid, describe, suggest
 from bot.importer.kinds import FieldSpec, Kind, RefSpec
-from bot.importer.lookup import existing_ids
+from bot.importer.lookup import existing_ids, rows_where_in
 from bot.importer.progress import Ticker
 from bot.importer.report import ImportIssue
 
@@ -277,3 +277,54 @@ def check_references(
     for path, target, value in refs.extra:
         if value not in refs.in_file.get(target, set()) and value not in stored.get(target, set()):
             errors.append(ImportIssue(path, f"unknown {kinds[target].singular} '{value}'"))
+
+
+def check_attendees(
+    conn: Connection,
+    kinds: dict[str, Kind],
+    converted: dict[str, Converted],
+    in_file: dict[str, set[str]],
+    errors: list[ImportIssue],
+) -> None:
+    """A meeting's attendees are users, or contacts of the meeting's own account
+    (data-format.md): report a contact of another account where it is listed."""
+    meetings = converted.get("meetings")
+    if meetings is None:
+        return
+    listed = [(row, at) for row, at in meetings.every_row() if row.get("attendees")]
+    if not listed:
+        return
+    owner: dict[str, str] = {}  # contact id -> its account, the file's word first
+    contacts = converted.get("contacts")
+    if contacts is not None:
+        for row, _ in contacts.every_row():
+            if "id" in row and row.get("account_id") is not None:
+                owner[row["id"]] = row["account_id"]
+    named = {item for row, _ in listed for item in row["attendees"]}
+    contacts_table = kinds["contacts"].table
+    for row in rows_where_in(conn, contacts_table, contacts_table.c.id, named - owner.keys()):
+        owner[row["id"]] = row["account_id"]
+    strays: list[tuple[int, int, str, str, str]] = []  # (position, index, id, owner, account)
+    for row, at in listed:
+        account = row.get("account_id")  # (required: absent only from an invalid record)
+        for i, item in enumerate(row["attendees"]):
+            theirs = owner.get(item)
+            if account is not None and theirs is not None and theirs != account:
+                strays.append((at, i, item, theirs, account))
+    if not strays:
+        return
+    # an id that is also a user's is that user; a contact whose own account is unknown has
+    # that reported already
+    users = in_file.get("users", set())
+    users = users | existing_ids(conn, kinds["users"].table, {s[2] for s in strays} - users)
+    accounts = in_file.get("accounts", set())
+    accounts = accounts | existing_ids(conn, kinds["accounts"].table, {s[3] for s in strays})
+    for at, i, item, theirs, account in sorted(strays):
+        if item not in users and theirs in accounts:
+            errors.append(
+                ImportIssue(
+                    f"meetings[{at}].attendees[{i}]",
+                    f"contact '{item}' belongs to account '{theirs}', "
+                    f"not to the meeting's account '{account}'",
+                )
+            )
