@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -79,33 +81,25 @@ _ENV_NAMES = {
 }
 
 
+# The command-line options that stand for a setting (`--database-url` for DATABASE_URL).
+_OPTION_NAMES = {"database_url": "--database-url"}
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings; a bad value raises SettingsError naming the variable."""
-    clean = {k: v for k, v in overrides.items() if v is not None}
+    """Read the settings. An override that is not None (a command-line option) takes the place
+    of the environment's and `.env`'s value before anything is checked, so a bad DATABASE_URL
+    does not matter when `--database-url` gives a good one. A bad value raises SettingsError
+    naming where it came from: the option for an override, else the variable."""
+    given = {field: v for field, v in overrides.items() if v is not None}
+    values: dict[str, Any] = {_ENV_NAMES.get(field, field): v for field, v in given.items()}
     try:
-        settings = Settings()
-        if clean:
-            settings = Settings.model_validate({**_as_env(settings), **_as_env_overrides(clean)})
+        return Settings(**values)
     except ValidationError as exc:
+        fields = {env: field for field, env in _ENV_NAMES.items()}
         problems = []
         for err in exc.errors():
             loc = str(err["loc"][0]) if err["loc"] else "?"
-            name = _ENV_NAMES.get(loc, loc)
+            field = fields.get(loc, loc)
+            name = _OPTION_NAMES.get(field, loc) if field in given else _ENV_NAMES.get(field, loc)
             problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
-    return settings
-
-
-def _as_env(settings: Settings) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for field, env in _ENV_NAMES.items():
-        value = getattr(settings, field)
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if value is not None:
-            out[env] = value
-    return out
-
-
-def _as_env_overrides(overrides: dict[str, object]) -> dict[str, object]:
-    return {_ENV_NAMES.get(k, k): v for k, v in overrides.items()}

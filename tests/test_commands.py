@@ -1,6 +1,6 @@
 """Slash commands over real HTTP: ``/account-summary`` (acknowledged at once however slow the
-summary, fuzzy matching, the picker, the closest names, usage; Save and Share) and
-``/followup today|settings|help``."""
+summary, an id, a name or the one name containing the text, the picker, the closest names,
+usage; Save and Share) and ``/followup today|settings|help``."""
 
 from __future__ import annotations
 
@@ -88,11 +88,16 @@ def test_the_command_is_acknowledged_at_once_however_slow_the_summary(
         assert fake.calls_to("users.info")[0].params["user"] == "U0ANA"
 
 
-def test_a_fuzzy_name_or_an_id_finds_the_account(bot: Bot) -> None:
-    bot.command(Command.ACCOUNT_SUMMARY, "umbrela")
-    assert "Umbrella Corp" in header(reply(bot))
+def test_an_id_a_name_or_the_only_name_containing_it_finds_the_account(bot: Bot) -> None:
+    bot.command(Command.ACCOUNT_SUMMARY, "UMBRELLA corp")
+    whole = reply(bot)
+    assert "Umbrella Corp" in header(whole) and "No account is named" not in json.dumps(whole)
+    bot.command(Command.ACCOUNT_SUMMARY, "brella")
+    part = reply(bot, 2)
+    assert "Umbrella Corp" in header(part)  # the reply says which account it took, and why
+    assert "No account is named *brella*; *Umbrella Corp* is the only one" in json.dumps(part)
     bot.command(Command.ACCOUNT_SUMMARY, "acc-1")
-    summary = reply(bot, 2)
+    summary = reply(bot, 3)
     assert "Globex" in header(summary)
     # Its current card (why it is flagged) is part of it.
     assert "Send Globex the renewal quote" in json.dumps(summary["blocks"])
@@ -116,6 +121,19 @@ def test_several_matches_offer_a_picker_whose_choice_answers(bot: Bot) -> None:
     summary = reply(bot, 2)
     assert summary["replace_original"] is True  # the picker becomes the summary
     assert "Acme Logistics" in header(summary)
+
+
+def test_a_misspelt_name_offers_the_closest_instead_of_guessing(bot: Bot) -> None:
+    bot.command(Command.ACCOUNT_SUMMARY, "umbrela")
+    answer = reply(bot)
+    assert answer["blocks"][0]["type"] != "header"  # no summary of a guessed account
+    assert "No account matches *umbrela*. The closest: *Umbrella Corp*" in json.dumps(answer)
+    _, select = find_element(answer["blocks"], ActionId.SUMMARY_PICK_ACCOUNT)
+    assert [o["text"]["text"] for o in select["options"]] == ["Umbrella Corp"]
+
+    bot.command(Command.ACCOUNT_SUMMARY, "Zzyzx Holdings")
+    nothing = json.dumps(reply(bot, 2))
+    assert "No account matches *Zzyzx Holdings*." in nothing and "The closest" not in nothing
 
 
 def test_no_match_lists_the_closest_names(bot: Bot) -> None:

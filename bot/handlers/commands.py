@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.models.blocks import ContextBlock
 
 from bot.blocks import mrkdwn as m
 from bot.blocks.messages import summary_picker_message
@@ -46,7 +47,13 @@ def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -
     """Answer ``/account-summary QUERY`` from what :func:`find_account` found."""
     query = m.fit(m.one_line(lookup.query), 100)
     if lookup.match is not None:
-        replier.ephemeral(summary_for(deps, caller, lookup.match.id))
+        summary = summary_for(deps, caller, lookup.match.id)
+        if lookup.loose:  # only part of the name was given: say which account this is
+            name = m.fit(m.one_line(lookup.match.name), 80)
+            note = f":mag: No account is named *{query}*; *{name}* is the only one containing it."
+            head, *rest = summary.blocks
+            summary.blocks = [head, ContextBlock(elements=[m.context_text(note)]), *rest]
+        replier.ephemeral(summary)
     elif lookup.candidates:
         replier.ephemeral(
             summary_picker_message(
@@ -54,12 +61,13 @@ def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -
                 intro=f":page_facing_up: Several accounts match *{query}* — which one?",
             )
         )
-    elif lookup.suggestions:
+    elif not lookup.empty:
         names = ", ".join(f"*{m.fit(m.one_line(s.name), 80)}*" for s in lookup.suggestions)
+        closest = f" The closest: {names}." if names else ""
         replier.ephemeral(
             summary_picker_message(
                 [(s.id, s.name) for s in lookup.suggestions],
-                intro=f":mag: No account matches *{query}*. The closest: {names}.",
+                intro=f":mag: No account matches *{query}*.{closest}",
             )
         )
     else:
@@ -87,7 +95,7 @@ def register(app: App, deps: Deps) -> None:
         def work() -> None:
             caller = Caller.resolve(deps, client, slack_user_of(body))
             with deps.engine.connect() as conn:
-                lookup = find_account(conn, query)
+                lookup = find_account(conn, query, partial=True)
             lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
 
         after_ack(work, ack, body, client, respond, context)
