@@ -17,12 +17,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
-from bot.console import print_digest, print_lanes, print_suppressed
+from bot.console import make_console, print_digest, print_lanes, print_suppressed
 from bot.db.session import DatabaseError, ensure_schema, make_engine
 from bot.engine.business_time import zone
 from bot.engine.digest import select_digest
@@ -46,8 +45,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+out = make_console()
+err = make_console(stderr=True)
 
 
 class Format(StrEnum):
@@ -193,6 +192,7 @@ def import_cmd(
 ) -> None:
     """Import a portfolio JSON file or an accounts CSV (all or nothing)."""
     from bot.importer import ImportFailed, import_file
+    from bot.importer.accounts_csv import RowsRejected
 
     with _errors():
         if not file.is_file():
@@ -209,19 +209,18 @@ def import_cmd(
                     progress=progress,
                 )
         except ImportFailed as exc:
-            err.print(
-                f"[bold red]error:[/] {exc.source}: {len(exc.errors)} problem(s); "
-                "nothing was imported"
-            )
-            for issue in exc.errors[:200]:
+            outcome = "nothing was imported"
+            if isinstance(exc, RowsRejected):  # a dry run: what the valid rows would be
+                _print_mapping_and_preview(exc.report, valid_only=True)
+                outcome = "nothing would be imported (--skip-invalid imports the valid rows)"
+            err.print(f"[bold red]error:[/] {exc.source}: {len(exc.errors)} problem(s); {outcome}")
+            for issue in exc.errors:  # every one (data-format.md)
                 err.print(f"  {issue}", markup=False)
-            if len(exc.errors) > 200:
-                err.print(f"  … and {len(exc.errors) - 200} more")
             raise typer.Exit(1) from None
     _print_import_report(report)
 
 
-def _print_import_report(report: Any) -> None:
+def _print_mapping_and_preview(report: Any, *, valid_only: bool = False) -> None:
     if report.mapping:
         table = Table(title="Column mapping", show_header=True)
         table.add_column("CSV column")
@@ -230,13 +229,18 @@ def _print_import_report(report: Any) -> None:
             table.add_row(column, target)
         out.print(table)
     if report.preview:
-        table = Table(title=f"First {len(report.preview)} rows as they would be imported")
+        rows = f"{len(report.preview)} valid rows" if valid_only else f"{len(report.preview)} rows"
+        table = Table(title=f"First {rows} as they would be imported")
         keys = list(report.preview[0])
         for key in keys:
             table.add_column(key)
         for row in report.preview:
             table.add_row(*("" if row.get(k) is None else str(row.get(k)) for k in keys))
         out.print(table)
+
+
+def _print_import_report(report: Any) -> None:
+    _print_mapping_and_preview(report)
     verb = "would be" if report.dry_run else "were"
     kinds = sorted(set(report.created) | set(report.updated) | set(report.unchanged))
     table = Table(
@@ -366,11 +370,11 @@ def resolve_account(engine: Engine, query: str) -> tuple[str, str]:
         return found.match.id, found.match.name
     if found.candidates:
         listed = "; ".join(f"{c.name} ({c.id})" for c in found.candidates)
-        raise CliError(f"account '{query}' matches several accounts: {listed}")
+        raise CliError(f"account '{query}' matches several accounts: {listed} — give its id")
     hint = ""
     if found.suggestions:
-        hint = " — closest: " + "; ".join(f"{s.name} ({s.id})" for s in found.suggestions)
-    raise CliError(f"unknown account '{query}'{hint}")
+        hint = " — did you mean: " + "; ".join(f"{s.name} ({s.id})" for s in found.suggestions)
+    raise CliError(f"unknown account '{query}': no account has that id or name{hint}")
 
 
 @app.command()

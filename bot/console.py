@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rich.console import Console, Group
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    ConsoleRenderable,
+    Group,
+    RenderHook,
+    RenderResult,
+)
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 from rich.text import Text
 
 from bot.engine.digest import Digest
@@ -17,6 +26,41 @@ from bot.engine.textfmt import plural
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 LANE_STYLE = {Lane.OWE: "bold red", Lane.NEWS: "bold cyan", Lane.STAY: "bold green"}
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """The CLI's stdout (or stderr) console.
+
+    In a terminal, rich wraps text and fits tables to the terminal's width. Anywhere else (a
+    pipe, a file) a line of text is never broken, so one message stays one line for grep and
+    scripts, and a table is printed at its natural width instead of being squeezed into 80
+    columns; cards and rules keep rich's width (80 columns).
+    """
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.soft_wrap = True
+        console.push_render_hook(_NaturalTables())
+    return console
+
+
+class _NaturalTables(RenderHook):
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_NaturalWidth(r) if isinstance(r, Table) else r for r in renderables]
+
+
+class _NaturalWidth:
+    """A table as wide as its cells need, whatever the console's width (soft wrap keeps a
+    longer title on one line)."""
+
+    UNBOUNDED = 1_000_000
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = options.update_width(self.UNBOUNDED)
+        width = Measurement.get(console, wide, self.table).maximum
+        yield from console.render(self.table, options.update_width(width))
 
 
 def money(value: float | None) -> str:
@@ -88,7 +132,7 @@ def print_lanes(
         if not cards:
             console.print(Padding(Text("Nothing here today.", style="dim"), (0, 2)))
         for i, card in enumerate(cards, 1):
-            console.print(card_renderable(card, i))
+            console.print(card_renderable(card, i), soft_wrap=False)  # a box wraps its lines
         if extra:
             console.print(Padding(Text(f"+ {extra} more in the App Home", style="dim"), (0, 2)))
 

@@ -95,6 +95,7 @@ def test_digest_json_and_unknown_user(loaded) -> None:
 def test_exclude_unknown_and_known_account(loaded) -> None:
     bad = run("--database-url", loaded, "exclude", "Zzyzx Holdings")
     assert bad.returncode == 1 and "unknown account 'Zzyzx Holdings'" in bad.stderr
+    assert "did you mean" not in bad.stderr  # nothing alike: no names thrown in
     ok = run("--database-url", loaded, "exclude", "acc-quarry", "--reason", "paused")
     assert ok.returncode == 0, ok.stderr
     sweep = run(
@@ -103,6 +104,41 @@ def test_exclude_unknown_and_known_account(loaded) -> None:
     assert "acc-quarry" not in {c["account"] for c in json.loads(sweep.stdout)["cards"]}
     back = run("--database-url", loaded, "exclude", "acc-quarry", "--remove")
     assert back.returncode == 0, back.stderr
+
+
+def test_exclude_takes_an_id_or_a_whole_name_and_never_guesses(loaded) -> None:
+    def excluded(account_id: str) -> bool:
+        """``--remove`` answers whether the account was excluded (and lets it back in)."""
+        return run("--database-url", loaded, "exclude", account_id, "--remove").returncode == 0
+
+    part = run("--database-url", loaded, "exclude", "Co")  # in many names: no guess
+    assert part.returncode == 1 and "unknown account 'Co'" in part.stderr
+    assert "did you mean" in part.stderr and "Copperleaf Foods (acc-copperleaf)" in part.stderr
+    assert "Cobaltline Systems (acc-cobaltline)" in part.stderr
+    assert not excluded("acc-copperleaf")
+
+    longer = run("--database-url", loaded, "exclude", "Redwood Biotech Inc")  # no such account
+    assert longer.returncode == 1 and "unknown account 'Redwood Biotech Inc'" in longer.stderr
+    assert "did you mean: Redwood Biotech (acc-redwood)" in longer.stderr
+    assert not excluded("acc-redwood")
+
+    whole = run("--database-url", loaded, "exclude", "redwood BIOTECH")  # the name, any case
+    assert whole.returncode == 0, whole.stderr
+    assert "Redwood Biotech (acc-redwood) is excluded" in whole.stdout
+    assert excluded("acc-redwood")
+
+
+def test_a_name_several_accounts_share_is_an_error_that_lists_them(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'twins.db'}"
+    p = Portfolio()
+    p.account("acc-east", name="Acme Corp")
+    p.account("acc-west", name="ACME Corp")
+    assert run("--database-url", url, "import", str(p.write(tmp_path / "p.json"))).returncode == 0
+    both = run("--database-url", url, "exclude", "acme corp")
+    assert both.returncode == 1 and "'acme corp' matches several accounts" in both.stderr
+    assert "Acme Corp (acc-east)" in both.stderr and "ACME Corp (acc-west)" in both.stderr
+    one = run("--database-url", url, "exclude", "acc-west")
+    assert one.returncode == 0 and "ACME Corp (acc-west) is excluded" in one.stdout
 
 
 def test_bad_input_is_named_and_writes_nothing(tmp_path) -> None:
@@ -130,6 +166,20 @@ def test_bad_settings_and_unreachable_database(tmp_path) -> None:
     nowhere = run("--database-url", f"sqlite:///{tmp_path / 'taken' / 'z.db'}", "sweep")
     assert nowhere.returncode == 1 and "cannot make the folder" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr
+
+
+def test_database_url_option_wins_over_the_environment(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'given.db'}"
+    good = run("--database-url", url, "sweep", "--dry-run", env={"DATABASE_URL": "bogus"})
+    assert good.returncode == 0, good.stderr
+    assert (tmp_path / "given.db").exists()  # the command line's database was used
+
+    bad = run("--database-url", "bogus", "sweep", env={"DATABASE_URL": url})
+    assert bad.returncode == 1 and "invalid setting --database-url: expected" in bad.stderr
+    assert "DATABASE_URL" not in bad.stderr and "Traceback" not in bad.stderr
+
+    env_only = run("sweep", env={"DATABASE_URL": "bogus"}, cwd=tmp_path)
+    assert env_only.returncode == 1 and "invalid setting DATABASE_URL: expected" in env_only.stderr
 
 
 def test_demo_runs_from_an_empty_folder(tmp_path) -> None:

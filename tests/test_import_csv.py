@@ -223,7 +223,7 @@ def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects(
                 "Bad Money",
                 "lots",
                 "smb",
-                "column 'MRR': expected a number such as 1200 or 1,200.50; got 'lots'",
+                "line 3, column 'MRR': expected a number such as 1200 or 1,200.50; got 'lots'",
             ],
         ]
     assert {"acc-good-co", "acc-also-good"} <= set(accounts(seeded))

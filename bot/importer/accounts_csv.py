@@ -5,7 +5,9 @@ updates the stored account with its ``id`` (when the CSV has an id column), else
 its name (case-insensitive), else creates an account with an id made from the name. Empty
 cells leave the stored value alone. Bad rows are reported by line and column: nothing is
 written unless every row is valid, or ``skip_invalid`` imports the valid rows and writes the
-rejected ones, with the reason, to ``<name>.rejected.csv`` beside the CSV.
+rejected ones, with the reason, to ``<name>.rejected.csv`` beside the CSV (an import that
+rejects nothing removes an older one). A dry run with bad rows raises ``RowsRejected``, which
+also carries the mapping and the preview of the valid rows.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ from bot.importer.report import ImportFailed, ImportIssue, ImportReport, Progres
 from bot.importer.writer import PK, bulk_update
 
 PREVIEW_ROWS = 20
+
+
+class RowsRejected(ImportFailed):
+    """A dry run found bad rows: their errors, and the report of the valid rows (its mapping
+    and preview are what to show: without ``skip_invalid`` nothing would be imported)."""
+
+    def __init__(self, source: str, errors: list[ImportIssue], report: ImportReport):
+        super().__init__(source, errors)
+        self.report = report
 
 
 def _table(model: Any) -> Table:
@@ -479,12 +490,13 @@ def import_accounts_csv(
             ticker.add(1)
         ticker.finish()
         errors = [issue for _, problems in rejected for issue in problems]
-        if errors and not skip_invalid:
+        if errors and not skip_invalid and not dry_run:
             raise ImportFailed(source, errors)
 
-        account_plan, contact_rows = _plan(conn, good, report)
-        report.preview = [_preview(row, fields) for row in good[:PREVIEW_ROWS]]
+        account_plan, contact_rows = _plan(conn, good, fields, report)
         report.rejected = len(rejected)
+        if errors and not skip_invalid:
+            raise RowsRejected(source, errors, report)
         if dry_run:
             report.warnings.extend(f"would reject {issue}" for issue in errors)
             report.seconds = perf_counter() - started
@@ -501,14 +513,22 @@ def import_accounts_csv(
             refresh_rollups(conn, new_ids, ())
     if rejected:  # once the valid rows are in
         report.rejects_file = _write_rejects(path, sheet.headers, rejected)
+    elif (stale := _rejects_path(path)).exists():  # no longer says what this file's bad rows are
+        try:
+            stale.unlink()
+        except OSError as exc:
+            report.warnings.append(f"no row was rejected, but {stale} is left: {exc.strerror}")
+        else:
+            report.warnings.append(f"no row was rejected: removed {stale}, left by an earlier run")
     report.seconds = perf_counter() - started
     return report
 
 
 def _plan(
-    conn: Connection, rows: list[Row], report: ImportReport
+    conn: Connection, rows: list[Row], fields: list[str], report: ImportReport
 ) -> tuple[tuple[list[dict[str, Any]], list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Account creates and updates, and the primary contacts to create; counts them."""
+    """Account creates and updates, and the primary contacts to create; counts them and
+    previews the first rows."""
     existing = {
         old["id"]: old
         for old in rows_where_in(
@@ -519,6 +539,9 @@ def _plan(
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     unchanged = 0
+    report.preview = [
+        _preview(row, fields, existing.get(row.account_id)) for row in rows[:PREVIEW_ROWS]
+    ]
     for row in rows:
         values = dict(row.values)
         values.pop("id", None)
@@ -582,8 +605,10 @@ def _plan_contacts(conn: Connection, rows: list[Row]) -> list[dict[str, Any]]:
     return out
 
 
-def _preview(row: Row, fields: list[str]) -> dict[str, Any]:
-    """One row as it would be imported (JSON-friendly values)."""
+def _preview(row: Row, fields: list[str], old: dict[str, Any] | None) -> dict[str, Any]:
+    """One row as it would be imported (JSON-friendly values): for a stored account, what it
+    will hold, i.e. the stored value where the cell is empty and the stored name where the
+    name matched it."""
     out: dict[str, Any] = {
         "line": row.line,
         "action": "create" if row.new else "update",
@@ -593,29 +618,40 @@ def _preview(row: Row, fields: list[str]) -> dict[str, Any]:
         if not target or target == "id" or target.startswith("trait:"):
             continue
         if target == "primary_contact":
-            out[target] = row.contact[1] if row.contact else None
+            if row.contact:
+                out[target] = row.contact[1]
+            else:  # the import never removes a contact
+                out[target] = None if old is None else "(unchanged)"
             continue
-        value = row.values.get(COLUMN_OF.get(target, target))
+        column = COLUMN_OF.get(target, target)
+        value = row.values.get(column)
+        if old is not None and (value is None or (column == "name" and row.by_name)):
+            value = old[column]
         out[target] = value.isoformat() if isinstance(value, date | datetime) else value
-    if any(t.startswith("trait:") for t in fields):
-        out["traits"] = dict(row.traits)
+    keys = [t.removeprefix("trait:") for t in fields if t.startswith("trait:")]
+    if keys:
+        stored = (old or {}).get("traits") or {}
+        out["traits"] = {
+            k: row.traits[k] if k in row.traits else stored[k]
+            for k in keys
+            if k in row.traits or k in stored
+        }
     return out
 
 
-def _reason(issue: ImportIssue, line: int) -> str:
-    where = issue.path.removeprefix(f"line {line}").lstrip(", ")
-    return f"{where}: {issue.message}" if where else issue.message
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejected.csv")
 
 
 def _write_rejects(
     path: Path, headers: list[str], rejected: list[tuple[Row, list[ImportIssue]]]
 ) -> Path:
-    target = path.with_name(f"{path.stem}.rejected.csv")
+    target = _rejects_path(path)
     with target.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*headers, "reason"])
         for row, problems in rejected:
             cells = row.cells + [""] * (len(headers) - len(row.cells))
-            reason = "; ".join(_reason(issue, row.line) for issue in problems)
+            reason = "; ".join(str(issue) for issue in problems)  # e.g. line 7, column 'mrr': …
             writer.writerow([*cells, reason])
     return target
