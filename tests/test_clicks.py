@@ -71,8 +71,8 @@ def stored_dm(bot: Bot, user_id: str = "u-ana") -> tuple[str, str]:
 
 
 def last_reply(bot: Bot, count: int = 1) -> dict[str, Any]:
-    """The ``count``-th answer through a response_url (the latest once there are that many)."""
-    return bot.wait("response_url", count)[-1].params
+    """The ``count``-th answer through a response_url (later ones may have come already)."""
+    return bot.wait("response_url", count)[count - 1].params
 
 
 def reply_text(params: dict[str, Any]) -> str:

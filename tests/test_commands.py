@@ -51,7 +51,8 @@ def bot(sqlite_url: str, tmp_path: Path, fake: FakeSlack) -> Iterator[Bot]:
 
 
 def reply(bot: Bot, count: int = 1) -> dict[str, Any]:
-    return bot.wait("response_url", count)[-1].params
+    """The ``count``-th message sent to a response_url (later ones may have come already)."""
+    return bot.wait("response_url", count)[count - 1].params
 
 
 def header(params: dict[str, Any]) -> str:
