@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from bot.db.models import Base
+from bot.db.types import compare_type
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,7 +22,7 @@ def run_migrations() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
+            compare_type=compare_type,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -874,6 +874,18 @@ def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) 
     assert run(engine, tmp_path, shard).created == {"meetings": 1, "tasks": 1}
 
 
+def test_free_text_labels_hold_a_hundred_characters(engine: Engine, tmp_path: Path) -> None:
+    data = portfolio()
+    data["cases"][0]["priority"] = "P1 - Critical (SLA)"
+    data["opportunities"][0]["stage"] = "Negotiation / legal review " * 3
+    data["kpis"][0]["unit"] = "tickets resolved per agent per week"
+    run(engine, tmp_path, data)
+    with engine.connect() as conn:
+        assert conn.execute(select(CASES.c.priority)).scalar_one() == "P1 - Critical (SLA)"
+    data["cases"][0]["priority"] = "x" * 101
+    assert failure(engine, tmp_path, data) == ["cases[0].priority: longer than 100 characters"]
+
+
 def test_a_meeting_lists_users_and_its_own_accounts_contacts_only(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -905,6 +917,7 @@ def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
 
 
 AUDIT_LOG = cast(Table, AuditLog.__table__)
+CASES = cast(Table, Base.metadata.tables["cases"])
 
 
 def schema(engine: Engine) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bench.generate import cached_dataset
 from bot.db.models import Account, Activity, Base
 from bot.db.session import make_engine, upgrade
+from bot.db.types import compare_type
 from bot.importer import import_file
 
 NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
@@ -23,7 +24,8 @@ NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
 
 def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": compare_type})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

@@ -48,6 +48,9 @@ NAMING_CONVENTION = {
 # and in Python) rather than by the database's locale, which makes every key lookup, foreign
 # key check and index build cheaper (sorting them can use abbreviated keys).
 Id = String(64).with_variant(String(64, collation="C"), "postgresql")
+# A free-text label the format gives no list of values for (a case's priority, a plan's
+# status, a KPI's unit, an opportunity's stage).
+LABEL = 100
 # JSON columns store Python None as SQL NULL (not the JSON literal null).
 Json = JSON(none_as_null=True)
 
@@ -295,7 +298,7 @@ class SuccessPlan(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(LABEL))
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
 
@@ -306,7 +309,7 @@ class Objective(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     success_plan_id: Mapped[str] = mapped_column(Id, ForeignKey("success_plans.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(LABEL))
 
 
 class Kpi(Base):
@@ -319,7 +322,7 @@ class Kpi(Base):
     baseline: Mapped[float | None] = mapped_column(Float)
     target: Mapped[float | None] = mapped_column(Float)
     current: Mapped[float | None] = mapped_column(Float)
-    unit: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(LABEL))
     updated_at: Mapped[datetime | None]
 
 
@@ -339,7 +342,7 @@ class Playbook(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(LABEL))
 
 
 class PlaybookTask(Base):
@@ -348,7 +351,7 @@ class PlaybookTask(Base):
     id: Mapped[str] = mapped_column(Id, primary_key=True)
     playbook_id: Mapped[str] = mapped_column(Id, ForeignKey("playbooks.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(LABEL))
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 
@@ -360,7 +363,7 @@ class Case(Base):
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str | None] = mapped_column(String(16))
-    priority: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(LABEL))
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
@@ -372,7 +375,7 @@ class Opportunity(Base):
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
     title: Mapped[str | None] = mapped_column(String(500))
     kind: Mapped[str | None] = mapped_column(String(16))
-    stage: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str | None] = mapped_column(String(LABEL))
     status: Mapped[str | None] = mapped_column(String(8))
     amount: Mapped[float | None] = mapped_column(Float)
     close_date: Mapped[date | None] = mapped_column(Date)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -49,3 +49,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(moment, datetime):
             raise TypeError(f"expected a datetime from the database, got {value!r}")
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def compare_type(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Alembic's type comparison, but for the length of a VARCHAR on SQLite, which SQLite
+    does not enforce (the migrations change lengths on PostgreSQL only). False: the same
+    type; None: Alembic's own comparison decides."""
+    if (
+        context.dialect.name == "sqlite"
+        and isinstance(inspected_type, String)
+        and isinstance(metadata_type, String)
+        and type(inspected_type.as_generic()) is type(metadata_type.as_generic())
+    ):
+        return False
+    return None
