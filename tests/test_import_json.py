@@ -916,6 +916,13 @@ def test_a_new_team_needs_a_name(engine: Engine, tmp_path: Path) -> None:
     assert failure(engine, tmp_path, data) == ["teams[0].name: required for a new team"]
 
 
+def test_a_stored_teams_name_cannot_be_cleared(engine: Engine, tmp_path: Path) -> None:
+    run(engine, tmp_path, portfolio())
+    data = {"format": "followup-portfolio/1", "teams": [{"id": "t-1", "name": None}]}
+    # (the database refused it before, with no path: NOT NULL constraint failed: teams.name)
+    assert failure(engine, tmp_path, data) == ["teams[0].name: required, must not be null"]
+
+
 AUDIT_LOG = cast(Table, AuditLog.__table__)
 CASES = cast(Table, Base.metadata.tables["cases"])
 

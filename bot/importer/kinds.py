@@ -264,9 +264,16 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         derive: Derive | None = None,
     ) -> Kind:
         fields = {f.name: f for f in specs}
-        for r in required:  # required fields are never null
-            f = fields[r]
-            fields[r] = FieldSpec(f.name, f.columns, f.convert, nullable=False)
+        table = _table(model)
+        for f in list(fields.values()):
+            # required fields are never null, nor those of a NOT NULL column with no default
+            # to store instead (a team's name, a health score's score): refused by path here
+            # rather than by the database
+            not_null = f.null_value is None and any(
+                c in table.c and not table.c[c].nullable for c in f.columns
+            )
+            if f.nullable and (f.name in required or not_null):
+                fields[f.name] = FieldSpec(f.name, f.columns, f.convert, nullable=False)
         return Kind(
             name,
             SINGULAR[name],
@@ -426,8 +433,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
             [
                 account,
                 f("at", ts),
-                # may be left out to update a stored score's factors, but never cleared
-                FieldSpec("score", ("score",), number(0, 100), nullable=False),
+                f("score", number(0, 100)),  # may be left out to update a stored score
                 f("factors", free_object),
             ],
             ("account", "at"),
