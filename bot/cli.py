@@ -432,10 +432,13 @@ def demo(
     state: State = ctx.obj
     with _errors():
         if state.database_url:
-            url = state.database_url
+            try:
+                engine = make_engine(state.database_url)
+            except DatabaseError as exc:  # named as the other commands name it
+                raise CliError(f"invalid setting --database-url: {exc}") from None
         else:
             url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='followup-demo-')) / 'demo.db'}"
-        engine = make_engine(url)
+            engine = make_engine(url)
         ensure_schema(engine)
         run_demo(engine, sample_portfolio_path(), out_dir, out)
 

@@ -181,6 +181,11 @@ def test_database_url_option_wins_over_the_environment(tmp_path) -> None:
     env_only = run("sweep", env={"DATABASE_URL": "bogus"}, cwd=tmp_path)
     assert env_only.returncode == 1 and "invalid setting DATABASE_URL: expected" in env_only.stderr
 
+    demo = run("--database-url", "bogus", "demo", cwd=tmp_path)  # (the demo's own engine)
+    assert demo.returncode == 1 and "invalid setting --database-url: not a database URL" in (
+        demo.stderr
+    )
+
 
 def test_demo_runs_from_an_empty_folder(tmp_path) -> None:
     done = run("demo", "--out", "payloads", cwd=tmp_path)
