@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from bot.importer import import_file
 from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.delivery import Pacing, deliver_digests
+from tests.cli import BIN
 from tests.portfolio import NOW, Portfolio, iso
 from tests.slack_fakes import (
     SIGNING_SECRET,
@@ -49,9 +49,6 @@ from tests.slack_fakes import (
 FAST = Pacing(per_channel=0, per_call=0)
 D = timedelta(days=1)
 SLACK_IDS = {"u-ana": "U0ANA", "u-bob": "U0BOB", "u-mgr": "U0MGR", "u-ada": "U0ADA"}
-
-
-BIN = Path(sys.executable).parent / "followup-bot"
 
 
 def cli_env(fake: FakeSlack, **extra: str) -> dict[str, str]:

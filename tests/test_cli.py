@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.cli import SAMPLE, run_cli
 from tests.portfolio import NOW, Portfolio, iso
 
-BIN = Path(sys.executable).parent / "followup-bot"
-SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "data" / "sample_portfolio.json"
 REFERENCE = "2026-11-16T13:30:00Z"
-
-
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update(env or {})
-    return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=120
-    )
+run = run_cli
 
 
 @pytest.fixture(scope="module")

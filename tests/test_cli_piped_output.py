@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BIN = Path(sys.executable).parent / "followup-bot"
-SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "data" / "sample_portfolio.json"
+from tests.cli import SAMPLE, run_cli
 
 SEED = {
     "format": "followup-portfolio/1",
@@ -36,11 +32,7 @@ LONG_NAME = "Deltaworks Industrial Automation and Logistics Holdings Internation
 LONG_ID = "acc-deltaworks-industrial-automation-and-logistics-holdi"  # cut at 56 characters
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "COLUMNS")}
-    return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, env=env, timeout=120
-    )  # captured: stdout and stderr are pipes
+run = run_cli  # (stdout and stderr are pipes)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,12 +26,12 @@ from bot.engine.sweep import run_sweep
 from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.delivery import DeliveryReport, Pacer, Pacing, Status, deliver_digests
+from tests.cli import BIN
 from tests.portfolio import NOW, Portfolio, iso, load
 from tests.slack_fakes import TOKEN, FakeSlack
 
 D = timedelta(days=1)
 FAST = Pacing(per_channel=0, per_call=0)
-BIN = Path(sys.executable).parent / "followup-bot"
 
 
 def portfolio(extra_ana_accounts: int = 0) -> Portfolio:

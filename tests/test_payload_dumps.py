@@ -7,17 +7,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli import SAMPLE, run_cli
 from tests.test_blocks import assert_ids_unique, validate
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent / "followup-bot"
-SAMPLE = ROOT / "bot" / "data" / "sample_portfolio.json"
 REFERENCE = "2026-11-16T13:30:00Z"
 SLACK_CHECK = Path("/work/shared/tools/slack-check")
 CHECK_ALL = SLACK_CHECK / "check-all"
@@ -25,10 +23,7 @@ MANIFESTS = (ROOT / "app_manifest.yml", ROOT / "app_manifest.http.yml")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
-    )
+    return run_cli(*args, cwd=cwd, timeout=300)
 
 
 def needs_slack_check() -> None:

@@ -277,7 +277,7 @@ def portfolio_kinds(tz: tzinfo) -> dict[str, Kind]:
         return Kind(
             name,
             SINGULAR[name],
-            _table(model),
+            table,
             fields,
             required,
             key,
