@@ -65,14 +65,10 @@ from bot.engine.digest import select_digest  # noqa: E402
 from bot.engine.facts import load_org, load_users  # noqa: E402
 from bot.engine.sweep import run_sweep  # noqa: E402
 from bot.importer import import_file  # noqa: E402
+from bot.service.daily_dm import deliver_digests, digest_readers  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.client import make_client  # noqa: E402
-from bot.slack.delivery import (  # noqa: E402
-    DEFAULT_LANES,
-    Pacing,
-    deliver_digests,
-    digest_readers,
-)
+from bot.slack.delivery import DEFAULT_LANES, Pacing  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
 from tests.slack_fakes import SIGNING_SECRET, TOKEN, Call, FakeSlack  # noqa: E402
 

@@ -63,9 +63,10 @@ from bot.db.session import ensure_schema, make_engine  # noqa: E402
 from bot.handlers.errors import UNEXPECTED  # noqa: E402
 from bot.ids import ActionId, BlockId, CallbackId, Command  # noqa: E402
 from bot.importer import import_file  # noqa: E402
+from bot.service.daily_dm import deliver_digests  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.client import make_client  # noqa: E402
-from bot.slack.delivery import Pacing, deliver_digests  # noqa: E402
+from bot.slack.delivery import Pacing  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
 from tests.slack_fakes import (  # noqa: E402
     SIGNING_SECRET,

@@ -571,8 +571,9 @@ def deliver(
 
     from slack_sdk.errors import SlackClientError
 
+    from bot.service.daily_dm import deliver_digests
     from bot.slack.client import configure_logging, make_client
-    from bot.slack.delivery import Status, deliver_digests
+    from bot.slack.delivery import Status
 
     state: State = ctx.obj
     with _errors():

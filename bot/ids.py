@@ -27,6 +27,7 @@ class ActionId(StrEnum):
     HOME_FILTER_SIGNAL = "home_filter_signal"
     HOME_OPEN_SETTINGS = "home_open_settings"
     HOME_OPEN_ORG_SETTINGS = "home_open_org_settings"
+    HOME_REFRESH = "home_refresh"  # sweeps the user's accounts again, then republishes
     # Account summary.
     SUMMARY_SAVE = "summary_save"
     SUMMARY_SHARE = "summary_share"
@@ -59,10 +60,12 @@ class BlockId(StrEnum):
     CARD = "card"
     CARD_FACTS = "card_facts"
     CARD_ACTIONS = "card_actions"
+    CARD_HANDLED = "card_handled"  # a day's-list card handled since: one line with Undo
     # App Home.
     HOME_HEADER = "home_header"
     HOME_STATUS = "home_status"
     HOME_FILTERS = "home_filters"
+    HOME_REFRESH = "home_refresh"
     HOME_SHOWING = "home_showing"
     HOME_EMPTY = "home_empty"
     HOME_SNOOZED = "home_snoozed"  # + account id for each snoozed account

@@ -23,16 +23,15 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.app import build_app
-from bot.blocks.digest import digest_payloads
 from bot.db.models import Alert, AuditLog, Task
 from bot.db.session import make_engine
-from bot.engine.digest import select_digest
-from bot.engine.facts import load_org, load_users
 from bot.engine.sweep import run_sweep
 from bot.importer import import_file
+from bot.service.daily_dm import deliver_digests
+from bot.service.surfaces import dm_render, latest_dm
 from bot.settings import Settings
 from bot.slack.client import make_client
-from bot.slack.delivery import Pacing, deliver_digests
+from bot.slack.delivery import Pacing
 from tests.cli import BIN
 from tests.portfolio import NOW, Portfolio, iso
 from tests.slack_fakes import (
@@ -141,27 +140,31 @@ class Bot:
 
     # ------------------------------------------------------------------ set-up
 
-    def deliver(self, user_id: str = "u-ana") -> dict[str, Any]:
-        """Today's DM of ``user_id`` through the real delivery code; the first message."""
+    def deliver(self, user_id: str = "u-ana", *, as_of: datetime | None = None) -> dict[str, Any]:
+        """The DM of ``user_id`` (of the day of ``as_of``, default the bot's now) through the
+        real delivery code; its first message (the newest DM's)."""
         report = deliver_digests(
             self.engine,
             make_client(self.settings),
-            as_of=self.now,
+            as_of=as_of or self.now,
             user_id=user_id,
             pacing=FAST,
             clock=lambda: self.now,
         )
         assert report.outcomes[0].status.value in ("posted", "updated"), report.outcomes
-        return self.fake.dms(SLACK_IDS[user_id])[0]
+        firsts = [
+            m for m in self.fake.dms(SLACK_IDS[user_id]) if m["blocks"][0]["type"] == "header"
+        ]
+        return firsts[-1]
 
     def expected_dm(self, user_id: str = "u-ana") -> list[dict[str, Any]]:
-        """The DM payloads of ``user_id`` rendered from the database now (a dry run)."""
+        """The payloads of ``user_id``'s latest DM rendered from its stored list now."""
         with self.engine.connect() as conn:
-            org = load_org(conn)
-            users = load_users(conn, org.timezone)
-        result = run_sweep(self.engine, self.now, dry_run=True, csm_id=user_id)
-        names = {u.id: u.name for u in users.values()}
-        return digest_payloads(select_digest(result, users[user_id], org), names=names)
+            delivery_id = latest_dm(conn, user_id)
+        assert delivery_id is not None
+        rendered = dm_render(self.engine, delivery_id, self.now)
+        assert rendered is not None
+        return [message.to_dict() for message in rendered[1]]
 
     # ------------------------------------------------------------- interactions
 
@@ -204,6 +207,13 @@ class Bot:
                 self.response_url() if response_url == "auto" else response_url
             )
         return self._send(payload)
+
+    def open_home(self, user: str = "U0ANA") -> dict[str, Any]:
+        """Open the App Home (an app_home_opened event); the view published for it."""
+        count = len(self.fake.calls_to("views.publish"))
+        self.slack.app_home_opened(user, event_id=f"Ev{user}{count}")
+        view: dict[str, Any] = self.wait("views.publish", count + 1)[-1].params["view"]
+        return view
 
     def click_home(
         self,
@@ -351,11 +361,15 @@ def running_bot(
     *,
     now: datetime = NOW,
     work_slots: int | None = None,
+    swept: bool = True,
 ) -> Iterator[Bot]:
-    """Import ``p`` (default :func:`portfolio`) and serve the app with its clock at ``now``
+    """Import ``p`` (default :func:`portfolio`), sweep it at ``now`` (recording, as the
+    scheduler would; not when ``swept`` is false) and serve the app with its clock at ``now``
     (and ``work_slots``, if given: listeners working after their ``ack()`` at once)."""
     engine = make_engine(db_url)
     import_file(engine, (p or portfolio(now)).write(tmp_path / "portfolio.json"), now=now)
+    if swept:
+        run_sweep(engine, now)
     settings = settings_for(fake, db_url)
     slots = {} if work_slots is None else {"work_slots": work_slots}
     app = build_app(settings, engine, clock=lambda: now, **slots)
@@ -370,6 +384,15 @@ def running_bot(
 
 def blocks_text(blocks: Any) -> str:
     return json.dumps(blocks)
+
+
+def handled_accounts(blocks: list[dict[str, Any]]) -> list[str]:
+    """The accounts a day's list shows as handled (one line each), in order."""
+    return [
+        str(b["block_id"]).split(":", 1)[1]
+        for b in blocks
+        if str(b.get("block_id", "")).startswith("card_handled:")
+    ]
 
 
 def card_accounts(blocks: list[dict[str, Any]]) -> list[str]:

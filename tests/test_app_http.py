@@ -17,9 +17,10 @@ from sqlalchemy import Engine, select
 from bot.app import build_app
 from bot.db.models import SlackEvent, User
 from bot.db.session import make_engine
+from bot.engine.sweep import run_sweep
 from bot.settings import Settings
 from tests.bot_harness import BIN, cli_env, start_serve
-from tests.portfolio import NOW, Portfolio, iso, load
+from tests.portfolio import NOW, Portfolio, iso, load, sweep
 from tests.slack_fakes import (
     SIGNING_SECRET,
     TEAM_ID,
@@ -67,6 +68,7 @@ def home_portfolio() -> Portfolio:
 def loaded(db_url: str, tmp_path: Path) -> Iterator[Engine]:
     load(db_url, home_portfolio(), tmp_path)
     engine = make_engine(db_url)
+    run_sweep(engine, NOW)  # the stored queue the App Home shows
     yield engine
     engine.dispose()
 
@@ -327,6 +329,7 @@ def test_serve_over_socket_mode_answers_commands_and_events(
     fake: FakeSlack, sqlite_url: str, tmp_path: Path
 ) -> None:
     load(sqlite_url, home_portfolio(), tmp_path)
+    sweep(sqlite_url, NOW, dry_run=False)
     app_token = "xapp-1-A0TEST-socket"
     with FakeSocketMode() as socket_mode:
         fake.app_token, fake.socket_url = app_token, socket_mode.url

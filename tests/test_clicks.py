@@ -27,6 +27,7 @@ from tests.bot_harness import (
     add_fake_users,
     card_accounts,
     find_element,
+    handled_accounts,
     option_value,
     portfolio,
     running_bot,
@@ -94,7 +95,12 @@ def test_done_changes_the_alerts_and_rerenders_the_stored_dm(bot: Bot, fake: Fak
     assert (update.params["channel"], update.params["ts"]) == (channel, ts)
     [expected] = bot.expected_dm()
     assert update.params["blocks"] == expected["blocks"]  # rendered again from the database
-    assert card_accounts(update.params["blocks"]) == ["acc-2"]  # the acted-on card is gone
+    assert card_accounts(update.params["blocks"]) == ["acc-2"]
+    # The acted-on card keeps its place as one line: who did what, with Undo.
+    assert handled_accounts(update.params["blocks"]) == ["acc-1"]
+    handled = reply_text({"blocks": update.params["blocks"][:6]})
+    assert "Globex" in handled and "Done by Ana CSM at 15:00" in handled
+    assert update.params["blocks"][0] == dm["blocks"][0]  # the same day's header
     assert fake.dms("U0ANA")[0]["blocks"] == expected["blocks"]
 
     [alert] = bot.alerts("acc-1")

@@ -4,6 +4,7 @@ message is gone, split into two messages and back; and ``followup-bot deliver`` 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -18,14 +19,16 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from bot.blocks.digest import digest_payloads
-from bot.db.models import Delivery, DeliveryMessage, Org, Task, User
+from bot.db.models import Alert, Delivery, DeliveryMessage, Org, Task, User
 from bot.db.session import make_engine
 from bot.engine.digest import select_digest
 from bot.engine.facts import load_org, load_users
 from bot.engine.sweep import run_sweep
+from bot.service.daily_dm import deliver_digests
 from bot.settings import Settings
 from bot.slack.client import make_client
-from bot.slack.delivery import DeliveryReport, Pacer, Pacing, Status, deliver_digests
+from bot.slack.delivery import DeliveryReport, Pacer, Pacing, Status
+from tests.bot_harness import card_accounts, handled_accounts
 from tests.cli import BIN
 from tests.portfolio import NOW, Portfolio, iso, load
 from tests.slack_fakes import TOKEN, FakeSlack
@@ -361,7 +364,16 @@ def _set_max_per_lane(engine: Engine, n: int) -> None:
         conn.execute(update(Org).values(digest={"max_per_lane": n}))
 
 
-def test_a_longer_then_shorter_digest_posts_updates_and_deletes(
+def _set_alert_states(engine: Engine, state: str, accounts: list[str]) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(Alert)
+            .where(Alert.account_id.in_(accounts))
+            .values(state=state, state_changed_by="u-ana", state_changed_at=NOW)
+        )
+
+
+def test_a_list_that_shrinks_and_grows_again_updates_deletes_and_posts(
     sqlite_url: str, tmp_path: Path, fake: FakeSlack
 ) -> None:
     for engine in _engine(sqlite_url, portfolio(extra_ana_accounts=17), tmp_path):
@@ -370,21 +382,45 @@ def test_a_longer_then_shorter_digest_posts_updates_and_deletes(
         assert first.outcomes[0].posted == 2
         assert len(fake.dms("U0ANA")) == 2
         assert [p for p, _, _ in stored(engine, "u-ana")] == [0, 1]
+        listed = [a for m in fake.dms("U0ANA") for a in card_accounts(m["blocks"])]
 
-        _set_max_per_lane(engine, 3)  # one message now: update it, delete the second
+        # Most cards done: each is one line now, and the list fits one message.
+        _set_alert_states(engine, "done", listed[3:])
         shorter = deliver(engine, fake, user_id="u-ana", as_of=NOW + timedelta(minutes=5))
         out = shorter.outcomes[0]
         assert (out.status, out.posted, out.updated, out.deleted) == (Status.UPDATED, 0, 1, 1)
         assert len(fake.calls_to("chat.delete", ok=True)) == 1
         assert [p for p, _, _ in stored(engine, "u-ana")] == [0]
-        assert len(fake.dms("U0ANA")) == 1
+        [message] = fake.dms("U0ANA")
+        assert card_accounts(message["blocks"]) == listed[:3]  # the same list, in its order
+        assert handled_accounts(message["blocks"]) == listed[3:]
 
-        _set_max_per_lane(engine, 18)  # two again: update one, post the other
+        _set_alert_states(engine, "open", listed[3:])  # undone: two messages again
         longer = deliver(engine, fake, user_id="u-ana", as_of=NOW + timedelta(minutes=10))
         out = longer.outcomes[0]
         assert (out.posted, out.updated, out.deleted) == (1, 1, 0)
         assert len(fake.dms("U0ANA")) == 2
+        assert [a for m in fake.dms("U0ANA") for a in card_accounts(m["blocks"])] == listed
         assert len(posts(fake)) == 3
+
+
+def test_a_rerun_the_same_day_keeps_that_days_list(engine: Engine, fake: FakeSlack) -> None:
+    deliver(engine, fake, user_id="u-ana")
+    [first] = fake.dms("U0ANA")
+    day = first["blocks"][0]["text"]["text"]
+    # Later that day a new card would come up and another is handled: the DM keeps its list.
+    later = NOW + timedelta(hours=2)
+    with engine.begin() as conn:
+        conn.execute(update(Alert).where(Alert.account_id == "acc-1").values(state="dismissed"))
+    report = deliver(engine, fake, user_id="u-ana", as_of=later)
+    assert statuses(report) == {"u-ana": "updated"}
+    [again] = fake.dms("U0ANA")
+    assert again["blocks"][0]["text"]["text"] == day
+    assert card_accounts(again["blocks"]) == [
+        a for a in card_accounts(first["blocks"]) if a != "acc-1"
+    ]
+    assert handled_accounts(again["blocks"]) == ["acc-1"]
+    assert "Dismissed" in json.dumps(again["blocks"])
 
 
 # ------------------------------------------------------------------ who gets one

@@ -61,10 +61,7 @@ def sqlite_bot(sqlite_url: str, tmp_path: Path, fake: FakeSlack) -> Iterator[Bot
 
 
 def open_home(bot: Bot, user: str = "U0ANA") -> dict[str, Any]:
-    count = len(bot.fake.calls_to("views.publish"))
-    bot.slack.app_home_opened(user, event_id=f"Ev{user}{count}")
-    view: dict[str, Any] = bot.wait("views.publish", count + 1)[-1].params["view"]
-    return view
+    return bot.open_home(user)
 
 
 def published(bot: Bot, count: int) -> dict[str, Any]:

@@ -92,7 +92,8 @@ def test_a_postgresql_database_with_data_keeps_its_rows_and_keys_when_ids_become
             )
         before = _counts(engine)
         upgrade(engine)
-        assert _counts(engine) == before
+        after = _counts(engine)
+        assert {name: after[name] for name in before} == before
         with engine.connect() as conn:
             ids = conn.execute(
                 select(Account.id).where(Account.id.like("%-%")).order_by(Account.id)
@@ -117,8 +118,11 @@ def test_a_postgresql_database_with_data_keeps_its_rows_and_keys_when_ids_become
 
 
 def _counts(engine: Engine) -> dict[str, int]:
+    """Rows per table, for the tables the database has (a later migration adds more)."""
+    present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         return {
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in Base.metadata.sorted_tables
+            if table.name in present
         }

@@ -14,9 +14,10 @@ from sqlalchemy import Engine, select, update
 from bot.db.models import User
 from bot.db.session import make_engine
 from bot.engine.facts import load_users
+from bot.service.daily_dm import deliver_digests
 from bot.settings import Settings
 from bot.slack.client import make_client
-from bot.slack.delivery import Pacing, deliver_digests
+from bot.slack.delivery import Pacing
 from bot.slack.users import resolve_users, user_for_slack_id
 from tests.portfolio import NOW, Portfolio, load
 from tests.slack_fakes import TOKEN, FakeSlack

@@ -13,7 +13,8 @@ A card is three blocks (so a digest fits 15 of them in one message):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -27,11 +28,15 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
-from bot.blocks.values import PICK_DATE, CardRef, SnoozeOption, SummaryRef
+from bot.blocks.values import PICK_DATE, CardRef, SnoozeOption, SummaryRef, UndoValue
+from bot.engine.alerts import AlertState
+from bot.engine.digest import Handled
 from bot.engine.results import Card, Reason
 from bot.engine.rules import Lane, Severity
 from bot.engine.triage import SnoozeChoice
 from bot.ids import ActionId, BlockId
+
+Op = Literal["done", "snooze", "dismiss"]
 
 CARD_BLOCKS = 3  # blocks per card (the digest and home budgets count on it)
 HOOK_MAX = 300
@@ -196,6 +201,44 @@ def card_actions(card: Card) -> ActionsBlock:
             ),
         ],
     )
+
+
+HANDLED_WORDS: dict[AlertState, tuple[str, str, Op]] = {
+    AlertState.DONE: (":white_check_mark:", "Done", "done"),
+    AlertState.DISMISSED: (":no_entry_sign:", "Dismissed", "dismiss"),
+    AlertState.SNOOZED: (":zzz:", "Snoozed", "snooze"),
+}
+
+
+def handled_blocks(
+    card: Card, handled: Handled, *, by: str | None, tz: str, now: datetime | None = None
+) -> list[Block]:
+    """A card of a day's list handled since the DM was sent: one line saying how and by whom,
+    with Undo ("Wake now" for a snooze)."""
+    emoji, verb, op = HANDLED_WORDS.get(handled.state, (":white_check_mark:", "Handled", "done"))
+    line = f"{emoji} ~{m.esc(m.fit(m.one_line(card.account_name), NAME_MAX))}~  {verb}"
+    if by:
+        line += f" by {m.esc(by)}"
+    if handled.state is AlertState.SNOOZED and handled.until is not None:
+        line += f" — back {style.when_label(handled.until, tz, now)}"
+    elif handled.at is not None:
+        line += f" at {style.local(handled.at, tz):%H:%M}"
+    accessory = None
+    if handled.alert_ids:
+        accessory = ButtonElement(
+            action_id=ActionId.UNDO,
+            text=m.button_text(
+                ":alarm_clock: Wake now" if op == "snooze" else ":leftwards_arrow_with_hook: Undo"
+            ),
+            value=UndoValue(op=op, account=card.account, alerts=handled.alert_ids).dump(),
+        )
+    return [
+        SectionBlock(
+            block_id=BlockId.CARD_HANDLED.at(card.account),
+            text=m.section_text(line),
+            accessory=accessory,
+        )
+    ]
 
 
 def card_blocks(card: Card, *, owner: str | None = None, today: date | None = None) -> list[Block]:

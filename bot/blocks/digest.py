@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
-from bot.blocks.cards import CARD_BLOCKS, card_blocks
+from bot.blocks.cards import CARD_BLOCKS, card_blocks, handled_blocks
 from bot.blocks.message import SlackMessage
 from bot.engine.digest import Digest
+from bot.engine.results import Card
 from bot.engine.rules import LANE_ORDER, Lane
 from bot.ids import BlockId
 
@@ -27,6 +29,7 @@ LANE_INTRO_BLOCKS = 2  # divider + lane title
 FIRST_INTRO_BLOCKS = 2  # header + lane counts
 NEXT_INTRO_BLOCKS = 1  # "continued" context
 FOOTER_BLOCKS = 1
+HANDLED_BLOCKS = 1  # a handled card of a day's list: one line
 
 
 @dataclass
@@ -40,8 +43,17 @@ class _Page:
 
 
 def lane_counts(digest: Digest) -> dict[Lane, int]:
-    """Cards per lane, counting those ``max_per_lane`` left out."""
-    return {lane: len(digest.lanes.get(lane, [])) + digest.more.get(lane, 0) for lane in LANE_ORDER}
+    """Cards per lane still to do, counting those ``max_per_lane`` left out (a card of a day's
+    list handled since is not counted)."""
+    return {
+        lane: sum(1 for c in digest.lanes.get(lane, []) if c.account not in digest.handled)
+        + digest.more.get(lane, 0)
+        for lane in LANE_ORDER
+    }
+
+
+def _blocks_of(digest: Digest, card: Card) -> int:
+    return HANDLED_BLOCKS if card.account in digest.handled else CARD_BLOCKS
 
 
 def digest_channel(digest: Digest) -> str:
@@ -68,9 +80,11 @@ def digest_messages(
     *,
     names: Mapping[str, str] | None = None,
     max_messages: int = MAX_DIGEST_MESSAGES,
+    now: datetime | None = None,
 ) -> list[SlackMessage]:
     """The chat.postMessage payloads of one reader's daily DM (none when the digest is
-    skipped: opted out, or the org's digest is off)."""
+    skipped: opted out, or the org's digest is off). ``now``: when a day's list is rendered
+    again (for "back tomorrow at …" on a snoozed card)."""
     if digest.skipped:
         return []
     reader = digest.user
@@ -97,20 +111,19 @@ def digest_messages(
             overflow += len(cards)
             continue
         page = pages[-1]
-        whole = LANE_INTRO_BLOCKS + CARD_BLOCKS * len(cards)
+        whole = LANE_INTRO_BLOCKS + sum(_blocks_of(digest, c) for c in cards)
+        first = LANE_INTRO_BLOCKS + _blocks_of(digest, cards[0])
         fresh = m.MESSAGE_BLOCKS - FOOTER_BLOCKS - NEXT_INTRO_BLOCKS
-        if (page.room() < whole and page.blocks and whole <= fresh) or (
-            page.room() < LANE_INTRO_BLOCKS + CARD_BLOCKS
-        ):
+        if (page.room() < whole and page.blocks and whole <= fresh) or (page.room() < first):
             page = new_page() or page
-        if page.room() < LANE_INTRO_BLOCKS + CARD_BLOCKS:
+        if page.room() < first:
             stopped = True
             overflow += len(cards)
             continue
         page.blocks.extend(_lane_intro(lane, counts[lane], continued=False))
         page.lanes.append(lane)
         for i, card in enumerate(cards):
-            if page.room() < CARD_BLOCKS:
+            if page.room() < _blocks_of(digest, card):
                 nxt = new_page()
                 if nxt is None:
                     stopped = True
@@ -119,7 +132,14 @@ def digest_messages(
                 page = nxt
                 page.blocks.extend(_lane_intro(lane, counts[lane], continued=True))
                 page.lanes.append(lane)
-            page.blocks.extend(card_blocks(card, owner=owners.get(card.csm or ""), today=today))
+            handled = digest.handled.get(card.account)
+            if handled is not None:
+                by = owners.get(handled.by or "", handled.by)
+                page.blocks.extend(
+                    handled_blocks(card, handled, by=by, tz=reader.timezone, now=now)
+                )
+            else:
+                page.blocks.extend(card_blocks(card, owner=owners.get(card.csm or ""), today=today))
 
     channel = digest_channel(digest)
     out: list[SlackMessage] = []
@@ -152,6 +172,14 @@ def _first_intro(digest: Digest, day: str, counts: Mapping[Lane, int]) -> list[B
     header = HeaderBlock(
         block_id=BlockId.DIGEST_HEADER, text=m.header_text(f":sunrise: Your follow-ups for {day}")
     )
+    if not sum(counts.values()) and digest.handled:
+        return [
+            header,
+            SectionBlock(
+                block_id=BlockId.DIGEST_OVERVIEW,
+                text=m.section_text(":tada: *All done.* Every card of this list is handled."),
+            ),
+        ]
     if not sum(counts.values()):
         return [
             header,
@@ -177,11 +205,13 @@ def _first_intro(digest: Digest, day: str, counts: Mapping[Lane, int]) -> list[B
 
 def _first_fallback(digest: Digest, day: str, counts: Mapping[Lane, int]) -> str:
     if not sum(counts.values()):
+        if digest.handled:
+            return f"Your follow-ups for {day}: all done."
         return f"Your follow-ups for {day}: nothing needs you today."
     parts = ", ".join(f"{counts[lane]} {style.LANE_SHORT[lane]}" for lane in LANE_ORDER)
     text = f"Your follow-ups for {day}: {parts}."
     for lane in LANE_ORDER:
-        cards = digest.lanes.get(lane, [])
+        cards = [c for c in digest.lanes.get(lane, []) if c.account not in digest.handled]
         if cards:
             top = cards[0]
             text += f" First up: {m.fit(m.one_line(top.account_name), 150)}"

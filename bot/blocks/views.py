@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     InputBlock,
+    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
@@ -89,6 +90,11 @@ def home_filters_block(current: HomeFilters) -> ActionsBlock:
             _select(ActionId.HOME_FILTER_LANE, "Lane", lanes, current),
             _select(ActionId.HOME_FILTER_SEVERITY, "Severity", severities, current),
             _select(ActionId.HOME_FILTER_SIGNAL, "Signal", signals, current),
+            ButtonElement(
+                action_id=ActionId.HOME_REFRESH,
+                text=m.button_text(":arrows_counterclockwise: Refresh"),
+                value=current.dump(),
+            ),
         ],
     )
 
@@ -234,11 +240,14 @@ def home_view(
     cards: Sequence[Card],
     *,
     now: datetime,
+    as_of: datetime | None = None,
+    refreshing: bool = False,
     snoozed: Sequence[SnoozedAlert] = (),
     filters: HomeFilters | None = None,
     names: Mapping[str, str] | None = None,
 ) -> View:
-    """The App Home: ``user``'s whole queue (``cards``, ranked as the sweep ranks them) under
+    """The App Home: ``user``'s whole queue (``cards``, ranked as the sweep ranks them, as of the
+    sweep at ``as_of``; ``refreshing``: a sweep of theirs is under way) under
     lane / severity / signal filters, their snoozed cards with wake times, their digest
     settings (and the org's, for admins). At most 100 blocks, with a "showing N of M" note
     when the queue does not fit."""
@@ -253,7 +262,8 @@ def home_view(
             block_id=BlockId.HOME_HEADER, text=m.header_text(":house: Your follow-up queue")
         ),
         ContextBlock(
-            block_id=BlockId.HOME_STATUS, elements=[m.context_text(_status(cards, now, tz))]
+            block_id=BlockId.HOME_STATUS,
+            elements=[m.context_text(_status(cards, as_of, tz, now, refreshing))],
         ),
         home_filters_block(filters),
     ]
@@ -311,11 +321,16 @@ def home_view(
     )
 
 
-def _status(cards: Sequence[Card], now: datetime, tz: str) -> str:
+def _status(
+    cards: Sequence[Card], as_of: datetime | None, tz: str, now: datetime, refreshing: bool
+) -> str:
     counts = {lane: sum(1 for c in cards if c.lane is lane) for lane in LANE_ORDER}
     critical = sum(1 for c in cards if c.severity is Severity.CRITICAL)
+    swept = f"As of {style.when_label(as_of, tz, now)}" if as_of else "Not swept yet"
+    if refreshing:
+        swept += " — :hourglass_flowing_sand: refreshing…"
     parts = [
-        f"Updated {style.when_label(now, tz)}",
+        swept,
         f"*{len(cards)}* {'account' if len(cards) == 1 else 'accounts'} in your queue",
         *(f"{style.LANE_EMOJI[lane]} {counts[lane]}" for lane in LANE_ORDER),
     ]
@@ -550,6 +565,34 @@ def org_settings_modal(admin: UserFacts, org: OrgFacts) -> View:
                     initial_time=_time(org.digest.get("send_at")),
                 ),
                 hint=m.plain(f"In each reader's own time zone (org: {org.timezone})", m.LABEL),
+            ),
+        ],
+    )
+
+
+def not_set_up_view() -> View:
+    """The App Home of a Slack user who is not one of ours."""
+    return View(
+        type="home",
+        callback_id=CallbackId.HOME.value,
+        blocks=[
+            HeaderBlock(block_id=BlockId.HOME_HEADER.value, text="Follow-ups"),
+            SectionBlock(
+                block_id=BlockId.HOME_EMPTY.value,
+                text=MarkdownTextObject(
+                    text=":wave: *You're not set up yet.* This app shows customer-success "
+                    "managers their daily follow-ups, and your Slack account is not linked to "
+                    "anyone in the imported portfolio."
+                ),
+            ),
+            ContextBlock(
+                block_id=BlockId.HOME_STATUS.value,
+                elements=[
+                    MarkdownTextObject(
+                        text="Ask your admin to add your Slack user id or your Slack email "
+                        "to the portfolio import."
+                    )
+                ],
             ),
         ],
     )

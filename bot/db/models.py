@@ -477,6 +477,23 @@ class Alert(Base):
     dismiss_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class QueueCard(Base):
+    """The stored queue (followup-rules.md "Surfaces"): the card of each flagged account as the
+    last recording sweep that covered the account computed it. ``card`` is the sweep JSON card
+    with its reasons whole and their alert ids (:meth:`bot.engine.results.Card.to_stored`);
+    ``owner_id`` is whose queue it is in (the CSM, else the org's fallback CSM)."""
+
+    __tablename__ = "queue_cards"
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(Id, index=True)
+    lane: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str] = mapped_column(String(8))
+    action_score: Mapped[float] = mapped_column(Float)
+    as_of: Mapped[datetime]
+    card: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
 class SweepRun(Base):
     __tablename__ = "sweep_runs"
 
@@ -531,6 +548,12 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The day's list (followup-rules.md "Surfaces"): the as_of of the sweep whose cards it
+    # shows (NULL: no list stored yet), the reader's noise level then, and the cards per lane
+    # that max_per_lane left out. The cards themselves are in delivery_cards.
+    list_as_of: Mapped[datetime | None]
+    sensitivity: Mapped[str | None] = mapped_column(String(16))
+    more: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class DeliveryMessage(Base):
@@ -549,6 +572,18 @@ class DeliveryMessage(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
     posted_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
+
+
+class DeliveryCard(Base):
+    """One card of a delivery's list, in the order the DM shows it (the card as it was shown:
+    :meth:`bot.engine.results.Card.to_stored`)."""
+
+    __tablename__ = "delivery_cards"
+
+    delivery_id: Mapped[int] = mapped_column(Integer, ForeignKey("deliveries.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id)
+    card: Mapped[dict[str, Any]] = mapped_column(Json)
 
 
 class SlackEvent(Base):

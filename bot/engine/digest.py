@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from bot.engine.alerts import AlertState
 from bot.engine.facts import OrgFacts, UserFacts
+from bot.engine.queue import AlertView, with_states
 from bot.engine.results import Card, iso_z
 from bot.engine.rules import LANE_ORDER, Lane, Severity
 from bot.engine.sweep import SweepResult
@@ -17,6 +21,18 @@ SENSITIVITY_FLOOR = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """A card of a day's list whose every reason was handled since the DM was sent: how (the
+    latest change), by whom, when, and the alerts that change moved (what Undo reopens)."""
+
+    state: AlertState
+    by: str | None
+    at: datetime | None
+    until: datetime | None
+    alert_ids: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class Digest:
     user: UserFacts
@@ -25,10 +41,16 @@ class Digest:
     lanes: dict[Lane, list[Card]] = field(default_factory=dict)
     more: dict[Lane, int] = field(default_factory=dict)
     skipped: str | None = None  # "opt_out" | "digest_off"
+    # A day's list re-rendered: the cards (by account id) handled since it was sent.
+    handled: dict[str, Handled] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return sum(len(cards) for cards in self.lanes.values())
+
+    def cards(self) -> list[Card]:
+        """Every card of the digest, in the order it shows them."""
+        return [card for lane in LANE_ORDER for card in self.lanes.get(lane, [])]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -77,4 +99,36 @@ def select_digest(result: SweepResult, user: UserFacts, org: OrgFacts) -> Digest
             lane_cards.append(card)
         else:
             digest.more[card.lane] = digest.more.get(card.lane, 0) + 1
+    return digest
+
+
+def handled_by(card: Card, alerts: Mapping[int, AlertView]) -> Handled:
+    """How a card whose reasons are all off it was handled: its latest change."""
+    moved = [alerts[i] for i in card.alert_ids.values() if i in alerts]
+    if not moved:
+        return Handled(AlertState.DONE, None, None, None, ())
+    latest = max(moved, key=lambda a: (a.changed_at is not None, a.changed_at or 0, a.id))
+    same = tuple(a.id for a in moved if a.state is latest.state)
+    return Handled(latest.state, latest.changed_by, latest.changed_at, latest.snooze_until, same)
+
+
+def day_list(
+    user: UserFacts,
+    result: SweepResult,
+    sensitivity: str,
+    cards: Sequence[Card],
+    more: Mapping[Lane, int],
+    alerts: Mapping[int, AlertView],
+    now: datetime,
+) -> Digest:
+    """A day's list as it stands at ``now`` (followup-rules.md "Surfaces"): the ``cards`` the DM
+    showed, in its order, each with the reasons still on it; a card with none left is kept in
+    its place and marked handled."""
+    digest = Digest(user, result, sensitivity, {lane: [] for lane in LANE_ORDER}, dict(more))
+    for card in cards:
+        current = with_states(card, alerts, now)
+        if current is None:
+            digest.handled[card.account] = handled_by(card, alerts)
+            current = card
+        digest.lanes[card.lane].append(current)
     return digest

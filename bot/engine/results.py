@@ -62,6 +62,26 @@ class Reason:
             "evidence": self.evidence,
         }
 
+    def to_stored(self) -> dict[str, Any]:
+        """Everything of the reason, JSON-ready (the stored queue)."""
+        return {
+            **self.to_json(),
+            "since": self.since.isoformat() if self.since is not None else None,
+            "facts": self.facts,
+        }
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Reason:
+        since = data.get("since")
+        return cls(
+            signal=data["signal"],
+            severity=Severity(data["severity"]),
+            detail=data["detail"],
+            evidence=data["evidence"],
+            since=datetime.fromisoformat(since) if since else None,
+            facts=dict(data.get("facts") or {}),
+        )
+
 
 @pickled_by_fields
 @dataclass(slots=True, frozen=True)
@@ -99,6 +119,17 @@ class Pulse:
             "ai": self.ai,
             "divergent": self.divergent,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Pulse:
+        return cls(
+            health=data.get("health"),
+            health_tier=data.get("health_tier"),
+            health_delta=data.get("health_delta"),
+            csm=data.get("csm"),
+            ai=data.get("ai"),
+            divergent=data.get("divergent"),
+        )
 
 
 def _num(value: float | None) -> float | int | None:
@@ -158,6 +189,45 @@ class Card:
             "upcoming_meeting": self.upcoming_meeting,
             "escalate": self.escalate,
         }
+
+    def to_stored(self) -> dict[str, Any]:
+        """The card as the stored queue keeps it: the sweep JSON card, its reasons whole, and
+        what Slack rendering and the buttons need (the CRM link, the renewal, the alert ids)."""
+        out = self.to_json()
+        out["mrr"] = self.mrr
+        out["reasons"] = [r.to_stored() for r in self.reasons]
+        out["crm_url"] = self.crm_url
+        out["renewal_date"] = self.renewal_date
+        out["alert_ids"] = dict(self.alert_ids)
+        return out
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Card:
+        return cls(
+            account=data["account"],
+            account_name=data["account_name"],
+            csm=data["csm"],
+            lane=Lane(data["lane"]),
+            action_score=data["action_score"],
+            severity=Severity(data["severity"]),
+            mrr=data["mrr"],
+            segment=data["segment"],
+            touch_policy=data["touch_policy"],
+            reasons=[Reason.from_stored(r) for r in data["reasons"]],
+            hook=data["hook"],
+            summary=data["summary"],
+            next_step=data["next_step"],
+            waiting_on_you=list(data["waiting_on_you"]),
+            pulse=Pulse.from_json(data["pulse"]),
+            last_touch_days=data["last_touch_days"],
+            open_requests=data["open_requests"],
+            high_impact_requests=data["high_impact_requests"],
+            upcoming_meeting=data["upcoming_meeting"],
+            escalate=data["escalate"],
+            crm_url=data.get("crm_url"),
+            renewal_date=data.get("renewal_date"),
+            alert_ids={str(k): int(v) for k, v in (data.get("alert_ids") or {}).items()},
+        )
 
 
 def iso_z(moment: datetime) -> str:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, select
 
-from bot.db.models import SweepRun
+from bot.db.locks import serialized
+from bot.db.models import Org, SweepRun
 from bot.engine.alerts import (
     AlertChanges,
     StoredAlert,
@@ -35,6 +36,7 @@ from bot.engine.facts import (
     load_portfolio,
     scope_ranges,
 )
+from bot.engine.queue import card_rank, store_queue
 from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
 from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
 from bot.engine.scoring import action_score
@@ -93,7 +95,10 @@ def run_sweep(
     reconciles their alerts; this process then writes the alerts, as for a small sweep.
     """
     url = engine.url.render_as_string(hide_password=False)
-    with gc_paused(), engine.begin() as conn:
+    # Recording sweeps take turns (two at once would both insert the same new alerts and
+    # cards): the second one sweeps what the first one committed.
+    begin = engine.begin() if dry_run else serialized(engine, RECORDING_SWEEP_LOCK)
+    with gc_paused(), begin as conn:
         return sweep_in(
             conn,
             now,
@@ -107,6 +112,7 @@ def run_sweep(
         )
 
 
+RECORDING_SWEEP_LOCK = "recording-sweep"
 PARALLEL_FROM = 20_000  # accounts; fewer are swept faster than worker processes start
 MAX_WORKERS = 4
 
@@ -228,11 +234,14 @@ def sweep_in(
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
     splittable = whole and url is not None and workers > 1 and writer is None
     count, ranges = scope_ranges(conn, workers) if splittable else (0, [])
+    scope_ids: list[str] | None = None  # the accounts whose stored cards this sweep replaces
     if url is not None and len(ranges) > 1 and count >= max(1, parallel_from or PARALLEL_FROM):
         swept, new_ids = _sweep_in_parallel(conn, url, now, ranges, record=not dry_run)
     else:
         portfolio = load_portfolio(conn, now, csm_id=csm_id, account_ids=account_ids)
         scope = Scope() if whole else Scope([f.id for f in portfolio.accounts])
+        if not whole:
+            scope_ids = sorted({f.id for f in portfolio.accounts} | set(account_ids or ()))
         swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope)
         new_ids = {} if dry_run else apply_changes(conn, swept.changes, now)
     cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
@@ -242,7 +251,14 @@ def sweep_in(
                 alert_id = new_ids.get(alert_key(card.account, r))
                 if alert_id is not None:
                     card.alert_ids[r.key_part] = alert_id
-    cards.sort(key=lambda c: (c.lane.order, -c.action_score, c.account_name.lower(), c.account))
+        store_queue(
+            conn,
+            cards,
+            as_of=now,
+            scope_ids=scope_ids,
+            fallback_csm_id=fallback_csm(conn),
+        )
+    cards.sort(key=card_rank)
     suppressed.sort(key=lambda s: (s.account, s.signal, s.evidence))
 
     result = SweepResult(
@@ -267,6 +283,11 @@ def sweep_in(
             )
         )
     return result
+
+
+def fallback_csm(conn: Connection) -> str | None:
+    found = conn.execute(select(Org.fallback_csm_id).order_by(Org.id).limit(1)).scalar()
+    return str(found) if found else None
 
 
 class DrySweeps:

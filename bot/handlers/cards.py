@@ -43,7 +43,7 @@ from bot.engine.alerts import AlertState
 from bot.engine.business_time import local_date
 from bot.engine.card_actions import CardChanged, CardOp
 from bot.engine.facts import UserFacts
-from bot.engine.sweep import run_sweep
+from bot.engine.queue import stored_card
 from bot.engine.triage import SnoozeChoice, snooze_to_date, snooze_until
 from bot.handlers import Deps
 from bot.handlers.access import Caller, owner_timezone
@@ -102,13 +102,12 @@ def _owner_and_name(deps: Deps, caller: Caller, account_id: str) -> tuple[UserFa
 
 
 def _alerts_of(deps: Deps, ref: CardRef) -> Sequence[int]:
-    """The alert ids the card showed. A card rendered before its alerts were recorded (a
-    dry-run view), or whose ids did not fit in the button, carries none: its alerts are then
-    the ones its card shows now, recorded by a sweep of that account."""
+    """The alert ids the card showed. A card whose ids did not fit in its button carries none:
+    its alerts are then those of the account's stored card (nothing is swept)."""
     if ref.alerts:
         return ref.alerts
-    result = run_sweep(deps.engine, deps.clock(), account_ids=[ref.account])
-    card = next((c for c in result.cards if c.account == ref.account), None)
+    with deps.engine.connect() as conn:
+        card = stored_card(conn, ref.account)
     return card_alert_ids(card) if card is not None else ()
 
 
@@ -174,10 +173,14 @@ def change_card(
                 reason=reason,
             )
     except CardChanged as exc:
-        refresh_after_change(deps, click.client, caller, click.origin, [owner], click.replier)
+        refresh_after_change(
+            deps, click.client, caller, click.origin, [owner], click.replier, account_id=ref.account
+        )
         raise StaleCard(_handled_text(exc, name, caller)) from None
     log.info("%s %s %s alerts %s", caller.user.id, op.value, ref.account, changed)
-    refresh_after_change(deps, click.client, caller, click.origin, [owner], click.replier)
+    refresh_after_change(
+        deps, click.client, caller, click.origin, [owner], click.replier, account_id=ref.account
+    )
     receipt = receipt_message(
         name,
         RECEIPT_OP[op],
@@ -201,10 +204,14 @@ def undo_change(deps: Deps, click: Click, value: UndoValue) -> None:
                 conn, op, value.account, value.alerts, actor=caller.user.id, now=deps.clock()
             )
     except CardChanged as exc:
-        refresh_after_change(deps, click.client, caller, click.origin, [owner])
+        refresh_after_change(
+            deps, click.client, caller, click.origin, [owner], account_id=value.account
+        )
         raise StaleCard(_handled_text(exc, name, caller, undo=True)) from None
     log.info("%s undid %s on %s alerts %s", caller.user.id, op.value, value.account, reopened)
-    refresh_after_change(deps, click.client, caller, click.origin, [owner])
+    refresh_after_change(
+        deps, click.client, caller, click.origin, [owner], account_id=value.account
+    )
     title = f"*{m.fit(m.one_line(name), 150)}*"
     text = (
         f":alarm_clock: {title} is awake — it's back in your queue."

@@ -22,11 +22,11 @@ from bot.engine.lookup import Lookup, find_account
 from bot.handlers import Deps
 from bot.handlers.access import Caller
 from bot.handlers.home import open_settings
-from bot.handlers.refresh import today_messages
 from bot.handlers.replies import Replier, slack_user_of
 from bot.handlers.summary import summary_for
 from bot.handlers.work import after_ack
 from bot.ids import Command
+from bot.service.surfaces import today_messages
 
 SUMMARY_USAGE = (
     ":page_facing_up: *Usage:* `/account-summary ACCOUNT` — an account's name (or part of it) "
@@ -127,7 +127,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             caller = Caller.resolve(deps, client, slack_user_of(body))
             replier = Replier.for_body(client, body, respond)
-            for message in today_messages(deps, caller):
+            for message in today_messages(deps.engine, caller.user.id, deps.clock()):
                 replier.ephemeral(message)
 
         after_ack(work, ack, body, client, respond, context, opens_modal=sub == "settings")

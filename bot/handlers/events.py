@@ -12,20 +12,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
 
-from bot.blocks.dumps import user_queue
 from bot.blocks.values import HomeFilters
-from bot.blocks.views import home_view
-from bot.engine.facts import load_org, load_users
-from bot.engine.overview import snoozed_alerts
-from bot.engine.sweep import DrySweeps
 from bot.handlers import Deps
 from bot.handlers.work import RESENT, after_ack
-from bot.ids import BlockId, CallbackId, Event
+from bot.ids import Event
+from bot.service.refresh_queue import refreshing_users
+from bot.service.surfaces import home_for
 from bot.slack.dedupe import process_once
-from bot.slack.users import resolve_users, user_for_slack_id
 
 log = logging.getLogger(__name__)
 
@@ -93,68 +87,15 @@ def publish_home(
     slack_user_id: str,
     *,
     filters: HomeFilters | None = None,
-    sweeps: DrySweeps | None = None,
 ) -> None:
-    """``views.publish`` the App Home of a Slack user (a short "not set up" home for a Slack user
-    who is not one of ours), under ``filters`` (none: the whole queue)."""
-    view = home_for(deps, client, slack_user_id, filters=filters, sweeps=sweeps)
-    client.views_publish(user_id=slack_user_id, view=view.to_dict())
-
-
-def home_for(
-    deps: Deps,
-    client: WebClient,
-    slack_user_id: str,
-    *,
-    filters: HomeFilters | None = None,
-    sweeps: DrySweeps | None = None,
-) -> View:
-    user_id = user_for_slack_id(deps.engine, client, slack_user_id)
-    if user_id is None:
-        return not_set_up_view()
-    resolve_users(deps.engine, client, [user_id])  # the time zone, when nobody gave one yet
-    sweeps = sweeps or DrySweeps(deps.engine, deps.clock())
-    now = sweeps.now
-    with deps.engine.connect() as conn:
-        org = load_org(conn)
-        users = load_users(conn, org.timezone)
-        snoozed = snoozed_alerts(conn, user_id, now)
-    user = users[user_id]
-    # A read-only sweep of the user's accounts: opening the Home changes no alert.
-    result = sweeps.of(user_id)
-    return home_view(
-        user,
-        org,
-        user_queue(result, user, org),
-        now=now,
-        snoozed=snoozed,
+    """``views.publish`` the App Home of a Slack user, under ``filters`` (none: the whole
+    queue)."""
+    view = home_for(
+        deps.engine,
+        client,
+        slack_user_id,
+        deps.clock(),
         filters=filters,
-        names={u.id: u.name for u in users.values()},
+        refreshing=refreshing_users(),
     )
-
-
-def not_set_up_view() -> View:
-    return View(
-        type="home",
-        callback_id=CallbackId.HOME.value,
-        blocks=[
-            HeaderBlock(block_id=BlockId.HOME_HEADER.value, text="Follow-ups"),
-            SectionBlock(
-                block_id=BlockId.HOME_EMPTY.value,
-                text=MarkdownTextObject(
-                    text=":wave: *You're not set up yet.* This app shows customer-success "
-                    "managers their daily follow-ups, and your Slack account is not linked to "
-                    "anyone in the imported portfolio."
-                ),
-            ),
-            ContextBlock(
-                block_id=BlockId.HOME_STATUS.value,
-                elements=[
-                    MarkdownTextObject(
-                        text="Ask your admin to add your Slack user id or your Slack email "
-                        "to the portfolio import."
-                    )
-                ],
-            ),
-        ],
-    )
+    client.views_publish(user_id=slack_user_id, view=view.to_dict())

@@ -23,11 +23,12 @@ from bot.engine.settings_store import (
 )
 from bot.handlers import Deps
 from bot.handlers.access import Caller
-from bot.handlers.errors import NotAllowed, reporting
+from bot.handlers.errors import NotAllowed, UserError, reporting
 from bot.handlers.refresh import republish_home
 from bot.handlers.replies import slack_user_of
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
+from bot.service.refresh_queue import AlreadyRefreshing, refresh_queue, refreshing
 
 FILTERS = (ActionId.HOME_FILTER_LANE, ActionId.HOME_FILTER_SEVERITY, ActionId.HOME_FILTER_SIGNAL)
 
@@ -110,6 +111,22 @@ def open_settings(deps: Deps, client: WebClient, body: Mapping[str, Any]) -> Non
     client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
 
+def refresh_home(deps: Deps, client: WebClient, caller: Caller, filters: HomeFilters) -> None:
+    """Refresh: the Home says it is refreshing, the caller's accounts are swept again
+    (recording), and the Home is published from the fresh queue."""
+    user_id = caller.user.id
+    try:
+        with refreshing(user_id):
+            republish_home(deps, client, caller.slack_user_id, filters)
+            refresh_queue(deps.engine, user_id, deps.clock())
+    except AlreadyRefreshing:
+        raise UserError(
+            ":hourglass_flowing_sand: Your queue is being refreshed already — the Home updates "
+            "when it is done."
+        ) from None
+    republish_home(deps, client, caller.slack_user_id, filters)
+
+
 def register(app: App, deps: Deps) -> None:
     def filter_home(
         ack: Ack,
@@ -133,6 +150,24 @@ def register(app: App, deps: Deps) -> None:
 
     for action_id in FILTERS:  # one listener per action_id, one body for the three
         app.action(action_id)(filter_home)
+
+    @app.action(ActionId.HOME_REFRESH)
+    def home_refresh(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+
+        def work() -> None:
+            filters = HomeFilters.parse(action.get("value"))
+            caller = Caller.resolve(deps, client, slack_user_of(body))
+            refresh_home(deps, client, caller, filters)
+
+        after_ack(work, ack, body, client, respond, context)
 
     @app.action(ActionId.HOME_OPEN_SETTINGS)
     def home_open_settings(

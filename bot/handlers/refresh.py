@@ -1,9 +1,9 @@
-"""After a change, every place that shows it is rendered again from the database.
+"""After a change, every place that shows it is rendered again from the stored queue and the
+alerts' states (:mod:`bot.service.surfaces`; nothing is swept):
 
-* the daily DM: the delivery that holds the clicked message (its stored ``(channel, ts)``),
-  and the card owner's latest delivery — a dry-run sweep of that reader, their digest, the
-  digest messages, ``chat.update`` of each stored message (a message Slack no longer has is
-  not an error);
+* the daily DM the click came from (that day's list: the card collapses to one line), and the
+  card owner's latest DM when its list holds that account — ``chat.update`` of each stored
+  message (a message Slack no longer has is not an error);
 * the ``/followup today`` ephemeral the click came from (replaced through its response_url);
 * the App Home of the caller (keeping their filters) and of the card's owner.
 
@@ -13,28 +13,24 @@ Failures here are logged and never undo the change itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock
-from sqlalchemy import Connection, select
 
 from bot.blocks import mrkdwn as m
-from bot.blocks.digest import digest_messages
 from bot.blocks.message import SlackMessage
 from bot.blocks.values import BadValue, HomeFilters
-from bot.db.models import Delivery, DeliveryMessage
-from bot.engine.digest import Digest, select_digest
-from bot.engine.facts import UserFacts, load_org, load_users
-from bot.engine.sweep import DrySweeps
+from bot.engine.facts import UserFacts
 from bot.handlers import Deps
 from bot.handlers.access import Caller
 from bot.handlers.events import publish_home
 from bot.handlers.replies import Replier
 from bot.ids import BlockId
+from bot.service.surfaces import dm_render, dms_showing, today_messages
 from bot.slack.client import error_code
 
 log = logging.getLogger(__name__)
@@ -85,71 +81,10 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-# --------------------------------------------------------------------- rendering
-
-
-def today_messages(
-    deps: Deps, caller: Caller, *, max_messages: int = 2, sweeps: DrySweeps | None = None
-) -> list[SlackMessage]:
-    """``/followup today``: the caller's lanes now, as their digest shows them — even when they
-    paused their daily DM or the org's is off (they asked)."""
-    user = replace(caller.user, digest={**caller.user.digest, "opt_out": False})
-    org = replace(caller.org, digest={**caller.org.digest, "enabled": True})
-    result = (sweeps or DrySweeps(deps.engine, deps.clock())).of(user.id)
-    digest = select_digest(result, user, org)
-    names = {u.id: u.name for u in caller.users.values()}
-    return digest_messages(digest, names=names, max_messages=max_messages)
-
-
 # -------------------------------------------------------------------- the daily DM
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDm:
-    delivery_id: int
-    user_id: str
-    messages: list[tuple[str, str]]  # (channel, ts) by position
-
-
-def dm_of_message(conn: Connection, channel: str, ts: str) -> int | None:
-    found = conn.execute(
-        select(DeliveryMessage.delivery_id)
-        .where(DeliveryMessage.channel == channel, DeliveryMessage.ts == ts)
-        .limit(1)
-    ).scalar()
-    return int(found) if found is not None else None
-
-
-def latest_dm(conn: Connection, user_id: str) -> int | None:
-    found = conn.execute(
-        select(Delivery.id)
-        .join(DeliveryMessage, DeliveryMessage.delivery_id == Delivery.id)
-        .where(Delivery.user_id == user_id, DeliveryMessage.ts.is_not(None))
-        .order_by(Delivery.local_date.desc(), Delivery.id.desc())
-        .limit(1)
-    ).scalar()
-    return int(found) if found is not None else None
-
-
-def load_dm(conn: Connection, delivery_id: int) -> StoredDm | None:
-    user_id = conn.execute(select(Delivery.user_id).where(Delivery.id == delivery_id)).scalar()
-    if user_id is None:
-        return None
-    rows = conn.execute(
-        select(DeliveryMessage.channel, DeliveryMessage.ts)
-        .where(DeliveryMessage.delivery_id == delivery_id)
-        .order_by(DeliveryMessage.position)
-    ).all()
-    # A message whose post is still in flight (ts NULL) ends what can be updated.
-    messages: list[tuple[str, str]] = []
-    for channel, ts in rows:
-        if not channel or not ts:
-            break
-        messages.append((channel, ts))
-    return StoredDm(delivery_id, str(user_id), messages)
-
-
-def _nothing_more(digest: Digest) -> SlackMessage:
+def _nothing_more() -> SlackMessage:
     """What a second DM message becomes when everything now fits in the first."""
     return SlackMessage(
         text="Your follow-ups (continued): nothing more here.",
@@ -159,33 +94,17 @@ def _nothing_more(digest: Digest) -> SlackMessage:
                 elements=[m.context_text(":white_check_mark: _Continued above — nothing more._")],
             )
         ],
-        channel=digest.user.slack_user_id,
     )
 
 
-def refresh_dm(
-    deps: Deps, client: WebClient, delivery_id: int, sweeps: DrySweeps | None = None
-) -> None:
-    """``chat.update`` a delivered DM with its reader's digest as it stands now."""
-    with deps.engine.connect() as conn:
-        dm = load_dm(conn, delivery_id)
-        if dm is None or not dm.messages:
-            return
-        org = load_org(conn)
-        users = load_users(conn, org.timezone)
-    reader = users.get(dm.user_id)
-    if reader is None:
+def refresh_dm(deps: Deps, client: WebClient, delivery_id: int) -> None:
+    """``chat.update`` a delivered DM with its day's list as it stands now."""
+    rendered = dm_render(deps.engine, delivery_id, deps.clock())
+    if rendered is None:
+        log.info("DM %s left as it is: no list to render it from", delivery_id)
         return
-    result = (sweeps or DrySweeps(deps.engine, deps.clock())).of(reader.id)
-    digest = select_digest(result, reader, org)
-    names = {u.id: u.name for u in users.values()}
-    messages = digest_messages(digest, names=names, max_messages=len(dm.messages))
-    if not messages:
-        log.info(
-            "DM %s left as it is: %s's digest is off (%s)", delivery_id, reader.id, digest.skipped
-        )
-        return
-    messages += [_nothing_more(digest)] * (len(dm.messages) - len(messages))
+    dm, messages = rendered
+    messages += [_nothing_more()] * (len(dm.messages) - len(messages))
     for (channel, ts), message in zip(dm.messages, messages, strict=True):
         payload = message.to_dict()
         try:
@@ -202,22 +121,6 @@ def refresh_dm(
                 )
 
 
-def dms_to_refresh(deps: Deps, origin: Origin, owner_ids: Iterable[str | None]) -> list[int]:
-    """The delivery of the clicked message, then each owner's latest DM (no duplicates)."""
-    found: list[int] = []
-    with deps.engine.connect() as conn:
-        if origin.message is not None:
-            clicked = dm_of_message(conn, *origin.message)
-            if clicked is not None:
-                found.append(clicked)
-        for owner_id in owner_ids:
-            if owner_id:
-                latest = latest_dm(conn, owner_id)
-                if latest is not None and latest not in found:
-                    found.append(latest)
-    return found
-
-
 # ------------------------------------------------------------------------ homes
 
 
@@ -226,10 +129,9 @@ def republish_home(
     client: WebClient,
     slack_user_id: str,
     filters: HomeFilters | None = None,
-    sweeps: DrySweeps | None = None,
 ) -> None:
     try:
-        publish_home(deps, client, slack_user_id, filters=filters, sweeps=sweeps)
+        publish_home(deps, client, slack_user_id, filters=filters)
     except SlackApiError as exc:
         log.warning("views.publish for %s failed: %s", slack_user_id, error_code(exc))
 
@@ -244,14 +146,15 @@ def refresh_after_change(
     origin: Origin,
     owners: Sequence[UserFacts | None],
     replier: Replier | None = None,
+    *,
+    account_id: str | None = None,
 ) -> None:
-    """Re-render everything that shows the changed card (see the module docstring), each
-    reader's cards from one read-only sweep."""
-    sweeps = DrySweeps(deps.engine, deps.clock())
-    for delivery_id in dms_to_refresh(deps, origin, [o.id if o else None for o in owners]):
-        refresh_dm(deps, client, delivery_id, sweeps)
+    """Re-render everything that shows the changed card (see the module docstring)."""
+    owner_ids = [o.id for o in owners if o is not None]
+    for delivery_id in dms_showing(deps.engine, origin.message, owner_ids, account_id):
+        refresh_dm(deps, client, delivery_id)
     if origin.ephemeral and replier is not None and replier.has_response_url:
-        fresh = today_messages(deps, caller, max_messages=1, sweeps=sweeps)
+        fresh = today_messages(deps.engine, caller.user.id, deps.clock(), max_messages=1)
         if fresh:
             replier.replace(fresh[0])
     homes: dict[str, HomeFilters | None] = {caller.slack_user_id: origin.filters}
@@ -259,4 +162,4 @@ def refresh_after_change(
         if owner is not None and owner.slack_user_id and owner.slack_user_id not in homes:
             homes[owner.slack_user_id] = None
     for slack_user_id, filters in homes.items():
-        republish_home(deps, client, slack_user_id, filters, sweeps)
+        republish_home(deps, client, slack_user_id, filters)

@@ -30,27 +30,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web import SlackResponse
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, select, update
 
-from bot.blocks.digest import digest_messages
-from bot.db.models import Account, Delivery, DeliveryMessage
-from bot.engine.business_time import local_date
-from bot.engine.digest import Digest, select_digest
-from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, load_org, load_users
-from bot.engine.sweep import run_sweep
+from bot.db.models import Delivery, DeliveryMessage
 from bot.slack.client import RATE_LIMIT_RETRIES, error_code, never_sent
 from bot.slack.sql import insert_ignore
-from bot.slack.users import resolve_users
 
 log = logging.getLogger(__name__)
 
@@ -617,57 +610,62 @@ class _Sender:
         self.outcome.deleted += 1
 
 
-def deliver_digest(
+Payload = Mapping[str, Any]
+# Called once the day's slot is ours, in a transaction that holds its lease: the delivery's id and
+# whether messages of it are in the DM already; returns the messages to post or update.
+Compose = Callable[[Connection, int, bool], Sequence[Payload]]
+
+
+def send_daily_dm(
     engine: Engine,
     client: WebClient,
-    digest: Digest,
     *,
+    user_id: str,
+    name: str,
+    day: date,
     slack_user_id: str,
-    names: Mapping[str, str] | None = None,
+    as_of: datetime,
+    compose: Compose,
     pacer: Pacer | None = None,
     clock: Clock = utc_now,
 ) -> Outcome:
-    """Send (or update) ``digest`` as today's DM of its reader; never two DMs for one day."""
-    user = digest.user
-    try:
-        payloads = [msg.to_dict() for msg in digest_messages(digest, names=names)]
-    except SlackObjectFormationError as exc:
-        reason = f"the digest is not a valid message: {exc}"
-        return Outcome(user.id, user.name, Status.FAILED, reason)
-    if not payloads:
-        return Outcome(user.id, user.name, Status.SKIPPED, "nothing to send")
-    day = local_date(digest.result.as_of, user.timezone)
-    claim = _claim(engine, user.id, day, slack_user_id, digest.result.as_of, clock)
+    """Post (or update in place) ``user_id``'s DM of local ``day``: claim the day's slot, find
+    what an earlier run left in flight, ``compose`` the messages, send them; never two DMs for
+    one day."""
+    claim = _claim(engine, user_id, day, slack_user_id, as_of, clock)
     if isinstance(claim, str):
-        return Outcome(user.id, user.name, Status.SKIPPED, claim)
+        return Outcome(user_id, name, Status.SKIPPED, claim)
     outcome = Outcome(
-        user.id, user.name, Status.UPDATED if claim.messages else Status.POSTED, reason=None
+        user_id, name, Status.UPDATED if claim.messages else Status.POSTED, reason=None
     )
     sender = _Sender(engine, client, claim, slack_user_id, pacer or Pacer(Pacing()), outcome)
     try:
         if not sender.resolve_in_flight():
-            _finish(engine, claim, digest.result.as_of, "an earlier post's outcome is unknown")
-            return Outcome(user.id, user.name, Status.SKIPPED, _UNKNOWN)
+            _finish(engine, claim, as_of, "an earlier post's outcome is unknown")
+            return Outcome(user_id, name, Status.SKIPPED, _UNKNOWN)
+        with engine.begin() as conn:
+            claim.renew(conn)
+            payloads = compose(conn, claim.delivery_id, bool(claim.messages))
         sender.send(payloads)
     except LostLease:
         outcome.status, outcome.reason = Status.SKIPPED, "another run took this delivery over"
         return outcome
     except SlackApiError as exc:
         code = error_code(exc)
-        log.error("daily DM of %s: Slack answered %s", user.id, code)
-        _finish(engine, claim, digest.result.as_of, f"slack: {code}")
+        log.error("daily DM of %s: Slack answered %s", user_id, code)
+        _finish(engine, claim, as_of, f"slack: {code}")
         outcome.status, outcome.reason = Status.FAILED, f"Slack answered {code}"
         return outcome
     except Exception as exc:
         # The answer is lost: a post in flight may have gone through.
-        log.exception("daily DM of %s: %s", user.id, type(exc).__name__)
-        _finish(engine, claim, digest.result.as_of, f"{type(exc).__name__}: {exc}")
+        log.exception("daily DM of %s: %s", user_id, type(exc).__name__)
+        _finish(engine, claim, as_of, f"{type(exc).__name__}: {exc}")
         outcome.status = Status.FAILED
         outcome.reason = f"{type(exc).__name__}: {exc}" + (
             "; " + _UNKNOWN if _in_flight(engine, claim.delivery_id) else ""
         )
         return outcome
-    _finish(engine, claim, digest.result.as_of, None)
+    _finish(engine, claim, as_of, None)
     return outcome
 
 
@@ -681,112 +679,3 @@ def _in_flight(engine: Engine, delivery_id: int) -> bool:
             ).first()
             is not None
         )
-
-
-# ---------------------------------------------------------------------- fan-out
-
-
-def digest_readers(conn: Connection, org: OrgFacts) -> list[str]:
-    """Who gets a daily DM: the CSMs of accounts in scope, and the org's fallback CSM when
-    some account has no CSM."""
-    csms = conn.execute(
-        select(Account.csm_id)
-        .where(
-            or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)),
-        )
-        .group_by(Account.csm_id)
-    ).scalars()
-    readers: list[str] = []
-    orphans = False
-    for csm in csms:
-        if csm is None:
-            orphans = True
-        else:
-            readers.append(csm)
-    if orphans and org.fallback_csm_id and org.fallback_csm_id not in readers:
-        readers.append(org.fallback_csm_id)
-    return readers
-
-
-_SKIPPED_DIGEST = {
-    "opt_out": "opted out of the daily DM",
-    "digest_off": "the org's daily DM is off",
-}
-
-
-def deliver_digests(
-    engine: Engine,
-    client: WebClient,
-    *,
-    as_of: datetime,
-    user_id: str | None = None,
-    pacing: Pacing | None = None,
-    lanes: int = DEFAULT_LANES,
-    clock: Clock = utc_now,
-) -> DeliveryReport:
-    """``followup-bot deliver``: sweep (recording alerts) at ``as_of``, then send every reader's
-    daily DM now (or only ``user_id``'s), whatever their ``send_at``.
-
-    ``lanes`` DMs are in flight at once behind one :class:`Pacer`, so the fan-out runs at the
-    pace Slack's limits allow rather than at one round trip per message."""
-    with engine.connect() as conn:
-        org = load_org(conn)
-        users = load_users(conn, org.timezone)
-        readers = [user_id] if user_id is not None else digest_readers(conn, org)
-    readers = [uid for uid in readers if uid in users and (users[uid].active or uid == user_id)]
-    digest_on = bool(org.digest.get("enabled", True))
-    wanted = [
-        uid
-        for uid in readers
-        if digest_on and users[uid].active and not users[uid].digest.get("opt_out")
-    ]
-    identities = resolve_users(engine, client, wanted)
-
-    result = run_sweep(engine, as_of, dry_run=False, csm_id=user_id)
-    report = DeliveryReport(as_of, cards=len(result.cards), alerts_new=result.alerts_new)
-    with engine.connect() as conn:
-        org = load_org(conn)
-        users = load_users(conn, org.timezone)
-    names = {u.id: u.name for u in users.values()}
-    pacer = Pacer(pacing or Pacing())
-    sending = paced_client(client)
-
-    planned: list[Outcome | tuple[Digest, str]] = []
-    for uid in sorted(readers, key=lambda u: (users[u].name.lower(), u)):
-        user = users[uid]
-        if not user.active:
-            planned.append(Outcome(uid, user.name, Status.SKIPPED, "inactive user"))
-            continue
-        digest = select_digest(result, user, org)
-        if digest.skipped:
-            reason = _SKIPPED_DIGEST.get(digest.skipped, digest.skipped)
-            planned.append(Outcome(uid, user.name, Status.SKIPPED, reason))
-            continue
-        ident = identities.get(uid)
-        if ident is None or ident.slack_user_id is None:
-            reason = ident.problem if ident is not None and ident.problem else "not in Slack"
-            planned.append(Outcome(uid, user.name, Status.SKIPPED, reason))
-            continue
-        empty = digest.total == 0 and not any(digest.more.values())
-        if empty and not delivered_today(engine, uid, local_date(as_of, user.timezone)):
-            planned.append(Outcome(uid, user.name, Status.SKIPPED, "no cards today"))
-            continue
-        planned.append((digest, ident.slack_user_id))
-
-    def send(job: Outcome | tuple[Digest, str]) -> Outcome:
-        if isinstance(job, Outcome):
-            return job
-        digest, slack_user_id = job
-        return deliver_digest(
-            engine,
-            sending,
-            digest,
-            slack_user_id=slack_user_id,
-            names=names,
-            pacer=pacer,
-            clock=clock,
-        )
-
-    with ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="deliver") as pool:
-        report.outcomes.extend(pool.map(send, planned))
-    return report
