@@ -141,7 +141,7 @@ def test_the_home_is_the_stored_queue_as_of_its_sweep(bot: Bot, fake: FakeSlack)
 
 
 def test_a_refresh_while_one_runs_is_told_so(bot: Bot, fake: FakeSlack) -> None:
-    home = bot.open_home()
+    bot.open_home()
     with refresh_queue.refreshing("u-ana"):
         bot.click_home(ActionId.HOME_REFRESH)
         answer = bot.wait("chat.postEphemeral")[0].params
