@@ -415,6 +415,16 @@ def exclude(
 # ----------------------------------------------------------------- policy, actions
 
 
+LevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--automation-level",
+        help="recommend, assisted or autonomous. Default: the org's (assisted if none).",
+        show_default=False,
+    ),
+]
+
+
 def _level_option(value: str | None) -> AutomationLevel | None:
     if value is None:
         return None
@@ -427,14 +437,7 @@ def _level_option(value: str | None) -> AutomationLevel | None:
 @app.command()
 def policy(
     ctx: typer.Context,
-    automation_level: Annotated[
-        str | None,
-        typer.Option(
-            "--automation-level",
-            help="recommend, assisted or autonomous. Default: the org's (assisted if none).",
-            show_default=False,
-        ),
-    ] = None,
+    automation_level: LevelOption = None,
     blocker: Annotated[
         str, typer.Option("--blocker", help="For accounts with this blocker: none, minor, major.")
     ] = "none",
@@ -467,14 +470,7 @@ def actions(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="As of this time (ISO 8601). Default: now.")
     ] = None,
-    automation_level: Annotated[
-        str | None,
-        typer.Option(
-            "--automation-level",
-            help="recommend, assisted or autonomous. Default: the org's (assisted if none).",
-            show_default=False,
-        ),
-    ] = None,
+    automation_level: LevelOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
 ) -> None:
     """Assess one account and show its recommended actions with their status, owner, priority

@@ -21,6 +21,8 @@ Themes:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -209,35 +211,34 @@ class _Facts:
 
     def __init__(self, p: AccountProfile, rules: Rules, renewal_days: int | None) -> None:
         t = rules.assessment
-        self.usage: Indicator | None = None
-        if p.usage_trend is not None and p.usage_trend <= t.usage_decline:
-            steep = p.usage_trend <= t.usage_steep_decline
-            self.usage = Indicator(
-                "usage_steep_decline" if steep else "usage_decline",
-                f"usage {pct(p.usage_trend, signed=True)} over 30 days"
-                + (" (steep)" if steep else ""),
-            )
-        self.adoption: Indicator | None = None
-        if p.adoption is not None and p.adoption < t.low_adoption:
-            very = p.adoption < t.very_low_adoption
-            self.adoption = Indicator(
-                "very_low_adoption" if very else "low_adoption",
-                f"adoption {pct(p.adoption)}" + (" (very low)" if very else ""),
-            )
-        self.issues: Indicator | None = None
-        if p.open_issues is not None and p.open_issues >= t.support_issues:
-            heavy = p.open_issues >= t.heavy_support_issues
-            self.issues = Indicator(
-                "heavy_support_issues" if heavy else "support_issues",
-                f"{p.open_issues} open issues" + (" (heavy)" if heavy else ""),
-            )
-        self.csat: Indicator | None = None
-        if p.csat is not None and p.csat < t.low_csat:
-            very = p.csat < t.very_low_csat
-            self.csat = Indicator(
-                "very_low_csat" if very else "low_csat",
-                f"CSAT {p.csat:g}" + (" (very low)" if very else ""),
-            )
+        self.usage = _band(
+            p.usage_trend,
+            operator.le,
+            (t.usage_decline, "usage_decline"),
+            (t.usage_steep_decline, "usage_steep_decline", "steep"),
+            lambda v: f"usage {pct(v, signed=True)} over 30 days",
+        )
+        self.adoption = _band(
+            p.adoption,
+            operator.lt,
+            (t.low_adoption, "low_adoption"),
+            (t.very_low_adoption, "very_low_adoption", "very low"),
+            lambda v: f"adoption {pct(v)}",
+        )
+        self.issues = _band(
+            p.open_issues,
+            operator.ge,
+            (t.support_issues, "support_issues"),
+            (t.heavy_support_issues, "heavy_support_issues", "heavy"),
+            lambda v: f"{v:g} open issues",
+        )
+        self.csat = _band(
+            p.csat,
+            operator.lt,
+            (t.low_csat, "low_csat"),
+            (t.very_low_csat, "very_low_csat", "very low"),
+            lambda v: f"CSAT {v:g}",
+        )
         self.blocker = (
             Indicator(f"blocker_{p.blocker}", f"{p.blocker} blocker")
             if p.blocker in ("minor", "major")
@@ -270,6 +271,23 @@ class _Facts:
                 f"renews in {renewal_days} days ({p.renewal_date.isoformat()})",
             )
             self.renewal_imminent = renewal_days <= t.renewal_imminent_days
+
+
+def _band(
+    value: float | None,
+    past: Callable[[float, float], bool],
+    line: tuple[float, str],
+    far: tuple[float, str, str],
+    text: Callable[[float], str],
+) -> Indicator | None:
+    """The indicator of a ``value`` past a line (``past(value, line)``): ``line``'s key, or
+    ``far``'s key and note when it is past that one too. The keys name the legacy score's
+    points."""
+    if value is None or not past(value, line[0]):
+        return None
+    if past(value, far[0]):
+        return Indicator(far[1], f"{text(value)} ({far[2]})")
+    return Indicator(line[1], text(value))
 
 
 def _present(*items: Indicator | None) -> tuple[Indicator, ...]:
