@@ -96,6 +96,9 @@ def test_onboarding_friction_is_told_apart_from_churn_risk(engine: Engine, tmp_p
         ({"usage_trend": -0.15, "csat": 3.2, "blocker": "major"}, "critical"),
         ({"blocker": "major", "health": 50}, "high"),  # health 50 is at risk
         ({"health": 75}, None),  # needs attention is not low health
+        ({"blocker": "major", "health": (92, 75)}, "high"),  # a drop of 17 points
+        ({"blocker": "major", "health": (85, 78)}, "high"),  # a tier drop, 7 points
+        ({"blocker": "major", "health": (95, 82)}, None),  # 13 points, same tier: no drop
     ],
 )
 def test_churn_risk_needs_two_indicators_or_a_steep_decline(
@@ -105,17 +108,16 @@ def test_churn_risk_needs_two_indicators_or_a_steep_decline(
     health = account.pop("health", None)
     p = Portfolio()
     p.quiet_account("acc-1", **{**HEALTHY, **account})
-    if health is not None:  # steady, so that only its level counts
-        for days in (1, 3):
-            p.add(
-                "health_scores", account="acc-1", at=iso(NOW - timedelta(days=days)), score=health
-            )
+    if health is not None:  # (before, now); a steady score when one number is given
+        before, latest = health if isinstance(health, tuple) else (health, health)
+        p.add("health_scores", account="acc-1", at=iso(NOW - timedelta(days=3)), score=before)
+        p.add("health_scores", account="acc-1", at=iso(NOW - timedelta(days=1)), score=latest)
     load(sqlite_url, p, tmp_path)
     churn = themes(plan(sqlite_url)).get("churn_risk")
     assert (churn["severity"] if churn else None) == severity
 
 
-def test_a_health_drop_counts_and_the_health_score_that_misses_a_risk_is_updated(
+def test_a_health_score_that_misses_a_risk_is_to_be_updated(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     p = Portfolio()
