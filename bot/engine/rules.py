@@ -137,6 +137,87 @@ class HealthTiers(_Strict):
 TIER_RANK = {"critical": 0, "at_risk": 1, "needs_attention": 2, "healthy": 3}
 
 
+class AssessmentThresholds(_Strict):
+    """Where the account assessment (bot/engine/assessment.py) draws its lines; the legacy
+    health score gives its points at the same lines."""
+
+    usage_decline: float = Field(-0.10, ge=-1, le=0)  # usage_trend at or below: declining
+    usage_steep_decline: float = Field(-0.30, ge=-1, le=0)
+    low_adoption: float = Field(0.60, ge=0, le=1)  # adoption below: low
+    very_low_adoption: float = Field(0.40, ge=0, le=1)
+    support_issues: int = Field(3, ge=1)  # open issues at or above: a support burden
+    heavy_support_issues: int = Field(5, ge=1)
+    low_csat: float = Field(3.5, ge=1, le=5)  # CSAT below: low
+    very_low_csat: float = Field(3.0, ge=1, le=5)
+    renewal_window_days: int = Field(90, ge=0)  # a renewal this close puts risk on it
+    renewal_imminent_days: int = Field(30, ge=0)
+    churn_indicators: int = Field(2, ge=1)  # churn indicators that make a churn risk
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AssessmentThresholds:
+        pairs = (
+            (
+                "usage_steep_decline",
+                "usage_decline",
+                self.usage_steep_decline <= self.usage_decline,
+            ),
+            ("very_low_adoption", "low_adoption", self.very_low_adoption <= self.low_adoption),
+            (
+                "support_issues",
+                "heavy_support_issues",
+                self.support_issues <= self.heavy_support_issues,
+            ),
+            ("very_low_csat", "low_csat", self.very_low_csat <= self.low_csat),
+            (
+                "renewal_imminent_days",
+                "renewal_window_days",
+                self.renewal_imminent_days <= self.renewal_window_days,
+            ),
+        )
+        for low, high, ok in pairs:
+            if not ok:
+                raise ValueError(f"{low} must not be above {high}")
+        return self
+
+
+class LegacyPoints(_Strict):
+    """Risk points of the legacy additive health score, per field band (seed 004)."""
+
+    usage_decline: float = Field(15, ge=0)
+    usage_steep_decline: float = Field(30, ge=0)
+    low_adoption: float = Field(10, ge=0)
+    very_low_adoption: float = Field(20, ge=0)
+    support_issues: float = Field(10, ge=0)
+    heavy_support_issues: float = Field(20, ge=0)
+    low_csat: float = Field(10, ge=0)
+    very_low_csat: float = Field(20, ge=0)
+    blocker_minor: float = Field(5, ge=0)
+    blocker_major: float = Field(20, ge=0)
+
+
+class LegacyTiers(_Strict):
+    """Lowest totals of the legacy score's tiers below ``healthy`` (more points: worse)."""
+
+    needs_attention: float = Field(20, ge=0)
+    at_risk: float = Field(40, ge=0)
+    critical: float = Field(60, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LegacyTiers:
+        if not 0 < self.needs_attention < self.at_risk < self.critical:
+            raise ValueError("legacy_tiers must satisfy 0 < needs_attention < at_risk < critical")
+        return self
+
+    def tier(self, total: float) -> str:
+        if total >= self.critical:
+            return "critical"
+        if total >= self.at_risk:
+            return "at_risk"
+        if total >= self.needs_attention:
+            return "needs_attention"
+        return "healthy"
+
+
 class Rules(_Strict):
     """The effective thresholds for one account (org rules with its team's overrides)."""
 
@@ -161,6 +242,9 @@ class Rules(_Strict):
     csm_pulse_valid_days: float = Field(90, ge=0)
     csm_pulse_extreme_valid_days: float = Field(30, ge=0)
     ai_pulse_valid_days: float = Field(30, ge=0)
+    assessment: AssessmentThresholds = AssessmentThresholds()
+    legacy_points: LegacyPoints = LegacyPoints()
+    legacy_tiers: LegacyTiers = LegacyTiers()
     disabled_signals: tuple[str, ...] = ()
 
     @field_validator("disabled_signals")
