@@ -5,13 +5,24 @@ else linked by their Slack email); a Slack user who is not one of ours gets :cla
 A card belongs to its account's CSM (the org's fallback CSM for an account with none); it may
 be changed by that owner, the owner's manager (their own ``manager``, else their team's) or an
 admin — checked against the database on every click, never against the payload.
+
+Every listener declares who may use it with :func:`allow` (a listener middleware): anyone, any
+of our users, the card's owner / their manager / an admin, or an admin. The middleware resolves
+the caller once per request (the listener reads it with :func:`caller_of`) and answers everyone
+else itself — a refusal the user sees, and the listener never runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
 
+from slack_bolt import BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlalchemy import Connection, select
 
@@ -19,8 +30,12 @@ from bot.blocks import mrkdwn as m
 from bot.db.models import Account, Org, User
 from bot.engine.facts import OrgFacts, UserFacts, load_org, load_users
 from bot.handlers import Deps
-from bot.handlers.errors import NotAllowed, NotSetUp
+from bot.handlers.errors import NotAllowed, NotSetUp, notice_view, report, user_message
+from bot.handlers.replies import slack_user_of
+from bot.service.people import account_owner, load_people
 from bot.slack.users import resolve_users, user_for_slack_id
+
+log = logging.getLogger(__name__)
 
 ADMIN = "admin"
 
@@ -110,3 +125,117 @@ def owner_timezone(conn: Connection, account_id: str, slack_user_id: str | None)
     if row is None:
         return str(org_tz)
     return str(row.timezone or row.slack_timezone or org_tz)
+
+
+# ------------------------------------------------------------------ permissions
+
+
+class Permission(StrEnum):
+    ANYONE = "anyone"  # any Slack user (the listener answers strangers itself)
+    MEMBER = "member"  # one of our users
+    CARD = "card"  # the card's owner, their manager, or an admin
+    ADMIN = "admin"
+
+
+CALLER = "followup_caller"  # context key: the resolved Caller
+AccountOf = Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Allow:
+    """Who may use a listener; ``account_of`` reads the card's account from the request (for
+    :attr:`Permission.CARD`); ``what`` completes "Only an admin can …"."""
+
+    permission: Permission
+    account_of: AccountOf | None = None
+    what: str = "do that"
+
+    def check(self, deps: Deps, client: WebClient, body: Mapping[str, Any]) -> Caller | None:
+        """The caller when allowed (None for ANYONE); raises the refusal otherwise."""
+        if self.permission is Permission.ANYONE:
+            return None
+        # Before the answer to Slack: nothing is asked of Slack here (see caller_of).
+        caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+        if self.permission is Permission.ADMIN:
+            caller.require_admin(self.what)
+        elif self.permission is Permission.CARD:
+            assert self.account_of is not None
+            account_id = self.account_of(body)
+            with deps.engine.connect() as conn:
+                found = account_owner(conn, load_people(conn), account_id)
+            caller.require_change(found.owner, found.account_name)
+        return caller
+
+
+def allow(
+    deps: Deps,
+    permission: Permission,
+    account_of: AccountOf | None = None,
+    *,
+    what: str = "do that",
+) -> list[Callable[..., BoltResponse | None]]:
+    """The listener middleware that lets only ``permission``'s callers through:
+    ``@app.action(ActionId.X, middleware=allow(deps, Permission.CARD, account_of))``."""
+    rule = Allow(permission, account_of, what)
+
+    def permitted(
+        body: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+        next: Callable[[], BoltResponse],
+    ) -> BoltResponse | None:
+        try:
+            caller = rule.check(deps, client, body)
+        except Exception as exc:
+            return refuse(exc, body=body, client=client, respond=respond, context=context)
+        if caller is not None:
+            context[CALLER] = caller
+        return next()
+
+    permitted.allow = rule  # type: ignore[attr-defined]  # read by tests/test_permissions.py
+    return [permitted]
+
+
+def refuse(
+    error: BaseException,
+    *,
+    body: Mapping[str, Any],
+    client: WebClient,
+    respond: Respond | None,
+    context: Mapping[str, Any],
+) -> BoltResponse:
+    """Answer a refused request: a modal submission turns into a notice; anything else is
+    acknowledged and the user told why (after the answer, so Slack does not wait for it)."""
+    if body.get("type") == "view_submission":
+        text, _ = user_message(error)
+        log.info("view_submission refused: %s", type(error).__name__)
+        notice = {"response_action": "update", "view": notice_view(text).to_dict()}
+        return BoltResponse(
+            status=200, body=json.dumps(notice), headers={"content-type": "application/json"}
+        )
+    threading.Thread(
+        target=report,
+        args=(error,),
+        kwargs={"body": body, "client": client, "respond": respond, "context": context},
+        name="refusal",
+        daemon=True,
+    ).start()
+    return BoltResponse(status=200, body="")
+
+
+def caller_of(
+    deps: Deps, client: WebClient, body: Mapping[str, Any], context: Any, *, timezone: bool = True
+) -> Caller:
+    """The caller the permission middleware resolved (resolved here if none did). The
+    middleware answers Slack at once, so it never asks Slack anything; with ``timezone`` (work
+    after the answer), a caller whose time zone nobody gave yet gets Slack's now."""
+    found = context.get(CALLER) if context is not None else None
+    if not isinstance(found, Caller):
+        return Caller.resolve(deps, client, slack_user_of(body), timezone=timezone)
+    if timezone:
+        ident = resolve_users(deps.engine, client, [found.user.id]).get(found.user.id)
+        if ident is not None and ident.timezone and ident.timezone != found.user.timezone:
+            user = replace(found.user, timezone=ident.timezone)
+            found = replace(found, user=user, users={**found.users, user.id: user})
+    return found

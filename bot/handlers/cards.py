@@ -13,7 +13,7 @@ is opened before anything slow: Slack's trigger_id lives 3 seconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,7 +46,7 @@ from bot.engine.facts import UserFacts
 from bot.engine.queue import stored_card
 from bot.engine.triage import SnoozeChoice, snooze_to_date, snooze_until
 from bot.handlers import Deps
-from bot.handlers.access import Caller, owner_timezone
+from bot.handlers.access import Caller, Permission, allow, caller_of, owner_timezone
 from bot.handlers.errors import OPENED_VIEW, StaleCard, reporting
 from bot.handlers.refresh import Origin, refresh_after_change
 from bot.handlers.replies import Replier, slack_user_of, text_message
@@ -69,23 +69,26 @@ class Click:
     """One interaction: who, from where, and how to answer them."""
 
     client: WebClient
-    slack_user_id: str | None
+    caller: Caller
     origin: Origin
     replier: Replier
 
     @classmethod
     def of(
         cls,
+        deps: Deps,
         client: WebClient,
         body: Mapping[str, Any],
+        context: Any,
         respond: Respond | None = None,
         *,
         origin: Origin | None = None,
         channel: str | None = None,
     ) -> Click:
+        """The click of ``body`` by the caller the permission middleware let through."""
         return cls(
             client,
-            slack_user_of(body),
+            caller_of(deps, client, body, context),
             origin or Origin.of(body),
             Replier.for_body(client, body, respond, channel=channel),
         )
@@ -152,9 +155,8 @@ def change_card(
     reason: str | None = None,
 ) -> None:
     """Done / snooze / dismiss one card for the clicking user, then re-render and confirm."""
-    caller = Caller.resolve(deps, click.client, click.slack_user_id)
+    caller = click.caller
     owner, name = _owner_and_name(deps, caller, ref.account)
-    caller.require_change(owner, name)
     now = deps.clock()
     tz = (owner or caller.user).timezone
     if choice is not None:
@@ -194,9 +196,8 @@ def change_card(
 
 def undo_change(deps: Deps, click: Click, value: UndoValue) -> None:
     """Reopen exactly the alerts a click changed (or wake a snoozed card)."""
-    caller = Caller.resolve(deps, click.client, click.slack_user_id)
+    caller = click.caller
     owner, name = _owner_and_name(deps, caller, value.account)
-    caller.require_change(owner, name)
     op = CardOp(value.op)
     try:
         with deps.engine.begin() as conn:
@@ -264,9 +265,6 @@ def open_snooze_modal(
     view = snooze_modal(ref, name, today=today, channel=channel, ts=ts, home=_home_of(origin))
     opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
     _remember_opened(context, opened)
-    caller = Caller.resolve(deps, client, slack_user_of(body))
-    owner, _ = _owner_and_name(deps, caller, ref.account)
-    caller.require_change(owner, name)
 
 
 def open_dismiss_modal(
@@ -288,9 +286,6 @@ def open_dismiss_modal(
     view = dismiss_modal(ref, name, details, channel=channel, ts=ts, home=_home_of(origin))
     opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
     _remember_opened(context, opened)
-    caller = Caller.resolve(deps, client, slack_user_of(body))
-    owner, _ = _owner_and_name(deps, caller, ref.account)
-    caller.require_change(owner, name)
 
 
 def _state(view: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any]:
@@ -310,8 +305,39 @@ def _picked_date(view: Mapping[str, Any]) -> date | None:
 # -------------------------------------------------------------------- listeners
 
 
+def _action_value(body: Mapping[str, Any]) -> str | None:
+    actions = body.get("actions") or [{}]
+    action = actions[0] if isinstance(actions[0], Mapping) else {}
+    selected = action.get("selected_option")
+    value = selected.get("value") if isinstance(selected, Mapping) else action.get("value")
+    return value if isinstance(value, str) else None
+
+
+def _card_account(body: Mapping[str, Any]) -> str:
+    return CardRef.parse(_action_value(body)).account
+
+
+def _snooze_account(body: Mapping[str, Any]) -> str:
+    return SnoozeOption.parse(_action_value(body)).card.account
+
+
+def _undo_account(body: Mapping[str, Any]) -> str:
+    return UndoValue.parse(_action_value(body)).account
+
+
+def _modal_account(
+    meta: type[SnoozeModalMeta] | type[DismissModalMeta],
+) -> Callable[[Mapping[str, Any]], str]:
+    def account(body: Mapping[str, Any]) -> str:
+        view = body.get("view")
+        raw = view.get("private_metadata") if isinstance(view, Mapping) else None
+        return meta.parse(raw).card.account
+
+    return account
+
+
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.CARD_DONE)
+    @app.action(ActionId.CARD_DONE, middleware=allow(deps, Permission.CARD, _card_account))
     def card_done(
         ack: Ack,
         body: dict[str, Any],
@@ -324,11 +350,11 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             ref = CardRef.parse(action.get("value"))
-            change_card(deps, Click.of(client, body, respond), ref, CardOp.DONE)
+            change_card(deps, Click.of(deps, client, body, context, respond), ref, CardOp.DONE)
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.CARD_SNOOZE)
+    @app.action(ActionId.CARD_SNOOZE, middleware=allow(deps, Permission.CARD, _snooze_account))
     def card_snooze(
         ack: Ack,
         body: dict[str, Any],
@@ -349,7 +375,7 @@ def register(app: App, deps: Deps) -> None:
                 return
             change_card(
                 deps,
-                Click.of(client, body, respond),
+                Click.of(deps, client, body, context, respond),
                 option.card,
                 CardOp.SNOOZE,
                 choice=SnoozeChoice(option.snooze),
@@ -357,7 +383,10 @@ def register(app: App, deps: Deps) -> None:
 
         after_ack(work, ack, body, client, respond, context, opens_modal=picks_date)
 
-    @app.view_submission(CallbackId.SNOOZE_PICK_DATE)
+    @app.view_submission(
+        CallbackId.SNOOZE_PICK_DATE,
+        middleware=allow(deps, Permission.CARD, _modal_account(SnoozeModalMeta)),
+    )
     def snooze_date_submitted(
         ack: Ack,
         body: dict[str, Any],
@@ -381,12 +410,14 @@ def register(app: App, deps: Deps) -> None:
             ack()
 
             def work() -> None:
-                click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
+                click = Click.of(
+                    deps, client, body, context, origin=_after_modal(meta), channel=meta.channel
+                )
                 change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
 
             after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.CARD_DISMISS)
+    @app.action(ActionId.CARD_DISMISS, middleware=allow(deps, Permission.CARD, _card_account))
     def card_dismiss(
         ack: Ack,
         body: dict[str, Any],
@@ -403,7 +434,10 @@ def register(app: App, deps: Deps) -> None:
 
         after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
-    @app.view_submission(CallbackId.DISMISS_MODAL)
+    @app.view_submission(
+        CallbackId.DISMISS_MODAL,
+        middleware=allow(deps, Permission.CARD, _modal_account(DismissModalMeta)),
+    )
     def dismiss_submitted(
         ack: Ack,
         body: dict[str, Any],
@@ -418,12 +452,14 @@ def register(app: App, deps: Deps) -> None:
             meta = DismissModalMeta.parse(view.get("private_metadata"))
             raw = _state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
             reason = str(raw or "").strip()[:DISMISS_REASON_MAX] or None
-            click = Click.of(client, body, origin=_after_modal(meta), channel=meta.channel)
+            click = Click.of(
+                deps, client, body, context, origin=_after_modal(meta), channel=meta.channel
+            )
             change_card(deps, click, meta.card, CardOp.DISMISS, reason=reason)
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.CARD_SUMMARY)
+    @app.action(ActionId.CARD_SUMMARY, middleware=allow(deps, Permission.MEMBER))
     def card_summary(
         ack: Ack,
         body: dict[str, Any],
@@ -436,13 +472,13 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             message = summary_for(deps, caller, ref.account)
             Replier.for_body(client, body, respond).ephemeral(message)
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.UNDO)
+    @app.action(ActionId.UNDO, middleware=allow(deps, Permission.CARD, _undo_account))
     def undo(
         ack: Ack,
         body: dict[str, Any],
@@ -455,6 +491,6 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             value = UndoValue.parse(action.get("value"))
-            undo_change(deps, Click.of(client, body, respond), value)
+            undo_change(deps, Click.of(deps, client, body, context, respond), value)
 
         after_ack(work, ack, body, client, respond, context)

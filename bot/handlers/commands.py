@@ -20,9 +20,9 @@ from bot.blocks import mrkdwn as m
 from bot.blocks.messages import summary_picker_message
 from bot.engine.lookup import Lookup, find_account
 from bot.handlers import Deps
-from bot.handlers.access import Caller
+from bot.handlers.access import Caller, Permission, allow, caller_of
 from bot.handlers.home import open_settings
-from bot.handlers.replies import Replier, slack_user_of
+from bot.handlers.replies import Replier
 from bot.handlers.summary import summary_for
 from bot.handlers.work import after_ack
 from bot.ids import Command
@@ -77,7 +77,7 @@ def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command(Command.ACCOUNT_SUMMARY)
+    @app.command(Command.ACCOUNT_SUMMARY, middleware=allow(deps, Permission.MEMBER))
     def account_summary(
         ack: Ack,
         body: dict[str, Any],
@@ -93,14 +93,14 @@ def register(app: App, deps: Deps) -> None:
         ack()
 
         def work() -> None:
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             with deps.engine.connect() as conn:
                 lookup = find_account(conn, query, partial=True)
             lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.command(Command.FOLLOWUP)
+    @app.command(Command.FOLLOWUP, middleware=allow(deps, Permission.MEMBER))
     def followup(
         ack: Ack,
         body: dict[str, Any],
@@ -125,7 +125,7 @@ def register(app: App, deps: Deps) -> None:
             if sub == "settings":
                 open_settings(deps, client, body)
                 return
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             replier = Replier.for_body(client, body, respond)
             for message in today_messages(deps.engine, caller.user.id, deps.clock()):
                 replier.ephemeral(message)

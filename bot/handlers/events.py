@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.values import HomeFilters
 from bot.handlers import Deps
+from bot.handlers.access import Permission, allow
 from bot.handlers.work import RESENT, after_ack
 from bot.ids import Event
 from bot.service.refresh_queue import refreshing_users
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.event(Event.APP_HOME_OPENED.value)
+    # Anyone: a Slack user who is not one of ours gets the "not set up" home.
+    @app.event(Event.APP_HOME_OPENED.value, middleware=allow(deps, Permission.ANYONE))
     def app_home_opened(
         ack: Ack,
         body: dict[str, Any],

@@ -22,7 +22,7 @@ from bot.engine.settings_store import (
     save_user_digest,
 )
 from bot.handlers import Deps
-from bot.handlers.access import Caller
+from bot.handlers.access import Caller, Permission, allow, caller_of
 from bot.handlers.errors import NotAllowed, UserError, reporting
 from bot.handlers.refresh import republish_home
 from bot.handlers.replies import slack_user_of
@@ -149,9 +149,9 @@ def register(app: App, deps: Deps) -> None:
         after_ack(work, ack, body, client, respond, context)
 
     for action_id in FILTERS:  # one listener per action_id, one body for the three
-        app.action(action_id)(filter_home)
+        app.action(action_id, middleware=allow(deps, Permission.MEMBER))(filter_home)
 
-    @app.action(ActionId.HOME_REFRESH)
+    @app.action(ActionId.HOME_REFRESH, middleware=allow(deps, Permission.MEMBER))
     def home_refresh(
         ack: Ack,
         body: dict[str, Any],
@@ -164,12 +164,11 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             filters = HomeFilters.parse(action.get("value"))
-            caller = Caller.resolve(deps, client, slack_user_of(body))
-            refresh_home(deps, client, caller, filters)
+            refresh_home(deps, client, caller_of(deps, client, body, context), filters)
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.HOME_OPEN_SETTINGS)
+    @app.action(ActionId.HOME_OPEN_SETTINGS, middleware=allow(deps, Permission.MEMBER))
     def home_open_settings(
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
@@ -180,21 +179,23 @@ def register(app: App, deps: Deps) -> None:
 
         after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
-    @app.action(ActionId.HOME_OPEN_ORG_SETTINGS)
+    @app.action(
+        ActionId.HOME_OPEN_ORG_SETTINGS,
+        middleware=allow(deps, Permission.ADMIN, what="edit the org's digest settings"),
+    )
     def home_open_org_settings(
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
     ) -> None:
         ack()
 
         def work() -> None:
-            caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
-            caller.require_admin("edit the org's digest settings")
+            caller = caller_of(deps, client, body, context, timezone=False)
             view = org_settings_modal(caller.user, caller.org)
             client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
         after_ack(work, ack, body, client, respond, context, opens_modal=True)
 
-    @app.view_submission(CallbackId.SETTINGS_MODAL)
+    @app.view_submission(CallbackId.SETTINGS_MODAL, middleware=allow(deps, Permission.MEMBER))
     def settings_submitted(
         ack: Ack,
         body: dict[str, Any],
@@ -213,7 +214,7 @@ def register(app: App, deps: Deps) -> None:
 
             def work() -> None:
                 meta = SettingsModalMeta.parse(view.get("private_metadata"))
-                caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+                caller = caller_of(deps, client, body, context)
                 if meta.scope != "user" or meta.user != caller.user.id:
                     raise NotAllowed(":lock: You can only change your own digest settings.")
                 with deps.engine.begin() as conn:
@@ -224,7 +225,10 @@ def register(app: App, deps: Deps) -> None:
 
             after_ack(work, ack, body, client, respond, context)
 
-    @app.view_submission(CallbackId.ORG_SETTINGS_MODAL)
+    @app.view_submission(
+        CallbackId.ORG_SETTINGS_MODAL,
+        middleware=allow(deps, Permission.ADMIN, what="change the org's digest settings"),
+    )
     def org_settings_submitted(
         ack: Ack,
         body: dict[str, Any],
@@ -242,8 +246,7 @@ def register(app: App, deps: Deps) -> None:
             ack()
 
             def work() -> None:
-                caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
-                caller.require_admin("change the org's digest settings")
+                caller = caller_of(deps, client, body, context)
                 with deps.engine.begin() as conn:
                     save_org_digest(conn, settings, actor=caller.user.id, now=deps.clock())
                 republish_home(deps, client, caller.slack_user_id)

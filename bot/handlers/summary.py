@@ -22,8 +22,8 @@ from bot.engine.overview import AccountOverview, account_overview
 from bot.engine.results import Card, iso_z
 from bot.engine.sweep import run_sweep
 from bot.handlers import Deps
-from bot.handlers.access import Caller
-from bot.handlers.replies import Replier, slack_user_of
+from bot.handlers.access import Caller, Permission, allow, caller_of
+from bot.handlers.replies import Replier
 from bot.handlers.work import after_ack
 from bot.ids import ActionId
 
@@ -89,7 +89,7 @@ def _selected(action: Mapping[str, Any]) -> str | None:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.SUMMARY_SAVE)
+    @app.action(ActionId.SUMMARY_SAVE, middleware=allow(deps, Permission.MEMBER))
     def summary_save(
         ack: Ack,
         body: dict[str, Any],
@@ -102,7 +102,7 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             overview = save_summary(deps, caller, ref.account)
             name = m.fit(m.one_line(overview.name), 150)
             Replier.for_body(client, body, respond).say(
@@ -111,7 +111,7 @@ def register(app: App, deps: Deps) -> None:
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.SUMMARY_SHARE)
+    @app.action(ActionId.SUMMARY_SHARE, middleware=allow(deps, Permission.MEMBER))
     def summary_share(
         ack: Ack,
         body: dict[str, Any],
@@ -124,13 +124,13 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             message = summary_for(deps, caller, ref.account, shared=True)
             Replier.for_body(client, body, respond).in_channel(message)
 
         after_ack(work, ack, body, client, respond, context)
 
-    @app.action(ActionId.SUMMARY_PICK_ACCOUNT)
+    @app.action(ActionId.SUMMARY_PICK_ACCOUNT, middleware=allow(deps, Permission.MEMBER))
     def summary_pick_account(
         ack: Ack,
         body: dict[str, Any],
@@ -143,7 +143,7 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             ref = SummaryRef.parse(_selected(action))
-            caller = Caller.resolve(deps, client, slack_user_of(body))
+            caller = caller_of(deps, client, body, context)
             message = summary_for(deps, caller, ref.account)
             replier = Replier.for_body(client, body, respond)
             if not replier.replace(message):  # the picker (an ephemeral) becomes the summary
