@@ -583,7 +583,8 @@ def serve(
     from slack_sdk.errors import SlackClientError
 
     from bot.app import build_app
-    from bot.slack.client import bot_token, configure_logging, signing_secret
+    from bot.logs import setup_logging_from
+    from bot.slack.client import bot_token, signing_secret
     from bot.work_process import WorkPool, WorkSpec, default_work_processes
 
     state: State = ctx.obj
@@ -593,7 +594,7 @@ def serve(
         socket_mode = settings.slack_app_token is not None and not http
         if not socket_mode:
             signing_secret(settings)
-        configure_logging()
+        setup_logging_from(settings)
         engine = _engine(ctx)
         url = engine.url.render_as_string(hide_password=False)
         work = WorkPool(WorkSpec(settings, url), work_processes or default_work_processes())
@@ -683,18 +684,17 @@ def deliver(
     Every CSM with cards (or the one --user) gets their DM, whatever their send_at. A DM is sent
     once per user and local day: a second run the same day updates the message in place.
     """
-    import logging
-
     from slack_sdk.errors import SlackClientError
 
-    from bot.slack.client import configure_logging, make_client
+    from bot.logs import setup_logging_from
+    from bot.slack.client import make_client
     from bot.slack.delivery import Status, deliver_digests
 
     state: State = ctx.obj
     with _errors():
         settings = state.settings()
         client = make_client(settings)
-        configure_logging(logging.WARNING)
+        setup_logging_from(settings, default_level="WARNING")
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
         if user is not None:
