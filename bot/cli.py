@@ -386,7 +386,9 @@ def sweep(
         + ("" if dry_run else f", {result.alerts_new} new alerts")
         + (" (dry run)" if dry_run else "")
     )
-    print_lanes(out, result.lanes())
+    with engine.connect() as conn:
+        today = now.astimezone(zone(load_org(conn).timezone)).date()
+    print_lanes(out, result.lanes(), today=today)
     print_suppressed(out, result.suppressed)
 
 

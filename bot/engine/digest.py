@@ -25,6 +25,8 @@ class Digest:
     lanes: dict[Lane, list[Card]] = field(default_factory=dict)
     more: dict[Lane, int] = field(default_factory=dict)
     skipped: str | None = None  # "opt_out" | "digest_off"
+    # The reader's cards whose reasons all fall below their noise level (not in the JSON).
+    hidden: list[Card] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -71,6 +73,7 @@ def select_digest(result: SweepResult, user: UserFacts, org: OrgFacts) -> Digest
         if not owns_card(user, card, org):
             continue
         if all(r.severity.rank < floor for r in card.reasons):
+            digest.hidden.append(card)
             continue
         lane_cards = digest.lanes[card.lane]
         if len(lane_cards) < cap:
