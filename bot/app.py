@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from bot.handlers import Deps, register_all
 from bot.handlers.errors import WORK_SLOTS
 from bot.handlers.work import FORWARD
+from bot.logs import log_interactions, quiet_bolt_client_notice
 from bot.settings import Settings, SettingsError
 from bot.slack.client import make_client, signing_secret
 
@@ -86,6 +87,8 @@ def build_app(
     """
     secret = "" if socket_mode else signing_secret(settings)
     web = client or make_client(settings, background=False)
+    bolt_logger = logging.getLogger("bot.bolt")
+    quiet_bolt_client_notice(bolt_logger)  # the client is made from SLACK_BOT_TOKEN itself
     try:
         app = App(
             name="followup-bot",
@@ -96,13 +99,14 @@ def build_app(
             process_before_response=(
                 forward is not None if process_before_response is None else process_before_response
             ),
-            logger=logging.getLogger("bot.bolt"),
+            logger=bolt_logger,
             listener_executor=ThreadPoolExecutor(
                 max_workers=listener_threads, thread_name_prefix="listener"
             ),
         )
     except BoltError as exc:
         raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused the token ({exc})") from None
+    log_interactions(app)
     slots = threading.BoundedSemaphore(work_slots)
 
     @app.middleware

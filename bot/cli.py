@@ -35,15 +35,48 @@ from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, load_set
 if TYPE_CHECKING:
     from slack_bolt import App
 
+
+class _HelpCommand(typer.core.TyperCommand):
+    """A command whose ``--help`` shows no type placeholder (``<bool>``) after a flag: a flag
+    takes no value. (Typer shows every parameter's type, flags included.)"""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        return _no_flag_placeholders(params)
+
+
+class _HelpGroup(typer.core.TyperGroup):
+    """The command groups' counterpart of :class:`_HelpCommand`."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)
+        return _no_flag_placeholders(params)
+
+
+def _no_flag_placeholders(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # shown in place of the type: nothing
+    return params
+
+
 app = typer.Typer(
     name="followup-bot",
+    cls=_HelpGroup,
     help="Daily follow-up lanes for customer-success managers: import your portfolio, sweep it, "
-    "and deliver each CSM's cards in Slack.",
+    "and deliver each CSM's cards in Slack.\n\n"
+    "Start with `followup-bot demo`; the user guide is in the repository's docs/ folder.",
+    epilog="Example: followup-bot --database-url sqlite:///followup.db import portfolio.json",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Database maintenance.",
+    epilog="Example: followup-bot db upgrade",
+    no_args_is_help=True,
+    cls=_HelpGroup,
+)
 app.add_typer(db_app, name="db")
 
 out = make_console()
@@ -85,8 +118,9 @@ def _global(
         str | None,
         typer.Option(
             "--database-url",
-            help="SQLAlchemy URL of the database (wins over DATABASE_URL). "
-            f"Default: {DEFAULT_DATABASE_URL}",
+            metavar="URL",
+            help="SQLAlchemy URL of the database; wins over DATABASE_URL. "
+            f"Default: {DEFAULT_DATABASE_URL}.",
             show_default=False,
         ),
     ] = None,
@@ -142,9 +176,16 @@ def _dump_json(data: Any) -> None:
 # ------------------------------------------------------------------------------ db
 
 
-@db_app.command("upgrade")
+@db_app.command(
+    "upgrade",
+    cls=_HelpCommand,
+    epilog="Example: followup-bot --database-url postgresql+psycopg://bot@db/followup db upgrade",
+)
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply the database migrations (Alembic) up to the latest version."""
+    """Apply the database migrations (Alembic) up to the latest version.
+
+    Every command does this on first use; run it on its own before starting a new release.
+    """
     with _errors():
         engine = _engine(ctx)
         out.print(f"Database is up to date: {engine.url.render_as_string(hide_password=True)}")
@@ -174,24 +215,41 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[int, int | None, str], No
         yield update
 
 
-@app.command("import")
+@app.command(
+    "import",
+    cls=_HelpCommand,
+    epilog="Examples: followup-bot import portfolio.json  ·  "
+    "followup-bot import accounts.csv --dry-run",
+)
 def import_cmd(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(help="A portfolio JSON file (followup-portfolio/1) or an accounts CSV."),
+        typer.Argument(
+            metavar="FILE",
+            help="A portfolio JSON file (followup-portfolio/1) or an accounts CSV.",
+            show_default=False,
+        ),
     ],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and preview; write nothing.")
+        bool,
+        typer.Option("--dry-run", help="Check the file and show what would change; write nothing."),
     ] = False,
     skip_invalid: Annotated[
         bool,
         typer.Option(
-            "--skip-invalid", help="CSV: import the valid rows; write rejected rows to a file."
+            "--skip-invalid",
+            help="CSV only: import the valid rows and write the rejected ones, with the reason, "
+            "to a file next to it.",
         ),
     ] = False,
 ) -> None:
-    """Import a portfolio JSON file or an accounts CSV (all or nothing)."""
+    """Import a portfolio JSON file or an accounts CSV, all or nothing.
+
+    Importing merges: a record updates the fields it gives and creates what is new, so a daily
+    export can be imported again and again. On any error nothing is written and every problem
+    is listed with where it is.
+    """
     from bot.importer import ImportFailed, import_file
     from bot.importer.accounts_csv import RowsRejected
 
@@ -275,32 +333,46 @@ def _print_import_report(report: Any) -> None:
 # --------------------------------------------------------------------------- sweep
 
 
-@app.command()
+@app.command(
+    cls=_HelpCommand,
+    epilog="Example: followup-bot sweep --as-of 2026-11-16T09:00 --format json --dry-run",
+)
 def sweep(
     ctx: typer.Context,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="TIME",
+            help="Sweep as of this time (ISO 8601; without an offset, in the org's time zone). "
+            "Default: now.",
+        ),
     ] = None,
     fmt: Annotated[
-        Format, typer.Option("--format", help="text or json (the sweep JSON).")
+        Format, typer.Option("--format", help="Print text, or json (the sweep JSON).")
     ] = Format.text,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Compute and print; change no alert state.")
+        bool, typer.Option("--dry-run", help="Compute and print, but record no alerts.")
     ] = False,
     user: Annotated[
-        str | None, typer.Option("--user", help="Only this CSM's accounts (user id).")
+        str | None,
+        typer.Option("--user", metavar="USER_ID", help="Sweep only this CSM's accounts."),
     ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
             "--workers",
             min=1,
-            help="Processes sharing a sweep of 20,000+ accounts (default: one per CPU, at most "
-            "4; 1: this process alone).",
+            metavar="N",
+            help="How many processes share a sweep of 20,000 accounts or more. Default: one "
+            "per CPU, at most 4; 1 sweeps in this process alone.",
         ),
     ] = None,
 ) -> None:
-    """Run the follow-up sweep: flag accounts into lanes and record alerts (never sends)."""
+    """Run the follow-up sweep: flag accounts into lanes and record their alerts.
+
+    A sweep never sends anything to Slack; `deliver` does.
+    """
     with _errors():
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
@@ -315,7 +387,9 @@ def sweep(
         + ("" if dry_run else f", {result.alerts_new} new alerts")
         + (" (dry run)" if dry_run else "")
     )
-    print_lanes(out, result.lanes())
+    with engine.connect() as conn:
+        today = now.astimezone(zone(load_org(conn).timezone)).date()
+    print_lanes(out, result.lanes(), today=today)
     print_suppressed(out, result.suppressed)
 
 
@@ -330,18 +404,28 @@ def _require_user(engine: Engine, user_id: str) -> None:
 # -------------------------------------------------------------------------- digest
 
 
-@app.command()
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot digest --user u-ana --format blocks")
 def digest(
     ctx: typer.Context,
-    user: Annotated[str, typer.Option("--user", help="The user id whose digest to show.")],
+    user: Annotated[
+        str,
+        typer.Option("--user", metavar="USER_ID", help="The user whose digest to show."),
+    ],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="As of this time (ISO 8601). Default: now.")
+        str | None,
+        typer.Option("--as-of", metavar="TIME", help="As of this time (ISO 8601). Default: now."),
     ] = None,
     fmt: Annotated[
-        DigestFormat, typer.Option("--format", help="text, json, or blocks (Slack payloads).")
+        DigestFormat,
+        typer.Option(
+            "--format", help="Print text, json, or blocks (the exact Slack message payloads)."
+        ),
     ] = DigestFormat.text,
 ) -> None:
-    """Show what a user's daily DM holds after their digest settings (changes nothing)."""
+    """Show what a user's daily DM holds after their digest settings.
+
+    It changes nothing and sends nothing.
+    """
     with _errors():
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
@@ -378,19 +462,30 @@ def resolve_account(engine: Engine, query: str) -> tuple[str, str]:
     raise CliError(f"unknown account '{query}': no account has that id or name{hint}")
 
 
-@app.command()
+@app.command(
+    cls=_HelpCommand,
+    epilog='Example: followup-bot exclude "Acme Corp" --reason "in wind-down" --until 2027-01-31',
+)
 def exclude(
     ctx: typer.Context,
-    account: Annotated[str, typer.Argument(help="Account id or name.")],
-    reason: Annotated[str | None, typer.Option("--reason", help="Why it is kept out.")] = None,
+    account: Annotated[
+        str,
+        typer.Argument(
+            metavar="ACCOUNT", help="The account's id, or its whole name (in any case)."
+        ),
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why it is kept out.")
+    ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Keep it out until this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Keep it out until this date (YYYY-MM-DD)."),
     ] = None,
     remove: Annotated[
         bool, typer.Option("--remove", help="Let the account back into the queues.")
     ] = False,
 ) -> None:
-    """Keep an account out of every queue (or let it back in with --remove)."""
+    """Keep an account out of every queue, or let it back in with --remove."""
     with _errors():
         engine = _engine(ctx)
         account_id, name = resolve_account(engine, account)
@@ -498,15 +593,20 @@ def sample_portfolio_path() -> Path:
     return Path(str(resources.files("bot.data") / "sample_portfolio.json"))
 
 
-@app.command()
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot demo --out payloads/")
 def demo(
     ctx: typer.Context,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write the Slack payloads.")
+        Path,
+        typer.Option("--out", metavar="DIR", help="The folder to write the Slack payloads to."),
     ] = Path("demo-out"),
 ) -> None:
-    """Load the bundled sample portfolio into a fresh database, sweep it at its reference time
-    and print each CSM's lanes."""
+    """Show the bot on its bundled sample portfolio, in a database of its own.
+
+    The demo loads the sample portfolio into a fresh database, sweeps it at the sample's
+    reference time, prints each CSM's daily digest and writes every Slack payload the bot
+    would send into DIR, one JSON file each. It never reads DATABASE_URL.
+    """
     from bot.demo import run_demo
 
     state: State = ctx.obj
@@ -526,15 +626,21 @@ def demo(
 # ----------------------------------------------------------------- Slack: serve, deliver
 
 
-@app.command()
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot serve --http --port 3000")
 def serve(
     ctx: typer.Context,
     http: Annotated[
         bool,
-        typer.Option("--http", help="Serve HTTP on /slack/events even if SLACK_APP_TOKEN is set."),
+        typer.Option(
+            "--http", help="Serve HTTP on /slack/events, even when SLACK_APP_TOKEN is set."
+        ),
     ] = False,
-    port: Annotated[int, typer.Option("--port", help="HTTP port (0: any free port).")] = 3000,
-    host: Annotated[str, typer.Option("--host", help="HTTP address to listen on.")] = "0.0.0.0",
+    port: Annotated[
+        int, typer.Option("--port", metavar="N", help="The HTTP port; 0 picks a free one.")
+    ] = 3000,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="The HTTP address to listen on.")
+    ] = "0.0.0.0",
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not run the scheduler in this process.")
     ] = False,
@@ -543,17 +649,24 @@ def serve(
         typer.Option(
             "--work-processes",
             min=1,
-            help="Work processes doing what follows each answer (default: one per CPU, at most 4).",
+            metavar="N",
+            help="How many work processes do what follows each answer. "
+            "Default: one per CPU, at most 4.",
         ),
     ] = None,
 ) -> None:
-    """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set (and --http is not given),
-    otherwise HTTP on /slack/events behind a production WSGI server (waitress). This process
-    answers Slack; work processes started with it do the work that follows each answer."""
+    """Run the Slack app until Ctrl-C or SIGTERM.
+
+    It uses Socket Mode when SLACK_APP_TOKEN is set and --http is not given. Otherwise it serves
+    HTTP on /slack/events behind a production WSGI server (waitress), with GET /healthz for a
+    load balancer. This process answers Slack; the work processes started with it do the work
+    that follows each answer.
+    """
     from slack_sdk.errors import SlackClientError
 
     from bot.app import build_app
-    from bot.slack.client import bot_token, configure_logging, signing_secret
+    from bot.logs import setup_logging_from
+    from bot.slack.client import bot_token, signing_secret
     from bot.work_process import WorkPool, WorkSpec, default_work_processes
 
     state: State = ctx.obj
@@ -563,7 +676,7 @@ def serve(
         socket_mode = settings.slack_app_token is not None and not http
         if not socket_mode:
             signing_secret(settings)
-        configure_logging()
+        setup_logging_from(settings)
         engine = _engine(ctx)
         url = engine.url.render_as_string(hide_password=False)
         work = WorkPool(WorkSpec(settings, url), work_processes or default_work_processes())
@@ -634,32 +747,37 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@app.command()
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot deliver --user u-ana")
 def deliver(
     ctx: typer.Context,
     user: Annotated[
-        str | None, typer.Option("--user", help="Only this user's DM (user id).")
+        str | None,
+        typer.Option("--user", metavar="USER_ID", help="Send only this user's DM."),
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Sweep as of this time (ISO 8601). Default: now.")
+        str | None,
+        typer.Option(
+            "--as-of", metavar="TIME", help="Sweep as of this time (ISO 8601). Default: now."
+        ),
     ] = None,
 ) -> None:
-    """Sweep (recording alerts), then send today's daily DM now to every CSM with cards (or one
-    user), whatever their send_at. Once per user and local day: a rerun the same day updates the
-    message in place."""
-    import logging
+    """Sweep, then send today's daily DMs in Slack now.
 
+    Every CSM with cards (or the one --user) gets their DM, whatever their send_at. A DM is sent
+    once per user and local day: a second run the same day updates the message in place.
+    """
     from slack_sdk.errors import SlackClientError
 
+    from bot.logs import setup_logging_from
     from bot.service.daily_dm import deliver_digests
-    from bot.slack.client import configure_logging, make_client
+    from bot.slack.client import make_client
     from bot.slack.delivery import Status
 
     state: State = ctx.obj
     with _errors():
         settings = state.settings()
         client = make_client(settings)
-        configure_logging(logging.WARNING)
+        setup_logging_from(settings, default_level="WARNING")
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
         if user is not None:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
     anthropic_model: str = Field(default="claude-sonnet-4-5", validation_alias="ANTHROPIC_MODEL")
+    # None: the command's own default (INFO for `serve`, WARNING for `deliver`).
+    log_level: str | None = Field(default=None, validation_alias="LOG_LEVEL")
+    log_format: str = Field(default="text", validation_alias="LOG_FORMAT")
 
     @field_validator("database_url")
     @classmethod
@@ -68,6 +71,23 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str | None) -> str | None:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR")
+        if value is None or not value.strip():
+            return None
+        if value.strip().upper() not in levels:
+            raise ValueError(f"expected one of {', '.join(levels)}")
+        return value.strip().upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in ("text", "json"):
+            raise ValueError("expected text or json")
+        return value.strip().lower()
+
 
 _ENV_NAMES = {
     "database_url": "DATABASE_URL",
@@ -78,6 +98,8 @@ _ENV_NAMES = {
     "anthropic_api_key": "ANTHROPIC_API_KEY",
     "anthropic_base_url": "ANTHROPIC_BASE_URL",
     "anthropic_model": "ANTHROPIC_MODEL",
+    "log_level": "LOG_LEVEL",
+    "log_format": "LOG_FORMAT",
 }
 
 

@@ -244,9 +244,9 @@ def work_main(spec: WorkSpec, inbox: Any, done: Any, parent_pid: int) -> None:
     from bot.app import LISTENER_WORK_SLOTS, build_app, settle_heap, utc_now
     from bot.db.session import make_engine
     from bot.handlers.work import RESENT
-    from bot.slack.client import configure_logging
+    from bot.logs import setup_logging_from
 
-    configure_logging()
+    setup_logging_from(spec.settings)
     with contextlib.suppress(OSError):  # not allowed here: run at the same priority
         os.nice(NICENESS)
     engine = make_engine(spec.database_url)

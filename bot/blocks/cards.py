@@ -112,10 +112,7 @@ def pulse_line(card: Card) -> str:
     if p.health is None:
         health = ":stethoscope: Health —"
     else:
-        extra = [style.TIER_LABEL.get(p.health_tier or "", p.health_tier or "")]
-        if p.health_delta:
-            extra.append(style.signed(p.health_delta))
-        detail = " ".join(e for e in extra if e)
+        detail = style.health_detail(p.health_tier, p.health_delta)
         health = f":stethoscope: Health *{p.health:g}*" + (f" _({detail})_" if detail else "")
     csm = "—" if p.csm is None else f"*{p.csm}*"
     ai = "—" if p.ai is None else f"*{p.ai}*"

@@ -79,6 +79,14 @@ def signed(value: float) -> str:
     return f"{arrow}{abs(value):g}"
 
 
+def health_detail(tier: str | None, delta: float | None) -> str:
+    """``at risk ▼27``: the health tier and its change, as a card shows them after the score."""
+    extra = [TIER_LABEL.get(tier or "", tier or "")]
+    if delta:
+        extra.append(signed(delta))
+    return " ".join(e for e in extra if e)
+
+
 def days_ago(days: int | None) -> str:
     if days is None:
         return "never touched"

@@ -43,6 +43,8 @@ class Digest:
     skipped: str | None = None  # "opt_out" | "digest_off"
     # A day's list re-rendered: the cards (by account id) handled since it was sent.
     handled: dict[str, Handled] = field(default_factory=dict)
+    # The reader's cards whose reasons all fall below their noise level (not in the JSON).
+    hidden: list[Card] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -93,6 +95,7 @@ def select_digest(result: SweepResult, user: UserFacts, org: OrgFacts) -> Digest
         if not owns_card(user, card, org):
             continue
         if all(r.severity.rank < floor for r in card.reasons):
+            digest.hidden.append(card)
             continue
         lane_cards = digest.lanes[card.lane]
         if len(lane_cards) < cap:

@@ -178,17 +178,11 @@ def _quiet_sdk_debug() -> None:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Console logging for ``serve`` / ``deliver``: tokens redacted, SDK debug off."""
-    root = logging.getLogger()
-    if not any(isinstance(f, RedactTokens) for h in root.handlers for f in h.filters):
-        handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(processName)s] %(name)s: %(message)s")
-        )
-        handler.addFilter(RedactTokens())
-        root.addHandler(handler)
-    root.setLevel(level)
-    _quiet_sdk_debug()
+    """Text logging on stderr at ``level``, tokens redacted, SDK debug off (see
+    :func:`bot.logs.setup_logging`, which the commands call with LOG_LEVEL and LOG_FORMAT)."""
+    from bot.logs import setup_logging
+
+    setup_logging(level)
 
 
 def error_code(exc: Exception) -> str:
