@@ -529,7 +529,9 @@ def _level_option(value: str | None) -> AutomationLevel | None:
         raise CliError(f"--automation-level: {exc}") from None
 
 
-@app.command()
+@app.command(
+    cls=_HelpCommand, epilog="Example: followup-bot policy --automation-level autonomous"
+)
 def policy(
     ctx: typer.Context,
     automation_level: LevelOption = None,
@@ -558,7 +560,7 @@ def policy(
     print_policy(out, effective)
 
 
-@app.command()
+@app.command(cls=_HelpCommand, epilog='Example: followup-bot actions "Acme Corp" --format json')
 def actions(
     ctx: typer.Context,
     account: Annotated[str, typer.Argument(help="Account id or name.")],
@@ -568,8 +570,11 @@ def actions(
     automation_level: LevelOption = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
 ) -> None:
-    """Assess one account and show its recommended actions with their status, owner, priority
-    and rationale (changes nothing)."""
+    """Assess one account and show the actions the bot recommends for it.
+
+    Each action shows its status (auto, needs approval, recommended), owner, priority and the
+    signals behind it. Nothing is changed.
+    """
     from bot.engine.actions import plan_actions
 
     with _errors():
