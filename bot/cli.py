@@ -529,9 +529,7 @@ def _level_option(value: str | None) -> AutomationLevel | None:
         raise CliError(f"--automation-level: {exc}") from None
 
 
-@app.command(
-    cls=_HelpCommand, epilog="Example: followup-bot policy --automation-level autonomous"
-)
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot policy --automation-level autonomous")
 def policy(
     ctx: typer.Context,
     automation_level: LevelOption = None,
