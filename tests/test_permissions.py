@@ -1,0 +1,261 @@
+"""Every listener declares who may use it, and everyone else is refused before it runs.
+
+Walks every action id, modal callback id, slash command and event the app listens to (through
+Bolt's own matchers): each has exactly one declared permission, the one this file expects; and
+for each, a signed request over HTTP from a caller without the right — a Slack user who is not
+one of ours, another CSM on Ana's card, a CSM where an admin is needed — is answered with a
+refusal the caller sees, and changes nothing in the database or in Slack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt import App, BoltRequest, BoltResponse
+from sqlalchemy import Engine, func, select
+
+from bot.db.models import Alert, AuditLog, Exclusion, Org, QueueCard, Task, User
+from bot.handlers.access import Allow, Permission
+from bot.ids import ActionId, CallbackId, Command, Event
+from tests.bot_harness import Bot, add_fake_users, running_bot
+from tests.slack_fakes import TEAM_ID, FakeSlack
+from tests.test_listeners import NOT_SUBMITTED, block_action, command, event, modal_inputs
+from tests.test_listeners import view_submission as submission
+
+CARD, MEMBER, ADMIN, ANYONE = (
+    Permission.CARD,
+    Permission.MEMBER,
+    Permission.ADMIN,
+    Permission.ANYONE,
+)
+EXPECTED: dict[str, Permission] = {
+    ActionId.CARD_DONE: CARD,
+    ActionId.CARD_SNOOZE: CARD,
+    ActionId.CARD_DISMISS: CARD,
+    ActionId.UNDO: CARD,
+    CallbackId.SNOOZE_PICK_DATE: CARD,
+    CallbackId.DISMISS_MODAL: CARD,
+    ActionId.CARD_SUMMARY: MEMBER,
+    ActionId.HOME_FILTER_LANE: MEMBER,
+    ActionId.HOME_FILTER_SEVERITY: MEMBER,
+    ActionId.HOME_FILTER_SIGNAL: MEMBER,
+    ActionId.HOME_REFRESH: MEMBER,
+    ActionId.HOME_OPEN_SETTINGS: MEMBER,
+    CallbackId.SETTINGS_MODAL: MEMBER,
+    ActionId.SUMMARY_SAVE: MEMBER,
+    ActionId.SUMMARY_SHARE: MEMBER,
+    ActionId.SUMMARY_PICK_ACCOUNT: MEMBER,
+    Command.ACCOUNT_SUMMARY: MEMBER,
+    Command.FOLLOWUP: MEMBER,
+    ActionId.HOME_OPEN_ORG_SETTINGS: ADMIN,
+    CallbackId.ORG_SETTINGS_MODAL: ADMIN,
+    Event.APP_HOME_OPENED: ANYONE,
+}
+
+
+def requests() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, a body Bolt would match) for every id Slack can send the app."""
+    inputs = modal_inputs()
+    for action_id in ActionId:
+        if action_id not in inputs:
+            yield action_id.value, block_action(action_id)
+    for callback_id in CallbackId:
+        if callback_id not in NOT_SUBMITTED:
+            yield callback_id.value, submission(callback_id)
+    for name in Command:
+        yield name.value, command(name)
+    for kind in Event:
+        yield kind.value, event(kind)
+
+
+def rule_of(app: App, body: dict[str, Any]) -> list[Allow]:
+    request = BoltRequest(body=body, mode="socket_mode")
+    response = BoltResponse(status=200)
+    rules = []
+    for listener in app._listeners:
+        if listener.matches(req=request, resp=response):
+            for middleware in listener.middleware:
+                rule = getattr(getattr(middleware, "func", None), "allow", None)
+                if isinstance(rule, Allow):
+                    rules.append(rule)
+    return rules
+
+
+# ------------------------------------------------------------------ declarations
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        add_fake_users(server)
+        yield server
+
+
+@pytest.fixture
+def bot(sqlite_url: str, tmp_path: Path, fake: FakeSlack) -> Iterator[Bot]:
+    with running_bot(sqlite_url, tmp_path, fake) as served:
+        yield served
+
+
+def app_of(bot: Bot) -> App:
+    from bot.app import build_app
+
+    return build_app(bot.settings, bot.engine, token_verification=False)
+
+
+def test_every_listener_declares_the_expected_permission(bot: Bot) -> None:
+    app = app_of(bot)
+    found = {key: [r.permission for r in rule_of(app, body)] for key, body in requests()}
+    assert found == {key: [permission] for key, permission in EXPECTED.items()}
+    undeclared = [
+        listener.ack_function.__name__
+        for listener in app._listeners
+        if not any(hasattr(getattr(m, "func", None), "allow") for m in listener.middleware)
+    ]
+    assert undeclared == []
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            "alerts": conn.execute(select(Alert.id, Alert.state).order_by(Alert.id)).all(),
+            "audit": conn.execute(select(func.count()).select_from(AuditLog)).scalar(),
+            "org": conn.execute(select(Org.digest, Org.automation_level)).all(),
+            "users": conn.execute(select(User.id, User.digest).order_by(User.id)).all(),
+            "tasks": conn.execute(select(Task.id, Task.status).order_by(Task.id)).all(),
+            "exclusions": conn.execute(select(func.count()).select_from(Exclusion)).scalar(),
+            "queue": conn.execute(select(func.count()).select_from(QueueCard)).scalar(),
+        }
+
+
+CARD_VALUE = json.dumps({"v": 1, "account": "acc-1", "alerts": [1]})
+SNOOZE_VALUE = json.dumps({"v": 1, "snooze": "tomorrow", "account": "acc-1", "alerts": [1]})
+UNDO_VALUE = json.dumps({"v": 1, "op": "done", "account": "acc-1", "alerts": [1]})
+CARD_META = json.dumps({"v": 1, "card": json.loads(CARD_VALUE)})
+Build = Callable[[Bot, str], dict[str, Any]]
+
+
+def clicked(action_id: str, value: str, *, select: bool = False) -> Build:
+    def build(bot: Bot, user: str) -> dict[str, Any]:
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "card_actions:acc-1"}
+        if select:
+            action |= {"type": "static_select", "selected_option": {"value": value}}
+        else:
+            action |= {"type": "button", "value": value}
+        return {
+            "type": "block_actions",
+            "user": {"id": user, "team_id": TEAM_ID},
+            "trigger_id": "trigger-x",
+            "container": {"type": "message", "message_ts": "1.1", "channel_id": "D0X"},
+            "channel": {"id": "D0X"},
+            "response_url": bot.response_url(),
+            "actions": [action],
+        }
+
+    return build
+
+
+def submitted(callback_id: str, meta: str) -> Build:
+    def build(bot: Bot, user: str) -> dict[str, Any]:
+        return {
+            "type": "view_submission",
+            "user": {"id": user, "team_id": TEAM_ID},
+            "view": {
+                "id": "V0X",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": meta,
+                "state": {"values": {}},
+            },
+        }
+
+    return build
+
+
+HOME = json.dumps({"v": 1})
+SUMMARY = json.dumps({"v": 1, "account": "acc-1"})
+SETTINGS_META = json.dumps({"v": 1, "scope": "org", "user": "u-ada"})
+# The request of each refused id, and who sends it without the right.
+REFUSED: dict[str, tuple[Build, str]] = {
+    ActionId.CARD_DONE: (clicked(ActionId.CARD_DONE, CARD_VALUE), "U0BOB"),
+    ActionId.CARD_SNOOZE: (clicked(ActionId.CARD_SNOOZE, SNOOZE_VALUE, select=True), "U0BOB"),
+    ActionId.CARD_DISMISS: (clicked(ActionId.CARD_DISMISS, CARD_VALUE), "U0BOB"),
+    ActionId.UNDO: (clicked(ActionId.UNDO, UNDO_VALUE), "U0BOB"),
+    CallbackId.SNOOZE_PICK_DATE: (submitted(CallbackId.SNOOZE_PICK_DATE, CARD_META), "U0BOB"),
+    CallbackId.DISMISS_MODAL: (submitted(CallbackId.DISMISS_MODAL, CARD_META), "U0BOB"),
+    ActionId.CARD_SUMMARY: (clicked(ActionId.CARD_SUMMARY, SUMMARY), "U0STRANGER"),
+    ActionId.HOME_FILTER_LANE: (
+        clicked(ActionId.HOME_FILTER_LANE, HOME, select=True),
+        "U0STRANGER",
+    ),
+    ActionId.HOME_FILTER_SEVERITY: (
+        clicked(ActionId.HOME_FILTER_SEVERITY, HOME, select=True),
+        "U0STRANGER",
+    ),
+    ActionId.HOME_FILTER_SIGNAL: (
+        clicked(ActionId.HOME_FILTER_SIGNAL, HOME, select=True),
+        "U0STRANGER",
+    ),
+    ActionId.HOME_REFRESH: (clicked(ActionId.HOME_REFRESH, HOME), "U0STRANGER"),
+    ActionId.HOME_OPEN_SETTINGS: (clicked(ActionId.HOME_OPEN_SETTINGS, ""), "U0STRANGER"),
+    CallbackId.SETTINGS_MODAL: (submitted(CallbackId.SETTINGS_MODAL, SETTINGS_META), "U0STRANGER"),
+    ActionId.SUMMARY_SAVE: (clicked(ActionId.SUMMARY_SAVE, SUMMARY), "U0STRANGER"),
+    ActionId.SUMMARY_SHARE: (clicked(ActionId.SUMMARY_SHARE, SUMMARY), "U0STRANGER"),
+    ActionId.SUMMARY_PICK_ACCOUNT: (
+        clicked(ActionId.SUMMARY_PICK_ACCOUNT, SUMMARY, select=True),
+        "U0STRANGER",
+    ),
+    ActionId.HOME_OPEN_ORG_SETTINGS: (clicked(ActionId.HOME_OPEN_ORG_SETTINGS, ""), "U0ANA"),
+    CallbackId.ORG_SETTINGS_MODAL: (
+        submitted(CallbackId.ORG_SETTINGS_MODAL, SETTINGS_META),
+        "U0ANA",
+    ),
+}
+REFUSED_COMMANDS = {Command.ACCOUNT_SUMMARY: "globex", Command.FOLLOWUP: "today"}
+WHY = {"U0BOB": "Ana CSM's card", "U0STRANGER": "not set up", "U0ANA": "Only an admin"}
+WRITES = ("chat.update", "chat.postMessage", "views.publish", "views.open", "views.update")
+
+
+def test_every_permission_but_anyone_is_tested_here() -> None:
+    refused = set(REFUSED) | set(REFUSED_COMMANDS)
+    assert refused == {key for key, p in EXPECTED.items() if p is not Permission.ANYONE}
+
+
+@pytest.mark.parametrize("key", sorted(REFUSED))
+def test_a_caller_without_the_right_is_refused_and_nothing_changes(bot: Bot, key: str) -> None:
+    build, user = REFUSED[key]
+    bot.deliver()
+    before = snapshot(bot.engine)
+    seen = {m: len(bot.fake.calls_to(m)) for m in WRITES}
+
+    answer = bot.slack.interactive(build(bot, user))
+
+    assert answer.status == 200
+    if key in set(CallbackId):
+        told = json.loads(answer.body)
+        assert told["response_action"] == "update"  # the modal turns into the refusal
+        text = json.dumps(told["view"])
+    else:
+        text = str(bot.wait("response_url")[0].params["text"])
+    assert WHY[user] in text
+    bot.settle()
+    assert snapshot(bot.engine) == before
+    assert {m: len(bot.fake.calls_to(m)) for m in WRITES} == seen
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_COMMANDS))
+def test_a_slack_user_who_is_not_ours_cannot_use_the_commands(bot: Bot, name: str) -> None:
+    before = snapshot(bot.engine)
+    answer = bot.command(name, REFUSED_COMMANDS[name], user="U0STRANGER")
+    assert answer.status == 200 and answer.body == ""
+    assert "not set up" in bot.wait("response_url")[0].params["text"]
+    bot.settle()
+    assert snapshot(bot.engine) == before
+    assert bot.fake.calls_to("views.open") == []
