@@ -73,10 +73,15 @@ def main() -> None:
     slots = os.environ.get("BENCH_WORK_SLOTS")  # experiment knobs, not the bot's
     processes = int(os.environ.get("BENCH_WORK_PROCESSES") or default_work_processes())
     # As `followup-bot serve` does: this process answers, work processes do the work.
-    spec = WorkSpec(settings, url, now=as_of, work_slots=int(slots) if slots else None)
-    work = WorkPool(spec, processes)
-    app = build_app(settings, engine, clock=lambda: as_of, forward=work.forward)
-    work.start()
+    work: WorkPool | None = None
+    if processes > 0:
+        spec = WorkSpec(settings, url, now=as_of, work_slots=int(slots) if slots else None)
+        work = WorkPool(spec, processes)
+        app = build_app(settings, engine, clock=lambda: as_of, forward=work.forward)
+        work.start()
+    else:  # BENCH_WORK_PROCESSES=0: the listeners work in this process
+        extra = {"work_slots": int(slots)} if slots else {}
+        app = build_app(settings, engine, clock=lambda: as_of, **extra)
     server = make_http_server(app, host="127.0.0.1", port=0, threads=int(threads))
     settle_heap()  # as `followup-bot serve` does
     if os.environ.get("BENCH_SWITCH_INTERVAL"):  # an experiment knob, not the bot's
@@ -96,7 +101,8 @@ def main() -> None:
         with timed._lock:
             Path(timings_file).write_text(json.dumps(timed.timings))
         server.close()
-        work.stop()
+        if work is not None:
+            work.stop()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,17 @@ def test_demo_writes_every_payload_kind_and_check_all_passes(tmp_path: Path) -> 
     for user in ("u-ana", "u-ben", "u-chloe", "u-dev", "u-erin"):
         assert f"dm-{user}.json" in names
     assert "dm-u-omar.json" not in names  # a manager who opted out gets no DM
+    # Ana's DM after she marked its first card done: that card is one line with Undo.
+    before, after = (
+        json.loads((out / n).read_text()) for n in ("dm-u-ana.json", "dm-u-ana-after-done.json")
+    )
+    first = next(
+        str(b["block_id"]).split(":", 1)[1]
+        for b in before["blocks"]
+        if str(b.get("block_id", "")).startswith("card:")
+    )
+    assert f"card_handled:{first}" in [b.get("block_id") for b in after["blocks"]]
+    assert after["blocks"][0] == before["blocks"][0]  # the same day
     assert {"modal-snooze.json", "modal-dismiss.json", "modal-settings.json"} <= names
     assert "home-u-priya.json" in names  # the admin's App Home
     assert sum(1 for n in names if n.startswith("home-")) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ from bot.blocks.views import (
     settings_modal,
     snooze_modal,
 )
-from bot.engine.digest import Digest, owns_card
+from bot.engine.alerts import AlertState
+from bot.engine.digest import Digest, day_list, owns_card
 from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import account_overview, snoozed_alerts
+from bot.engine.queue import AlertView
 from bot.engine.results import Card
 from bot.engine.rules import Severity
 from bot.engine.sweep import SweepResult
@@ -41,6 +44,16 @@ from bot.engine.triage import SnoozeChoice, snooze_until
 def user_queue(result: SweepResult, user: UserFacts, org: OrgFacts) -> list[Card]:
     """Every card of ``user`` in a sweep (the App Home queue: no sensitivity, no cap)."""
     return [c for c in result.cards if owns_card(user, c, org)]
+
+
+def after_done(digest: Digest, now: datetime) -> Digest:
+    """``digest``'s day list once its reader marked its first card done (at ``now``)."""
+    cards = digest.cards()
+    done = {
+        alert_id: AlertView(alert_id, AlertState.DONE, None, digest.user.id, now)
+        for alert_id in cards[0].alert_ids.values()
+    }
+    return day_list(digest.user, digest.result, digest.sensitivity, cards, digest.more, done, now)
 
 
 def _escalation_card(cards: Sequence[Card]) -> Card | None:
@@ -69,6 +82,12 @@ def demo_payloads(
         for n, msg in enumerate(digest_messages(digest, names=names), 1):
             suffix = "" if n == 1 else f"-{n}"
             out[f"dm-{digest.user.id}{suffix}.json"] = msg.to_dict()
+    clicked = next((d for d in digests if d.total), None)
+    if clicked is not None:
+        after = after_done(clicked, now)
+        out[f"dm-{clicked.user.id}-after-done.json"] = digest_messages(
+            after, names=names, max_messages=1, now=now
+        )[0].to_dict()
 
     queues = {d.user.id: user_queue(result, d.user, org) for d in digests}
     csm = max(digests, key=lambda d: len(queues[d.user.id])).user if digests else None
@@ -82,6 +101,7 @@ def demo_payloads(
                 org,
                 queues.get(reader.id) or user_queue(result, reader, org),
                 now=now,
+                as_of=now,
                 snoozed=snoozed_alerts(conn, reader.id, now),
                 names=names,
             )
