@@ -101,7 +101,8 @@ def test_a_click_on_yesterdays_dm_changes_that_dm_only(bot: Bot, fake: FakeSlack
         yesterday["ts"],
     )
     assert header(update_.params) == ":sunrise: Your follow-ups for Mon, Nov 16"
-    bot.wait("views.publish")
+    bot.wait("response_url")  # the receipt: the click's work is done
+    bot.settle()
     assert len(fake.calls_to("chat.update")) == 1  # today's DM is left as it was
 
 

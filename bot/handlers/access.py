@@ -32,7 +32,8 @@ from bot.engine.facts import OrgFacts, UserFacts, load_org, load_users
 from bot.handlers import Deps
 from bot.handlers.errors import NotAllowed, NotSetUp, notice_view, report, user_message
 from bot.handlers.replies import slack_user_of
-from bot.service.people import account_owner, load_people
+from bot.handlers.work import FORWARD
+from bot.service.people import People, account_owner
 from bot.slack.users import resolve_users, user_for_slack_id
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class Allow:
             assert self.account_of is not None
             account_id = self.account_of(body)
             with deps.engine.connect() as conn:
-                found = account_owner(conn, load_people(conn), account_id)
+                found = account_owner(conn, People(caller.org, caller.users), account_id)
             caller.require_change(found.owner, found.account_name)
         return caller
 
@@ -185,6 +186,10 @@ def allow(
         context: BoltContext,
         next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
+        if context.get(FORWARD) is not None:
+            # `serve`'s answering process: the listener only acknowledges and forwards the
+            # request to a work process, whose own run of this middleware decides.
+            return next()
         try:
             caller = rule.check(deps, client, body)
         except Exception as exc:

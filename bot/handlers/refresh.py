@@ -5,7 +5,8 @@ alerts' states (:mod:`bot.service.surfaces`; nothing is swept):
   card owner's latest DM when its list holds that account — ``chat.update`` of each stored
   message (a message Slack no longer has is not an error);
 * the ``/followup today`` ephemeral the click came from (replaced through its response_url);
-* the App Home of the caller (keeping their filters) and of the card's owner.
+* the App Home the click came from (keeping its filters); other Homes are rendered when they
+  are next opened.
 
 Failures here are logged and never undo the change itself.
 """
@@ -157,9 +158,8 @@ def refresh_after_change(
         fresh = today_messages(deps.engine, caller.user.id, deps.clock(), max_messages=1)
         if fresh:
             replier.replace(fresh[0])
-    homes: dict[str, HomeFilters | None] = {caller.slack_user_id: origin.filters}
-    for owner in owners:
-        if owner is not None and owner.slack_user_id and owner.slack_user_id not in homes:
-            homes[owner.slack_user_id] = None
-    for slack_user_id, filters in homes.items():
-        republish_home(deps, client, slack_user_id, filters)
+    # The App Home the click came from shows the change at once. Any other Home (the caller's
+    # after a click in a DM, the owner's) is published from the database when it is next
+    # opened (app_home_opened): publishing it now would be work nobody sees.
+    if origin.home:
+        republish_home(deps, client, caller.slack_user_id, origin.filters)
