@@ -181,18 +181,25 @@ def deliver_digests(
     *,
     as_of: datetime,
     user_id: str | None = None,
+    only: Sequence[str] | None = None,
     pacing: Pacing | None = None,
     lanes: int = DEFAULT_LANES,
     clock: Clock = utc_now,
 ) -> DeliveryReport:
     """``followup-bot deliver``: sweep (recording alerts and the queue) at ``as_of``, then send
-    every reader's daily DM now (or only ``user_id``'s), whatever their ``send_at``.
+    every reader's daily DM now (or only ``user_id``'s; or only those of ``only``, the readers
+    whose DM the scheduler found due), whatever their ``send_at``.
 
     ``lanes`` DMs are in flight at once behind one :class:`Pacer`, so the fan-out runs at the
     pace Slack's limits allow rather than at one round trip per message."""
     with engine.connect() as conn:
         people = load_people(conn)
-        readers = [user_id] if user_id is not None else digest_readers(conn, people.org)
+        if user_id is not None:
+            readers = [user_id]
+        elif only is not None:
+            readers = list(only)
+        else:
+            readers = digest_readers(conn, people.org)
     users = people.users
     readers = [uid for uid in readers if uid in users and (users[uid].active or uid == user_id)]
     digest_on = bool(people.org.digest.get("enabled", True))
