@@ -31,6 +31,7 @@ class ActionId(StrEnum):
     SUMMARY_SAVE = "summary_save"
     SUMMARY_SHARE = "summary_share"
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
+    SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -79,6 +80,8 @@ class BlockId(StrEnum):
     # Summary and escalation messages.
     SUMMARY_ACTIONS = "summary_actions"
     SUMMARY_PICKER = "summary_picker"
+    SUMMARY_PERIOD = "summary_period"
+    SUMMARY_SECTION = "summary_section"  # + section id
     ESCALATION_ACTIONS = "escalation_actions"
     RECEIPT = "receipt"
 

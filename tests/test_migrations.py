@@ -20,6 +20,8 @@ from bot.db.types import compare_type
 from bot.importer import import_file
 
 NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
+# Tables that revisions after 0006 create: not there before it, empty after it.
+LATER_TABLES = frozenset({"saved_summaries", "summary_cache", "summary_settings"})
 
 
 def test_migrations_match_models(engine: Engine) -> None:
@@ -117,8 +119,11 @@ def test_a_postgresql_database_with_data_keeps_its_rows_and_keys_when_ids_become
 
 
 def _counts(engine: Engine) -> dict[str, int]:
+    """Rows per table, of the tables that existed at 0005 (later revisions add tables)."""
     with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
         return {
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in Base.metadata.sorted_tables
+            if table.name in present and table.name not in LATER_TABLES
         }

@@ -17,10 +17,10 @@ from bot.blocks.digest import digest_messages
 from bot.blocks.messages import (
     escalation_message,
     receipt_message,
-    summary_message,
     summary_picker_message,
 )
 from bot.blocks.style import local
+from bot.blocks.summary import account_summary_message, summary_placeholder
 from bot.blocks.values import CardRef
 from bot.blocks.views import (
     dismiss_modal,
@@ -31,11 +31,12 @@ from bot.blocks.views import (
 )
 from bot.engine.digest import Digest, owns_card
 from bot.engine.facts import OrgFacts, UserFacts
-from bot.engine.overview import account_overview, snoozed_alerts
+from bot.engine.overview import snoozed_alerts
 from bot.engine.results import Card
 from bot.engine.rules import Severity
 from bot.engine.sweep import SweepResult
 from bot.engine.triage import SnoozeChoice, snooze_until
+from bot.summarize import summarize
 
 
 def user_queue(result: SweepResult, user: UserFacts, org: OrgFacts) -> list[Card]:
@@ -101,9 +102,16 @@ def demo_payloads(
             out["receipt-snooze.json"] = receipt_message(
                 top.account_name, "snooze", ref, until=until, tz=tz, now=now
             ).to_dict()
-            overview = account_overview(conn, top.account, now)
-            out[f"summary-{top.account}.json"] = summary_message(
-                overview, top, tz=tz, channel=owner.slack_user_id if owner else None
+            summary = summarize(engine, top.account, now)
+            channel = owner.slack_user_id if owner else None
+            out[f"summary-{top.account}.json"] = account_summary_message(
+                summary, tz=tz, channel=channel
+            ).to_dict()
+            out[f"summary-{top.account}-shared.json"] = account_summary_message(
+                summary, tz=tz, channel=channel, shared_by=owner.name if owner else "Someone"
+            ).to_dict()
+            out["summary-placeholder.json"] = summary_placeholder(
+                top.account_name, channel=channel
             ).to_dict()
         if csm is not None:
             out["modal-settings.json"] = settings_modal(csm, org).to_dict()

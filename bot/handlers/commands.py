@@ -24,14 +24,15 @@ from bot.handlers.access import Caller
 from bot.handlers.home import open_settings
 from bot.handlers.refresh import today_messages
 from bot.handlers.replies import Replier, slack_user_of
-from bot.handlers.summary import summary_for
+from bot.handlers.summary import placeholder_first, summary_for
 from bot.handlers.work import after_ack
 from bot.ids import Command
 
 SUMMARY_USAGE = (
     ":page_facing_up: *Usage:* `/account-summary ACCOUNT` — an account's name (or part of it) "
-    "or its id, e.g. `/account-summary Globex`. You get its card, open obligations and recent "
-    "activity, with buttons to save it or share it in the channel."
+    "or its id, e.g. `/account-summary Globex`. You get its summary — highlights, stakeholders, "
+    "KPIs, risks, expansion signals, next steps and immediate actions — with a period choice "
+    "and buttons to save it or share it in the channel."
 )
 FOLLOWUP_HELP = (
     "*Followup Bot*\n"
@@ -47,13 +48,15 @@ def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -
     """Answer ``/account-summary QUERY`` from what :func:`find_account` found."""
     query = m.fit(m.one_line(lookup.query), 100)
     if lookup.match is not None:
+        placeholder = placeholder_first(deps, replier, lookup.match.name)
         summary = summary_for(deps, caller, lookup.match.id)
         if lookup.loose:  # only part of the name was given: say which account this is
             name = m.fit(m.one_line(lookup.match.name), 80)
             note = f":mag: No account is named *{query}*; *{name}* is the only one containing it."
             head, *rest = summary.blocks
             summary.blocks = [head, ContextBlock(elements=[m.context_text(note)]), *rest]
-        replier.ephemeral(summary)
+        if not (placeholder and replier.replace(summary)):
+            replier.ephemeral(summary)
     elif lookup.candidates:
         replier.ephemeral(
             summary_picker_message(

@@ -1,0 +1,167 @@
+"""The ten-section account summary as a Slack message (``/account-summary``, ``summary
+--format blocks``), and the placeholder shown while the AI writes it.
+
+One section block per summary section (its bullets, customer text escaped), its notice as a
+context block under it; a period choice that re-renders the summary; Save and Share buttons.
+At most 10 sections + 10 notices + 5 other blocks: well under Slack's 50.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.blocks import mrkdwn as m
+from bot.blocks import style
+from bot.blocks.message import SlackMessage
+from bot.blocks.values import SummaryRef
+from bot.engine.summary.model import Generator, PeriodChoice, Section, Summary
+from bot.ids import ActionId, BlockId
+
+SECTION_BULLETS = 2900  # of a section block's 3000 characters, after its title
+_EMOJI = {
+    "account_highlights": ":bar_chart:",
+    "key_stakeholders": ":busts_in_silhouette:",
+    "executive_summary": ":memo:",
+    "kpi_progress": ":chart_with_upwards_trend:",
+    "relational_health": ":handshake:",
+    "risks_and_blockers": ":warning:",
+    "expansion_opportunities": ":seedling:",
+    "strategic_value_achievements": ":trophy:",
+    "strategic_next_steps": ":compass:",
+    "immediate_actions": ":rotating_light:",
+}
+
+
+def _section_blocks(section: Section) -> list[Block]:
+    title = f"{_EMOJI.get(section.id.value, '')} *{m.esc(section.title)}*".strip()
+    if section.generator is Generator.AI:
+        title += "  _· AI_"
+    if section.bullets:
+        body = m.bullets([m.fit(b.text, 1000) for b in section.bullets], SECTION_BULLETS)
+    elif section.notice:
+        body = ""
+    else:
+        body = "_Nothing to report._"
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=BlockId.SUMMARY_SECTION.at(section.id.value),
+            text=m.section_text(f"{title}\n{body}".rstrip()),
+        )
+    ]
+    if section.notice:
+        blocks.append(
+            ContextBlock(
+                elements=[m.context_text(f":information_source: {m.fit(section.notice, 1900)}")]
+            )
+        )
+    return blocks
+
+
+def _period_select(summary: Summary, choice: PeriodChoice) -> ActionsBlock:
+    options = [
+        Option(
+            value=SummaryRef(account=summary.account_id, period=c).dump(),
+            text=m.option_text(c.label),
+        )
+        for c in PeriodChoice
+    ]
+    initial = options[list(PeriodChoice).index(choice)]
+    return ActionsBlock(
+        block_id=BlockId.SUMMARY_PERIOD.at(summary.account_id),
+        elements=[
+            StaticSelectElement(
+                action_id=ActionId.SUMMARY_PERIOD,
+                placeholder=m.placeholder("Period"),
+                options=options,
+                initial_option=initial,
+            )
+        ],
+    )
+
+
+def _about(summary: Summary, tz: str) -> str:
+    since = summary.period.since
+    until = summary.period.until
+    if since is None and until is None:
+        period = "all activity"
+    else:
+        start = style.day_label(style.local(since, tz).date()) if since else "the start"
+        end = style.day_label(style.local(until, tz).date()) if until else "now"
+        period = f"activity from {start} to {end}"
+    writer = "written by AI" if summary.generator is Generator.AI else "written by rules"
+    if summary.cached:
+        writer += " (cached)"
+    return f"Covers {period} · {writer} · {style.when_label(summary.generated_at, tz)}"
+
+
+def account_summary_message(
+    summary: Summary,
+    *,
+    tz: str = "UTC",
+    choice: PeriodChoice = PeriodChoice.ALL,
+    channel: str | None = None,
+    shared_by: str | None = None,
+) -> SlackMessage:
+    """The summary; once ``shared_by`` someone in a channel, without the controls."""
+    name = m.one_line(summary.account_name)
+    blocks: list[Block] = [
+        HeaderBlock(text=m.header_text(f":page_facing_up: {name}")),
+        ContextBlock(elements=[m.context_text(m.esc(_about(summary, tz)))]),
+    ]
+    if summary.ai_fallback:
+        blocks.append(
+            ContextBlock(elements=[m.context_text(f":warning: {m.fit(summary.ai_fallback, 1900)}")])
+        )
+    if shared_by is None:
+        blocks.append(_period_select(summary, choice))
+    for section in summary.sections:
+        blocks.extend(_section_blocks(section))
+    text = m.fallback(f"Account summary: {m.fit(name, 150)}")
+    if shared_by is not None:
+        blocks.append(
+            ContextBlock(elements=[m.context_text(f"Shared by {m.fit(m.one_line(shared_by), 80)}")])
+        )
+        return SlackMessage(text=text, blocks=blocks, channel=channel)
+    ref = SummaryRef(account=summary.account_id, period=choice).dump()
+    blocks.append(
+        ActionsBlock(
+            block_id=BlockId.SUMMARY_ACTIONS.at(summary.account_id),
+            elements=[
+                ButtonElement(
+                    action_id=ActionId.SUMMARY_SAVE,
+                    text=m.button_text(":floppy_disk: Save"),
+                    value=ref,
+                    style="primary",
+                ),
+                ButtonElement(
+                    action_id=ActionId.SUMMARY_SHARE,
+                    text=m.button_text(":speech_balloon: Share in channel"),
+                    value=ref,
+                ),
+            ],
+        )
+    )
+    blocks.append(
+        ContextBlock(elements=[m.context_text("Only you can see this until you share it.")])
+    )
+    return SlackMessage(text=text, blocks=blocks, channel=channel)
+
+
+def summary_placeholder(account_name: str, *, channel: str | None = None) -> SlackMessage:
+    """Shown at once while the AI writes the summary; replaced by it."""
+    name = m.fit(m.one_line(account_name), 150)
+    text = f":hourglass_flowing_sand: Writing the account summary of *{name}*…"
+    return SlackMessage(
+        text=m.fallback(text.replace("*", "")),
+        blocks=[SectionBlock(text=m.section_text(text))],
+        channel=channel,
+    )
