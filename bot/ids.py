@@ -27,6 +27,7 @@ class ActionId(StrEnum):
     HOME_FILTER_SIGNAL = "home_filter_signal"
     HOME_OPEN_SETTINGS = "home_open_settings"
     HOME_OPEN_ORG_SETTINGS = "home_open_org_settings"
+    HOME_OPEN_SUMMARY_SECTIONS = "home_open_summary_sections"  # admins: which sections show
     # Account summary.
     SUMMARY_SAVE = "summary_save"
     SUMMARY_SHARE = "summary_share"
@@ -40,6 +41,7 @@ class ActionId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
 
 
 class CallbackId(StrEnum):
@@ -47,6 +49,7 @@ class CallbackId(StrEnum):
     DISMISS_MODAL = "dismiss_modal"
     SETTINGS_MODAL = "settings_modal"
     ORG_SETTINGS_MODAL = "org_settings_modal"
+    SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
     HOME = "followup_home"
 
 
@@ -69,6 +72,7 @@ class BlockId(StrEnum):
     HOME_SNOOZED = "home_snoozed"  # + account id for each snoozed account
     HOME_SETTINGS = "home_settings"
     HOME_ORG_SETTINGS = "home_org_settings"
+    HOME_SUMMARY_SECTIONS = "home_summary_sections"
     # Modals (input blocks: read state.values[block_id][action_id]).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -77,6 +81,7 @@ class BlockId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
     # Summary and escalation messages.
     SUMMARY_ACTIONS = "summary_actions"
     SUMMARY_PICKER = "summary_picker"

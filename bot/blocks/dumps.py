@@ -20,7 +20,11 @@ from bot.blocks.messages import (
     summary_picker_message,
 )
 from bot.blocks.style import local
-from bot.blocks.summary import account_summary_message, summary_placeholder
+from bot.blocks.summary import (
+    account_summary_message,
+    summary_placeholder,
+    summary_sections_modal,
+)
 from bot.blocks.values import CardRef
 from bot.blocks.views import (
     dismiss_modal,
@@ -34,6 +38,7 @@ from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import snoozed_alerts
 from bot.engine.results import Card
 from bot.engine.rules import Severity
+from bot.engine.summary.visibility import hidden_sections
 from bot.engine.sweep import SweepResult
 from bot.engine.triage import SnoozeChoice, snooze_until
 from bot.summarize import summarize
@@ -119,6 +124,9 @@ def demo_payloads(
             out["summary-picker.json"] = summary_picker_message(picker).to_dict()
         if admin is not None:
             out["modal-org-settings.json"] = org_settings_modal(admin, org).to_dict()
+            out["modal-summary-sections.json"] = summary_sections_modal(
+                admin.id, hidden_sections(conn)
+            ).to_dict()
 
     esc_card = _escalation_card(result.cards)
     if esc_card is not None:

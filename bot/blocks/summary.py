@@ -12,19 +12,23 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     HeaderBlock,
+    InputBlock,
     Option,
     SectionBlock,
     StaticSelectElement,
 )
+from slack_sdk.models.views import View
 
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
 from bot.blocks.message import SlackMessage
-from bot.blocks.values import SummaryRef
+from bot.blocks.values import SettingsModalMeta, SummaryRef
 from bot.engine.summary.model import Generator, PeriodChoice, Section, Summary
-from bot.ids import ActionId, BlockId
+from bot.engine.summary.sections import EXECUTIVE_FEEDS, NEXT_STEPS_FEEDS, SECTION_ORDER, SectionId
+from bot.ids import ActionId, BlockId, CallbackId
 
 SECTION_BULLETS = 2900  # of a section block's 3000 characters, after its title
 _EMOJI = {
@@ -165,3 +169,46 @@ def summary_placeholder(account_name: str, *, channel: str | None = None) -> Sla
         blocks=[SectionBlock(text=m.section_text(text))],
         channel=channel,
     )
+
+
+def summary_sections_modal(admin_id: str, hidden: frozenset[SectionId]) -> View:
+    """Admins: which of the ten sections ``/account-summary`` shows (checked = shown)."""
+    options = [Option(value=s.value, text=m.option_text(s.label)) for s in SECTION_ORDER]
+    shown = [o for o, s in zip(options, SECTION_ORDER, strict=True) if s not in hidden]
+    feeds = (
+        f"The Executive Summary is built from {', '.join(s.label for s in EXECUTIVE_FEEDS)}; "
+        f"the Strategic Next Steps from {', '.join(s.label for s in NEXT_STEPS_FEEDS)}. "
+        "With all of its sources hidden, a section says there is not enough data."
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.SUMMARY_SECTIONS_MODAL,
+        title=m.view_title("Summary sections"),
+        submit=m.view_button("Save"),
+        close=m.view_button("Cancel"),
+        private_metadata=SettingsModalMeta(scope="org", user=admin_id).dump(),
+        blocks=[
+            InputBlock(
+                block_id=BlockId.SUMMARY_SECTIONS_SHOWN,
+                label=m.label("Sections shown in account summaries"),
+                optional=True,
+                element=CheckboxesElement(
+                    action_id=ActionId.SUMMARY_SECTIONS_SHOWN,
+                    options=options,
+                    initial_options=shown or None,
+                ),
+            ),
+            ContextBlock(elements=[m.context_text(m.esc(feeds))]),
+        ],
+    )
+
+
+def hidden_from(view: dict[str, object]) -> frozenset[SectionId]:
+    """The sections left unchecked in a submitted :func:`summary_sections_modal`."""
+    state = view.get("state")
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    block = values.get(BlockId.SUMMARY_SECTIONS_SHOWN, {}) if isinstance(values, dict) else {}
+    chosen = block.get(ActionId.SUMMARY_SECTIONS_SHOWN, {}) if isinstance(block, dict) else {}
+    selected = chosen.get("selected_options") or [] if isinstance(chosen, dict) else []
+    shown = {o.get("value") for o in selected if isinstance(o, dict)}
+    return frozenset(s for s in SECTION_ORDER if s.value not in shown)

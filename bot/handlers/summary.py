@@ -15,16 +15,24 @@ from slack_sdk import WebClient
 
 from bot.blocks import mrkdwn as m
 from bot.blocks.message import SlackMessage
-from bot.blocks.summary import account_summary_message, summary_placeholder
+from bot.blocks.summary import (
+    account_summary_message,
+    hidden_from,
+    summary_placeholder,
+    summary_sections_modal,
+)
 from bot.blocks.values import SummaryRef
 from bot.engine.summary import Period, Summary
 from bot.engine.summary.model import PeriodChoice
 from bot.engine.summary.saved import SavedRef, save_summary
+from bot.engine.summary.visibility import hidden_sections, set_hidden_sections
 from bot.handlers import Deps
 from bot.handlers.access import Caller
+from bot.handlers.errors import reporting
+from bot.handlers.refresh import republish_home
 from bot.handlers.replies import Replier, slack_user_of
 from bot.handlers.work import after_ack
-from bot.ids import ActionId
+from bot.ids import ActionId, CallbackId
 from bot.summarize import summarize
 
 log = logging.getLogger(__name__)
@@ -164,3 +172,41 @@ def register(app: App, deps: Deps) -> None:
                 replier.ephemeral(message)
 
         after_ack(work, ack, body, client, respond, context)
+
+    @app.action(ActionId.HOME_OPEN_SUMMARY_SECTIONS)
+    def open_summary_sections(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+    ) -> None:
+        ack()
+
+        def work() -> None:
+            caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+            caller.require_admin("choose the account summary's sections")
+            with deps.engine.connect() as conn:
+                hidden = hidden_sections(conn)
+            view = summary_sections_modal(caller.user.id, hidden)
+            client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+
+        after_ack(work, ack, body, client, respond, context, opens_modal=True)
+
+    @app.view_submission(CallbackId.SUMMARY_SECTIONS_MODAL)
+    def summary_sections_submitted(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        with reporting(ack, body, client, respond, context):
+            hidden = hidden_from(view)
+            ack()
+
+            def work() -> None:
+                caller = Caller.resolve(deps, client, slack_user_of(body), timezone=False)
+                caller.require_admin("choose the account summary's sections")
+                with deps.engine.begin() as conn:
+                    set_hidden_sections(conn, hidden, actor=caller.user.id, now=deps.clock())
+                republish_home(deps, client, caller.slack_user_id)
+
+            after_ack(work, ack, body, client, respond, context)
