@@ -5,7 +5,8 @@ between the sections, ``rules`` is the deterministic writer, ``model`` the resul
 ``summary --format json`` document), ``visibility`` the sections an admin hid.
 """
 
-from bot.engine.summary.data import AccountData, UnknownAccount, gather
+from bot.engine.overview import UnknownAccount
+from bot.engine.summary.data import AccountData, gather
 from bot.engine.summary.model import Bullet, Generator, Period, Section, Summary
 from bot.engine.summary.rules import write_rules
 from bot.engine.summary.sections import SECTION_ORDER, SectionId

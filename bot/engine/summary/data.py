@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from bot.db import models as db
+from bot.engine.overview import UnknownAccount
 from bot.engine.summary.model import Period
 from bot.engine.summary.obligations import open_obligations
 from bot.engine.summary.records import (
@@ -38,10 +39,6 @@ from bot.engine.summary.records import (
 
 ACTIVITY_WINDOW = 1500
 SNIPPET_CHARS = 300
-
-
-class UnknownAccount(LookupError):
-    """No account with that id."""
 
 
 @dataclass(slots=True)
