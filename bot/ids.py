@@ -33,6 +33,7 @@ class ActionId(StrEnum):
     SUMMARY_SHARE = "summary_share"
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
     SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
+    SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -87,6 +88,7 @@ class BlockId(StrEnum):
     SUMMARY_PICKER = "summary_picker"
     SUMMARY_PERIOD = "summary_period"
     SUMMARY_SECTION = "summary_section"  # + section id
+    SUMMARY_SAVED = "summary_saved"  # + saved summary id
     ESCALATION_ACTIONS = "escalation_actions"
     RECEIPT = "receipt"
 

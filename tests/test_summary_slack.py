@@ -71,3 +71,29 @@ def test_only_admins_choose_the_sections(bot: Bot) -> None:
     refusals = bot.wait("chat.postEphemeral", 2)
     assert all("Only an admin" in c.params["text"] for c in refusals)
     assert bot.audit("settings.summary") == []
+
+
+def test_saved_versions_are_listed_opened_and_shared(bot: Bot) -> None:
+    bot.command(Command.ACCOUNT_SUMMARY, "globex saved")
+    empty = bot.wait("response_url")[0].params
+    assert "No saved summaries of *Globex* yet" in json.dumps(empty["blocks"])
+    bot.command(Command.ACCOUNT_SUMMARY, "globex")
+    summary = bot.wait("response_url", 2)[1].params
+    bot.click(summary, ActionId.SUMMARY_SAVE, ephemeral=True)
+    bot.click(summary, ActionId.SUMMARY_SAVE, ephemeral=True)
+    bot.wait("response_url", 4)
+    bot.command(Command.ACCOUNT_SUMMARY, "Globex saved")
+    listing = bot.wait("response_url", 5)[4].params
+    text = json.dumps(listing["blocks"])
+    assert "Version 2" in text and "Version 1" in text and "Ana CSM" in text
+    assert text.index("Version 2") < text.index("Version 1")  # newest first
+    bot.click(listing, ActionId.SUMMARY_OPEN_SAVED, ephemeral=True)
+    opened = bot.wait("response_url", 6)[5].params
+    blocks = json.dumps(opened["blocks"])
+    assert "Saved version 2 by you" in blocks and "summary_section:immediate_actions" in blocks
+    assert ActionId.SUMMARY_SAVE.value not in blocks and ActionId.SUMMARY_PERIOD.value not in blocks
+    bot.click(opened, ActionId.SUMMARY_SHARE, ephemeral=True)
+    shared = bot.wait("response_url", 7)[6].params
+    assert shared["response_type"] == "in_channel"
+    assert "Shared by Ana CSM" in json.dumps(shared["blocks"])
+    assert "Saved version 2 by Ana CSM" in json.dumps(shared["blocks"])

@@ -22,6 +22,7 @@ from bot.blocks.messages import (
 from bot.blocks.style import local
 from bot.blocks.summary import (
     account_summary_message,
+    saved_list_message,
     summary_placeholder,
     summary_sections_modal,
 )
@@ -38,6 +39,7 @@ from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import snoozed_alerts
 from bot.engine.results import Card
 from bot.engine.rules import Severity
+from bot.engine.summary.saved import SavedRef
 from bot.engine.summary.visibility import hidden_sections
 from bot.engine.sweep import SweepResult
 from bot.engine.triage import SnoozeChoice, snooze_until
@@ -114,6 +116,15 @@ def demo_payloads(
             ).to_dict()
             out[f"summary-{top.account}-shared.json"] = account_summary_message(
                 summary, tz=tz, channel=channel, shared_by=owner.name if owner else "Someone"
+            ).to_dict()
+            # What a saved version looks like (listed, then opened); the demo stores none.
+            example = SavedRef(1, top.account, 1, now, owner.id if owner else None, "rules", {})
+            names = {u.id: u.name for u in users.values()}
+            out["summary-saved-list.json"] = saved_list_message(
+                top.account, top.account_name, [example], names=names, tz=tz
+            ).to_dict()
+            out[f"summary-saved-{top.account}.json"] = account_summary_message(
+                summary, tz=tz, channel=channel, saved=example, saved_by="you"
             ).to_dict()
             out["summary-placeholder.json"] = summary_placeholder(
                 top.account_name, channel=channel

@@ -27,6 +27,7 @@ from bot.blocks import style
 from bot.blocks.message import SlackMessage
 from bot.blocks.values import SettingsModalMeta, SummaryRef
 from bot.engine.summary.model import Generator, PeriodChoice, Section, Summary
+from bot.engine.summary.saved import SavedRef
 from bot.engine.summary.sections import EXECUTIVE_FEEDS, NEXT_STEPS_FEEDS, SECTION_ORDER, SectionId
 from bot.ids import ActionId, BlockId, CallbackId
 
@@ -114,18 +115,26 @@ def account_summary_message(
     choice: PeriodChoice = PeriodChoice.ALL,
     channel: str | None = None,
     shared_by: str | None = None,
+    saved: SavedRef | None = None,
+    saved_by: str | None = None,
 ) -> SlackMessage:
-    """The summary; once ``shared_by`` someone in a channel, without the controls."""
+    """The summary; once ``shared_by`` someone in a channel, without the controls. A
+    ``saved`` version says so and has only the Share button."""
     name = m.one_line(summary.account_name)
     blocks: list[Block] = [
         HeaderBlock(text=m.header_text(f":page_facing_up: {name}")),
         ContextBlock(elements=[m.context_text(m.esc(_about(summary, tz)))]),
     ]
+    if saved is not None:
+        who = f" by {saved_by}" if saved_by else ""
+        when = style.when_label(saved.saved_at, tz)
+        note = f":floppy_disk: Saved version {saved.version}{who}, {when}"
+        blocks.append(ContextBlock(elements=[m.context_text(m.fit(note, 1900))]))
     if summary.ai_fallback:
         blocks.append(
             ContextBlock(elements=[m.context_text(f":warning: {m.fit(summary.ai_fallback, 1900)}")])
         )
-    if shared_by is None:
+    if shared_by is None and saved is None:
         blocks.append(_period_select(summary, choice))
     for section in summary.sections:
         blocks.extend(_section_blocks(section))
@@ -135,23 +144,26 @@ def account_summary_message(
             ContextBlock(elements=[m.context_text(f"Shared by {m.fit(m.one_line(shared_by), 80)}")])
         )
         return SlackMessage(text=text, blocks=blocks, channel=channel)
-    ref = SummaryRef(account=summary.account_id, period=choice).dump()
+    ref = SummaryRef(
+        account=summary.account_id,
+        period=None if saved else choice,
+        saved=saved.id if saved else None,
+    ).dump()
+    share = ButtonElement(
+        action_id=ActionId.SUMMARY_SHARE,
+        text=m.button_text(":speech_balloon: Share in channel"),
+        value=ref,
+    )
+    save = ButtonElement(
+        action_id=ActionId.SUMMARY_SAVE,
+        text=m.button_text(":floppy_disk: Save"),
+        value=ref,
+        style="primary",
+    )
     blocks.append(
         ActionsBlock(
             block_id=BlockId.SUMMARY_ACTIONS.at(summary.account_id),
-            elements=[
-                ButtonElement(
-                    action_id=ActionId.SUMMARY_SAVE,
-                    text=m.button_text(":floppy_disk: Save"),
-                    value=ref,
-                    style="primary",
-                ),
-                ButtonElement(
-                    action_id=ActionId.SUMMARY_SHARE,
-                    text=m.button_text(":speech_balloon: Share in channel"),
-                    value=ref,
-                ),
-            ],
+            elements=[share] if saved else [save, share],
         )
     )
     blocks.append(
@@ -212,3 +224,45 @@ def hidden_from(view: dict[str, object]) -> frozenset[SectionId]:
     selected = chosen.get("selected_options") or [] if isinstance(chosen, dict) else []
     shown = {o.get("value") for o in selected if isinstance(o, dict)}
     return frozenset(s for s in SECTION_ORDER if s.value not in shown)
+
+
+def saved_list_message(
+    account_id: str,
+    account_name: str,
+    saved: list[SavedRef],
+    *,
+    names: dict[str, str],
+    tz: str = "UTC",
+) -> SlackMessage:
+    """``/account-summary ACCOUNT saved``: the saved versions, newest first, each to open."""
+    name = m.fit(m.one_line(account_name), 150)
+    if not saved:
+        text = (
+            f":floppy_disk: No saved summaries of *{name}* yet — open its summary and press *Save*."
+        )
+        return SlackMessage(
+            text=m.fallback(text.replace("*", "")), blocks=[SectionBlock(text=m.section_text(text))]
+        )
+    blocks: list[Block] = [
+        SectionBlock(text=m.section_text(f":floppy_disk: *Saved summaries of {name}*"))
+    ]
+    for ref in saved:
+        who = m.fit(m.one_line(names.get(ref.saved_by or "", ref.saved_by or "the CLI")), 80)
+        since = str(ref.period.get("since") or "")[:10] or "the start"
+        until = str(ref.period.get("until") or "")[:10] or "then"
+        line = (
+            f"*Version {ref.version}* · {style.when_label(ref.saved_at, tz)} by {who} · "
+            f"{m.esc(since)} to {m.esc(until)} · {m.esc(ref.generator)}"
+        )
+        blocks.append(
+            SectionBlock(
+                block_id=BlockId.SUMMARY_SAVED.at(str(ref.id)),
+                text=m.section_text(line),
+                accessory=ButtonElement(
+                    action_id=ActionId.SUMMARY_OPEN_SAVED,
+                    text=m.button_text("Open"),
+                    value=SummaryRef(account=account_id, saved=ref.id).dump(),
+                ),
+            )
+        )
+    return SlackMessage(text=m.fallback(f"Saved summaries of {name}"), blocks=blocks[:50])

@@ -124,11 +124,13 @@ class SnoozeOption(_Value):
 
 class SummaryRef(_Value):
     """An account-summary button or picker option: ``{"v":1,"account":"acc-1"}``, with the
-    summary's period choice when one was made (``"period":"90"``)."""
+    summary's period choice when one was made (``"period":"90"``), or the saved version it
+    shows (``"saved":12``)."""
 
     limit: ClassVar[int] = OPTION_VALUE
     account: AccountId
     period: PeriodChoice | None = None
+    saved: int | None = None  # a saved version (its saved_summaries id)
 
 
 class UndoValue(_Value):

@@ -24,7 +24,7 @@ from bot.handlers.access import Caller
 from bot.handlers.home import open_settings
 from bot.handlers.refresh import today_messages
 from bot.handlers.replies import Replier, slack_user_of
-from bot.handlers.summary import placeholder_first, summary_for
+from bot.handlers.summary import placeholder_first, saved_list_for, split_saved, summary_for
 from bot.handlers.work import after_ack
 from bot.ids import Command
 
@@ -32,7 +32,8 @@ SUMMARY_USAGE = (
     ":page_facing_up: *Usage:* `/account-summary ACCOUNT` — an account's name (or part of it) "
     "or its id, e.g. `/account-summary Globex`. You get its summary — highlights, stakeholders, "
     "KPIs, risks, expansion signals, next steps and immediate actions — with a period choice "
-    "and buttons to save it or share it in the channel."
+    "and buttons to save it or share it in the channel. `/account-summary ACCOUNT saved` lists "
+    "its saved versions."
 )
 FOLLOWUP_HELP = (
     "*Followup Bot*\n"
@@ -44,10 +45,15 @@ FOLLOWUP_HELP = (
 )
 
 
-def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -> None:
-    """Answer ``/account-summary QUERY`` from what :func:`find_account` found."""
+def lookup_reply(
+    deps: Deps, caller: Caller, lookup: Lookup, replier: Replier, *, saved: bool = False
+) -> None:
+    """Answer ``/account-summary QUERY`` (``QUERY saved``: its saved versions) from what
+    :func:`find_account` found."""
     query = m.fit(m.one_line(lookup.query), 100)
-    if lookup.match is not None:
+    if lookup.match is not None and saved:
+        replier.ephemeral(saved_list_for(deps, caller, lookup.match.id, lookup.match.name))
+    elif lookup.match is not None:
         placeholder = placeholder_first(deps, replier, lookup.match.name)
         summary = summary_for(deps, caller, lookup.match.id)
         if lookup.loose:  # only part of the name was given: say which account this is
@@ -89,7 +95,7 @@ def register(app: App, deps: Deps) -> None:
         respond: Respond,
         context: BoltContext,
     ) -> None:
-        query = str(command.get("text") or "").strip()
+        query, saved = split_saved(str(command.get("text") or "").strip())
         if not query:
             ack(text=SUMMARY_USAGE, response_type="ephemeral")
             return
@@ -99,7 +105,7 @@ def register(app: App, deps: Deps) -> None:
             caller = Caller.resolve(deps, client, slack_user_of(body))
             with deps.engine.connect() as conn:
                 lookup = find_account(conn, query, partial=True)
-            lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
+            lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond), saved=saved)
 
         after_ack(work, ack, body, client, respond, context)
 

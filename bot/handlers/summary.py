@@ -18,13 +18,15 @@ from bot.blocks.message import SlackMessage
 from bot.blocks.summary import (
     account_summary_message,
     hidden_from,
+    saved_list_message,
     summary_placeholder,
     summary_sections_modal,
 )
 from bot.blocks.values import SummaryRef
+from bot.engine.overview import UnknownAccount
 from bot.engine.summary import Period, Summary
 from bot.engine.summary.model import PeriodChoice
-from bot.engine.summary.saved import SavedRef, save_summary
+from bot.engine.summary.saved import SavedRef, load_saved, save_summary, saved_summaries
 from bot.engine.summary.visibility import hidden_sections, set_hidden_sections
 from bot.handlers import Deps
 from bot.handlers.access import Caller
@@ -56,6 +58,50 @@ def summary_for(
         summary_of(deps, account_id, choice),
         tz=caller.user.timezone,
         choice=choice,
+        shared_by=caller.user.name if shared else None,
+    )
+
+
+SAVED_WORD = "saved"
+
+
+def split_saved(query: str) -> tuple[str, bool]:
+    """``"Globex saved"`` → ``("Globex", True)``: the saved versions rather than a new summary."""
+    words = query.split()
+    if len(words) > 1 and words[-1].lower() == SAVED_WORD:
+        return " ".join(words[:-1]), True
+    return query, False
+
+
+def saved_list_for(deps: Deps, caller: Caller, account_id: str, account_name: str) -> SlackMessage:
+    with deps.engine.connect() as conn:
+        saved = saved_summaries(conn, account_id)
+    names = {u.id: u.name for u in caller.users.values()}
+    return saved_list_message(account_id, account_name, saved, names=names, tz=caller.user.timezone)
+
+
+def _saver(caller: Caller, user_id: str | None, *, shared: bool) -> str:
+    """Who saved it, as the reader sees it ("you" only in the reader's own view)."""
+    if user_id is None:
+        return "the CLI"
+    if user_id == caller.user.id and not shared:
+        return "you"
+    found = caller.owner(user_id)
+    return found.name if found is not None else user_id
+
+
+def saved_for(deps: Deps, caller: Caller, saved_id: int, *, shared: bool = False) -> SlackMessage:
+    """One saved version as it was saved (raises UnknownAccount when it is gone)."""
+    with deps.engine.connect() as conn:
+        found = load_saved(conn, saved_id)
+    if found is None:
+        raise UnknownAccount(f"saved summary {saved_id}")
+    ref, summary = found
+    return account_summary_message(
+        summary,
+        tz=caller.user.timezone,
+        saved=ref,
+        saved_by=_saver(caller, ref.saved_by, shared=shared),
         shared_by=caller.user.name if shared else None,
     )
 
@@ -124,8 +170,11 @@ def register(app: App, deps: Deps) -> None:
         def work() -> None:
             ref = SummaryRef.parse(action.get("value"))
             caller = Caller.resolve(deps, client, slack_user_of(body))
-            choice = ref.period or PeriodChoice.ALL
-            message = summary_for(deps, caller, ref.account, shared=True, choice=choice)
+            if ref.saved is not None:
+                message = saved_for(deps, caller, ref.saved, shared=True)
+            else:
+                choice = ref.period or PeriodChoice.ALL
+                message = summary_for(deps, caller, ref.account, shared=True, choice=choice)
             Replier.for_body(client, body, respond).in_channel(message)
 
         after_ack(work, ack, body, client, respond, context)
@@ -149,6 +198,26 @@ def register(app: App, deps: Deps) -> None:
             replier = Replier.for_body(client, body, respond)
             if not replier.replace(message):
                 replier.ephemeral(message)
+
+        after_ack(work, ack, body, client, respond, context)
+
+    @app.action(ActionId.SUMMARY_OPEN_SAVED)
+    def summary_open_saved(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+
+        def work() -> None:
+            ref = SummaryRef.parse(action.get("value"))
+            caller = Caller.resolve(deps, client, slack_user_of(body))
+            if ref.saved is None:
+                raise UnknownAccount(ref.account)
+            Replier.for_body(client, body, respond).ephemeral(saved_for(deps, caller, ref.saved))
 
         after_ack(work, ack, body, client, respond, context)
 

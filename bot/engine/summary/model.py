@@ -9,7 +9,13 @@ from enum import StrEnum
 from typing import Any
 
 from bot.engine.results import iso_z
-from bot.engine.summary.sections import SectionId
+from bot.engine.summary.sections import SectionId, parse_hidden
+
+
+def _instant(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class PeriodChoice(StrEnum):
@@ -114,6 +120,37 @@ class Summary:
             "period": self.period.to_json(),
             "sections": [s.to_json() for s in self.sections],
         }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Summary:
+        """A summary back from its JSON (a saved summary); unknown sections are skipped."""
+        sections = []
+        for raw in doc.get("sections") or []:
+            if not parse_hidden([raw.get("id")]):
+                continue
+            sections.append(
+                Section(
+                    id=SectionId(raw["id"]),
+                    bullets=[
+                        Bullet(str(b.get("text", "")), tuple(b.get("refs") or ()))
+                        for b in raw.get("content") or []
+                    ],
+                    notice=raw.get("notice"),
+                    generator=Generator(raw.get("generator") or "rules"),
+                )
+            )
+        period = doc.get("period") or {}
+        generated = _instant(doc.get("generated_at"))
+        assert generated is not None, "a summary has generated_at"
+        return cls(
+            account_id=str(doc["account"]),
+            account_name=str(doc.get("account_name") or doc["account"]),
+            generated_at=generated,
+            period=Period(since=_instant(period.get("since")), until=_instant(period.get("until"))),
+            sections=sections,
+            cached=bool(doc.get("cached")),
+            ai_fallback=doc.get("ai_fallback"),
+        )
 
     def to_text(self) -> str:
         """Readable plain text (``summary --format text``)."""

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, func, insert, select
 from bot.db.models import AuditLog, SavedSummary
 from bot.engine.summary.model import Summary
 
+LISTED = 20  # saved versions listed at once
+
 
 @dataclass(frozen=True, slots=True)
 class SavedRef:
@@ -80,6 +82,7 @@ def saved_summaries(conn: Connection, account_id: str) -> list[SavedRef]:
         select(s.id, s.account_id, s.version, s.saved_at, s.saved_by, s.generator, s.content)
         .where(s.account_id == account_id)
         .order_by(s.version.desc())
+        .limit(LISTED)
     ).all()
     return [
         SavedRef(
@@ -93,3 +96,24 @@ def saved_summaries(conn: Connection, account_id: str) -> list[SavedRef]:
         )
         for r in rows
     ]
+
+
+def load_saved(conn: Connection, saved_id: int) -> tuple[SavedRef, Summary] | None:
+    s = SavedSummary
+    row = conn.execute(
+        select(s.id, s.account_id, s.version, s.saved_at, s.saved_by, s.generator, s.content).where(
+            s.id == saved_id
+        )
+    ).first()
+    if row is None:
+        return None
+    ref = SavedRef(
+        row.id,
+        row.account_id,
+        row.version,
+        row.saved_at,
+        row.saved_by,
+        row.generator,
+        row.content.get("period", {}),
+    )
+    return ref, Summary.from_json(row.content)
