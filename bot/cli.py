@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -587,6 +587,71 @@ def actions(
     from bot.console_actions import print_action_plan
 
     print_action_plan(out, plan)
+# ------------------------------------------------------------------------- summary
+
+
+def _period_bound(text: str | None, tz: str, what: str, *, end: bool = False) -> datetime | None:
+    """A --since/--until value; a plain date as --until means the end of that day."""
+    if text is None:
+        return None
+    moment = parse_instant(text, tz, what)
+    if end and len(text) == 10:
+        moment = parse_instant((date.fromisoformat(text) + timedelta(days=1)).isoformat(), tz, what)
+    return moment
+
+
+@app.command()
+def summary(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Account id or name.")],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only activity from this date (YYYY-MM-DD or ISO)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only activity up to this date (inclusive).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Summarise as of this time. Default: now.")
+    ] = None,
+    fmt: Annotated[
+        DigestFormat, typer.Option("--format", help="text, json, or blocks (the Slack payload).")
+    ] = DigestFormat.text,
+    save: Annotated[
+        bool, typer.Option("--save", help="Also save it (a new version; earlier ones are kept).")
+    ] = False,
+) -> None:
+    """The account summary: ten sections over the whole history or a chosen time range."""
+    from bot.engine.summary import Period
+    from bot.engine.summary.saved import save_summary
+    from bot.summarize import summarize
+
+    state: State = ctx.obj
+    with _errors():
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        account_id, _ = resolve_account(engine, account)
+        with engine.connect() as conn:
+            tz = load_org(conn).timezone
+        period = Period(
+            since=_period_bound(since, tz, "--since"),
+            until=_period_bound(until, tz, "--until", end=True),
+        )
+        if period.since and period.until and period.since >= period.until:
+            raise CliError("--since must be before --until")
+        result = summarize(engine, account_id, now, period, settings=state.settings())
+        if save:
+            with engine.begin() as conn:
+                ref = save_summary(conn, result, saved_by=None, now=now)
+            err.print(f"Saved as version {ref.version} of {result.account_name}'s summary.")
+    if fmt is DigestFormat.json:
+        _dump_json(result.to_json())
+    elif fmt is DigestFormat.blocks:
+        from bot.blocks.summary import account_summary_message
+
+        _dump_json(account_summary_message(result, tz=tz).to_dict())
+    else:
+        out.print(result.to_text(), markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------- demo

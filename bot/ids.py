@@ -28,10 +28,13 @@ class ActionId(StrEnum):
     HOME_OPEN_SETTINGS = "home_open_settings"
     HOME_OPEN_ORG_SETTINGS = "home_open_org_settings"
     HOME_REFRESH = "home_refresh"  # sweeps the user's accounts again, then republishes
+    HOME_OPEN_SUMMARY_SECTIONS = "home_open_summary_sections"  # admins: which sections show
     # Account summary.
     SUMMARY_SAVE = "summary_save"
     SUMMARY_SHARE = "summary_share"
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
+    SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
+    SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -40,6 +43,7 @@ class ActionId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
 
 
 class CallbackId(StrEnum):
@@ -47,6 +51,7 @@ class CallbackId(StrEnum):
     DISMISS_MODAL = "dismiss_modal"
     SETTINGS_MODAL = "settings_modal"
     ORG_SETTINGS_MODAL = "org_settings_modal"
+    SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
     HOME = "followup_home"
 
 
@@ -71,6 +76,7 @@ class BlockId(StrEnum):
     HOME_SNOOZED = "home_snoozed"  # + account id for each snoozed account
     HOME_SETTINGS = "home_settings"
     HOME_ORG_SETTINGS = "home_org_settings"
+    HOME_SUMMARY_SECTIONS = "home_summary_sections"
     # Modals (input blocks: read state.values[block_id][action_id]).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -79,9 +85,13 @@ class BlockId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
     # Summary and escalation messages.
     SUMMARY_ACTIONS = "summary_actions"
     SUMMARY_PICKER = "summary_picker"
+    SUMMARY_PERIOD = "summary_period"
+    SUMMARY_SECTION = "summary_section"  # + section id
+    SUMMARY_SAVED = "summary_saved"  # + saved summary id
     ESCALATION_ACTIONS = "escalation_actions"
     RECEIPT = "receipt"
 

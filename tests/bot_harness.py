@@ -117,12 +117,14 @@ def add_fake_users(fake: FakeSlack) -> None:
     fake.add_user("U0STRANGER", email="nobody@elsewhere.test")
 
 
-def settings_for(fake: FakeSlack, url: str) -> Settings:
+def settings_for(fake: FakeSlack, url: str, **extra: str) -> Settings:
+    """The bot's settings against ``fake``; ``extra`` adds settings by variable name."""
     return Settings(
         DATABASE_URL=url,
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=fake.base_url,
+        **extra,
     )
 
 
@@ -362,6 +364,7 @@ def running_bot(
     now: datetime = NOW,
     work_slots: int | None = None,
     swept: bool = True,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Bot]:
     """Import ``p`` (default :func:`portfolio`), sweep it at ``now`` (recording, as the
     scheduler would; not when ``swept`` is false) and serve the app with its clock at ``now``
@@ -370,12 +373,12 @@ def running_bot(
     import_file(engine, (p or portfolio(now)).write(tmp_path / "portfolio.json"), now=now)
     if swept:
         run_sweep(engine, now)
-    settings = settings_for(fake, db_url)
+    bot_settings = settings_for(fake, db_url, **(settings or {}))
     slots = {} if work_slots is None else {"work_slots": work_slots}
-    app = build_app(settings, engine, clock=lambda: now, **slots)
+    app = build_app(bot_settings, engine, clock=lambda: now, **slots)
     try:
         with serve_app(app) as base:
-            yield Bot(engine, fake, SlackRequests(base + "/slack/events"), settings, now)
+            yield Bot(engine, fake, SlackRequests(base + "/slack/events"), bot_settings, now)
     finally:
         # Listeners run after the HTTP answer: let them finish before the database goes.
         app.listener_runner.listener_executor.shutdown(wait=True)

@@ -21,9 +21,9 @@ from bot.blocks.digest import digest_messages, digest_payloads
 from bot.blocks.messages import (
     escalation_message,
     receipt_message,
-    summary_message,
     summary_picker_message,
 )
+from bot.blocks.summary import account_summary_message
 from bot.blocks.values import (
     PICK_DATE,
     BadValue,
@@ -47,15 +47,10 @@ from bot.db.session import make_engine
 from bot.engine.business_time import BusinessHours
 from bot.engine.digest import Digest
 from bot.engine.facts import OrgFacts, UserFacts
-from bot.engine.overview import (
-    AccountOverview,
-    SnoozedAlert,
-    UnknownAccount,
-    account_overview,
-    snoozed_alerts,
-)
+from bot.engine.overview import SnoozedAlert, snoozed_alerts
 from bot.engine.results import Card, Pulse, Reason
 from bot.engine.rules import LANE_ORDER, SIGNALS, Lane, RulesBook, Severity
+from bot.engine.summary import Bullet, Period, Section, SectionId, Summary
 from bot.engine.sweep import SweepResult
 from bot.engine.triage import SnoozeChoice, snooze
 from bot.ids import ActionId, BlockId, CallbackId, split_block_id
@@ -168,29 +163,15 @@ def mixed_cards(n: int) -> list[Card]:
     ]
 
 
-def make_overview(name: str = "Account acc-1", **fields: Any) -> AccountOverview:
-    values: dict[str, Any] = {
-        "id": "acc-1",
-        "name": name,
-        "as_of": NOW,
-        "crm_url": "https://crm.example.com/a/1",
-        "csm_id": "u-ana",
-        "csm_name": "Ana Alvarez",
-        "mrr": 12000.0,
-        "segment": "enterprise",
-        "touch_policy": "strategic",
-        "status": "active",
-        "renewal_date": date(2026, 12, 31),
-        "health": 55.0,
-        "health_prev": 82.0,
-        "health_at": NOW - timedelta(days=1),
-        "csm_pulse": 8,
-        "csm_pulse_note": "Champion engaged",
-        "ai_pulse": 3,
-        "ai_pulse_rationale": "Usage down",
-    }
-    values.update(fields)
-    return AccountOverview(**values)
+def make_summary(name: str = "Account acc-1") -> Summary:
+    """A summary of every section, its bullets full of customer text that must be escaped."""
+    sections = [
+        Section(sid, [Bullet(f"{sid.label}: {EVIL}", ("acc-1",)), Bullet("x" * 900, ())])
+        for sid in SectionId
+    ]
+    sections[3].notice = f"Includes activities from 2026-10-01 on; {EVIL}"
+    sections[4].bullets = []
+    return Summary("acc-1", name, NOW, Period(since=NOW - timedelta(days=90)), sections)
 
 
 # ---------------------------------------------------------------------- validation
@@ -282,7 +263,6 @@ def every_payload(cards: list[Card]) -> list[dict[str, Any]]:
             NOW + timedelta(days=1),
         ),
     ]
-    ov = make_overview(top.account_name)
     return [
         *digest_payloads(make_digest(cards)),
         home_view(user, org, cards, now=NOW, snoozed=snoozed).to_dict(),
@@ -291,7 +271,7 @@ def every_payload(cards: list[Card]) -> list[dict[str, Any]]:
         dismiss_modal(ref, top.account_name, [r.detail for r in top.reasons]).to_dict(),
         settings_modal(user, org).to_dict(),
         org_settings_modal(make_user(role="admin"), org).to_dict(),
-        summary_message(ov, top, tz="America/New_York").to_dict(),
+        account_summary_message(make_summary(top.account_name), tz="America/New_York").to_dict(),
         summary_picker_message([(c.account, c.account_name) for c in cards]).to_dict(),
         escalation_message(top, "Ana Alvarez", manager, now=NOW).to_dict(),
         receipt_message(top.account_name, "snooze", ref, until=NOW, now=NOW).to_dict(),
@@ -709,50 +689,22 @@ def test_escalation_mentions_the_manager_only_in_the_escalation_channel() -> Non
 
 
 def test_summary_message_sections_and_buttons() -> None:
-    from bot.engine.overview import ActivityItem, OpenRequest, OpenTask, UnrepliedThread
-
-    ov = make_overview(
-        open_tasks=[OpenTask("t-1", "Send deck", NOW - timedelta(days=2), "high", True)],
-        open_tasks_total=1,
-        unreplied_threads=[UnrepliedThread("th", EVIL, "Li Wei", NOW, 2, NOW - timedelta(days=3))],
-        open_requests=[OpenRequest("r-1", "SCIM", "high", "planned", None)],
-        open_requests_total=1,
-        recent_activity=[
-            ActivityItem(
-                f"a-{i}",
-                NOW - timedelta(days=i),
-                "email",
-                "inbound",
-                EVIL,
-                None,
-                "Li Wei",
-                None,
-                None,
-            )
-            for i in range(8)
-        ],
-    )
-    msg = validate(summary_message(ov, make_card(), tz="America/New_York").to_dict())
+    msg = validate(account_summary_message(make_summary(EVIL), tz="America/New_York").to_dict())
     text = all_text(msg)
-    for part in (
-        "Where it stands",
-        "Why it's flagged",
-        "Open tasks",
-        "Unreplied emails",
-        "Open requests",
-        "Recent activity",
-        "Send deck",
-        "SCIM",
-        "waiting 3d",
-    ):
-        assert part in text, part
     assert "<!" not in text and "<@" not in text
-    buttons = {el["action_id"]: el for _, el in interactive(msg)}
-    assert set(buttons) >= {"summary_save", "summary_share"}
-    assert SummaryRef.parse(buttons["summary_save"]["value"]).account == "acc-1"
-    assert "1 open task, 1 unreplied email, 1 open request" in msg["text"]
-    quiet = validate(summary_message(make_overview()).to_dict())
-    assert "Not flagged today" in all_text(quiet) and "Nothing open" in all_text(quiet)
+    ids = [b.get("block_id", "") for b in msg["blocks"]]
+    assert [i.split(":")[1] for i in ids if i.startswith("summary_section:")] == [
+        s.value for s in SectionId
+    ]
+    assert "Includes activities from 2026-10-01 on" in text and "Nothing to report" in text
+    assert "Covers activity from" in text and "written by rules" in text
+    elements = {el["action_id"]: el for _, el in interactive(msg)}
+    assert set(elements) == {"summary_period", "summary_save", "summary_share"}
+    assert SummaryRef.parse(elements["summary_save"]["value"]).account == "acc-1"
+    periods = [SummaryRef.parse(o["value"]).period for o in elements["summary_period"]["options"]]
+    assert [p.value for p in periods if p] == ["30", "90", "365", "all"]
+    shared = validate(account_summary_message(make_summary(), shared_by="Mia <!here>").to_dict())
+    assert interactive(shared) == [] and "Shared by Mia &lt;!here&gt;" in all_text(shared)
 
 
 def test_receipt_has_undo() -> None:
@@ -838,34 +790,17 @@ def overview_portfolio() -> Portfolio:
     return p
 
 
-def test_account_overview_reads_obligations_and_recent_activity(
-    sqlite_url: str, tmp_path: Path
-) -> None:
+def test_the_summary_of_an_account_escapes_its_data(sqlite_url: str, tmp_path: Path) -> None:
+    from bot.summarize import summarize
+
     load(sqlite_url, overview_portfolio(), tmp_path)
     engine = make_engine(sqlite_url)
-    with engine.connect() as conn:
-        ov = account_overview(conn, "acc-1", NOW)
-        with pytest.raises(UnknownAccount):
-            account_overview(conn, "nope", NOW)
+    summary = summarize(engine, "acc-1", NOW)
     engine.dispose()
-    assert ov.name == "Acme & Sons" and ov.csm_name == "Ana CSM"
-    assert (ov.health, ov.health_prev) == (55, 82)
-    assert [t.id for t in ov.open_tasks] == ["t-late", "t-next"]
-    assert ov.open_tasks[0].overdue and not ov.open_tasks[1].overdue
-    assert [th.subject for th in ov.unreplied_threads] == [EVIL]
-    assert ov.unreplied_threads[0].contact == "Li Wei"
-    assert [r.id for r in ov.open_requests] == ["r-1"] and ov.high_impact_requests == 1
-    assert len(ov.recent_activity) == 8
-    assert all(a.at <= NOW for a in ov.recent_activity)  # nothing from the future
-    assert ov.recent_activity[0].subject == EVIL
-    assert [mt.title for mt in ov.upcoming_meetings] == ["QBR"]
-
-    result = sweep(sqlite_url)
-    card = next(c for c in result.cards if c.account == "acc-1")
-    msg = validate(summary_message(ov, card, tz="America/New_York").to_dict())
+    msg = validate(account_summary_message(summary, tz="America/New_York").to_dict())
     text = all_text(msg)
     assert "<!" not in text and "<@" not in text
-    assert "Send the deck" in text and "SCIM provisioning" in text and "Acme &amp; Sons" in text
+    assert "Send the deck" in text and "Acme &amp; Sons" in text
 
 
 def test_snoozed_alerts_reach_the_home_view(sqlite_url: str, tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
-from bot.db.models import QueueCard, User
+from bot.db.models import QueueCard, SavedSummary, User
+from bot.engine.summary.saved import saved_summaries
 from bot.ids import ActionId, CallbackId, Command
 from tests.bot_harness import (
     Bot,
@@ -165,16 +166,38 @@ def test_an_unknown_slack_user_is_told_to_ask_an_admin(bot: Bot) -> None:
     assert "not set up in Followup Bot" in reply(bot, 2)["text"]
 
 
-def test_save_stores_the_summary_in_the_audit_log(bot: Bot) -> None:
+def test_save_stores_a_new_version_of_the_summary(bot: Bot) -> None:
     bot.command(Command.ACCOUNT_SUMMARY, "globex")
     summary = reply(bot)
     bot.click(summary, ActionId.SUMMARY_SAVE, ephemeral=True)
-    assert "Saved the summary of *Globex*" in json.dumps(reply(bot, 2)["blocks"])
-    [(actor, subject, details)] = bot.audit("summary.saved")
-    assert (actor, subject) == ("u-ana", "account:acc-1")
-    assert details["account_name"] == "Globex" and details["generator"] == "rules"
-    assert details["blocks"][0]["type"] == "header"
-    assert details["card"]["account"] == "acc-1"  # its card as it stood
+    assert "Saved the summary of *Globex* (version 1)" in json.dumps(reply(bot, 2)["blocks"])
+    bot.click(summary, ActionId.SUMMARY_SAVE, ephemeral=True)
+    assert "(version 2)" in json.dumps(reply(bot, 3)["blocks"])
+    first, _ = bot.audit("summary.saved")
+    assert first[:2] == ("u-ana", "account:acc-1")
+    assert first[2]["account_name"] == "Globex" and first[2]["generator"] == "rules"
+    with bot.engine.connect() as conn:
+        saved = saved_summaries(conn, "acc-1")
+        content = conn.execute(select(SavedSummary.content)).scalars().first()
+    assert [s.version for s in saved] == [2, 1]  # earlier versions are kept
+    assert saved[0].saved_by == "u-ana" and saved[0].generator == "rules"
+    assert content is not None
+    assert content["sections"][0]["id"] == "account_highlights"
+
+
+def test_the_period_choice_re_renders_the_summary_in_place(bot: Bot) -> None:
+    bot.command(Command.ACCOUNT_SUMMARY, "globex")
+    summary = reply(bot)
+    ids = [b.get("block_id", "") for b in summary["blocks"]]
+    sections = [i.split(":", 1)[1] for i in ids if i.startswith("summary_section:")]
+    assert sections[0] == "account_highlights" and sections[-1] == "immediate_actions"
+    assert len(sections) == 10
+    bot.click(summary, ActionId.SUMMARY_PERIOD, option=option_value("period", "30"), ephemeral=True)
+    again = reply(bot, 2)
+    assert again["replace_original"] is True
+    select = find_element(again["blocks"], ActionId.SUMMARY_PERIOD)[1]
+    assert select["initial_option"]["text"]["text"] == "Last 30 days"
+    assert "Covers activity from" in json.dumps(again["blocks"])
 
 
 def test_share_posts_the_summary_in_the_channel(bot: Bot) -> None:

@@ -14,6 +14,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.models.views import View
 
 from bot.app import build_app
+from bot.blocks.summary import summary_sections_modal
 from bot.blocks.values import CardRef
 from bot.blocks.views import dismiss_modal, org_settings_modal, settings_modal, snooze_modal
 from bot.db.session import make_engine
@@ -50,6 +51,7 @@ def modal_inputs() -> set[str]:
         dismiss_modal(ref, "Globex", ["why"]),
         settings_modal(user, org),
         org_settings_modal(user, org),
+        summary_sections_modal("u-1", frozenset()),
     ]
     found = set()
     for view in views:

@@ -119,8 +119,8 @@ def test_a_postgresql_database_with_data_keeps_its_rows_and_keys_when_ids_become
 
 def _counts(engine: Engine) -> dict[str, int]:
     """Rows per table, for the tables the database has (a later migration adds more)."""
-    present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
         return {
             table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
             for table in Base.metadata.sorted_tables

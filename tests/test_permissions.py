@@ -51,8 +51,12 @@ EXPECTED: dict[str, Permission] = {
     ActionId.SUMMARY_PICK_ACCOUNT: MEMBER,
     Command.ACCOUNT_SUMMARY: MEMBER,
     Command.FOLLOWUP: MEMBER,
+    ActionId.SUMMARY_PERIOD: MEMBER,
+    ActionId.SUMMARY_OPEN_SAVED: MEMBER,
     ActionId.HOME_OPEN_ORG_SETTINGS: ADMIN,
     CallbackId.ORG_SETTINGS_MODAL: ADMIN,
+    ActionId.HOME_OPEN_SUMMARY_SECTIONS: ADMIN,
+    CallbackId.SUMMARY_SECTIONS_MODAL: ADMIN,
     Event.APP_HOME_OPENED: ANYONE,
 }
 
@@ -181,6 +185,8 @@ def submitted(callback_id: str, meta: str) -> Build:
 
 HOME = json.dumps({"v": 1})
 SUMMARY = json.dumps({"v": 1, "account": "acc-1"})
+PERIOD = json.dumps({"v": 1, "account": "acc-1", "period": "90"})
+SAVED = json.dumps({"v": 1, "account": "acc-1", "saved": 1})
 SETTINGS_META = json.dumps({"v": 1, "scope": "org", "user": "u-ada"})
 # The request of each refused id, and who sends it without the right.
 REFUSED: dict[str, tuple[Build, str]] = {
@@ -212,7 +218,20 @@ REFUSED: dict[str, tuple[Build, str]] = {
         clicked(ActionId.SUMMARY_PICK_ACCOUNT, SUMMARY, select=True),
         "U0STRANGER",
     ),
+    ActionId.SUMMARY_PERIOD: (
+        clicked(ActionId.SUMMARY_PERIOD, PERIOD, select=True),
+        "U0STRANGER",
+    ),
+    ActionId.SUMMARY_OPEN_SAVED: (clicked(ActionId.SUMMARY_OPEN_SAVED, SAVED), "U0STRANGER"),
     ActionId.HOME_OPEN_ORG_SETTINGS: (clicked(ActionId.HOME_OPEN_ORG_SETTINGS, ""), "U0ANA"),
+    ActionId.HOME_OPEN_SUMMARY_SECTIONS: (
+        clicked(ActionId.HOME_OPEN_SUMMARY_SECTIONS, ""),
+        "U0ANA",
+    ),
+    CallbackId.SUMMARY_SECTIONS_MODAL: (
+        submitted(CallbackId.SUMMARY_SECTIONS_MODAL, SETTINGS_META),
+        "U0ANA",
+    ),
     CallbackId.ORG_SETTINGS_MODAL: (
         submitted(CallbackId.ORG_SETTINGS_MODAL, SETTINGS_META),
         "U0ANA",

@@ -18,10 +18,15 @@ from bot.blocks.digest import digest_messages
 from bot.blocks.messages import (
     escalation_message,
     receipt_message,
-    summary_message,
     summary_picker_message,
 )
 from bot.blocks.style import local
+from bot.blocks.summary import (
+    account_summary_message,
+    saved_list_message,
+    summary_placeholder,
+    summary_sections_modal,
+)
 from bot.blocks.values import CardRef
 from bot.blocks.views import (
     dismiss_modal,
@@ -33,12 +38,15 @@ from bot.blocks.views import (
 from bot.engine.alerts import AlertState
 from bot.engine.digest import Digest, day_list, owns_card
 from bot.engine.facts import OrgFacts, UserFacts
-from bot.engine.overview import account_overview, snoozed_alerts
+from bot.engine.overview import snoozed_alerts
 from bot.engine.queue import AlertView
 from bot.engine.results import Card
 from bot.engine.rules import Severity
+from bot.engine.summary.saved import SavedRef
+from bot.engine.summary.visibility import hidden_sections
 from bot.engine.sweep import SweepResult
 from bot.engine.triage import SnoozeChoice, snooze_until
+from bot.summarize import summarize
 
 
 def user_queue(result: SweepResult, user: UserFacts, org: OrgFacts) -> list[Card]:
@@ -121,9 +129,25 @@ def demo_payloads(
             out["receipt-snooze.json"] = receipt_message(
                 top.account_name, "snooze", ref, until=until, tz=tz, now=now
             ).to_dict()
-            overview = account_overview(conn, top.account, now)
-            out[f"summary-{top.account}.json"] = summary_message(
-                overview, top, tz=tz, channel=owner.slack_user_id if owner else None
+            summary = summarize(engine, top.account, now)
+            channel = owner.slack_user_id if owner else None
+            out[f"summary-{top.account}.json"] = account_summary_message(
+                summary, tz=tz, channel=channel
+            ).to_dict()
+            out[f"summary-{top.account}-shared.json"] = account_summary_message(
+                summary, tz=tz, channel=channel, shared_by=owner.name if owner else "Someone"
+            ).to_dict()
+            # What a saved version looks like (listed, then opened); the demo stores none.
+            example = SavedRef(1, top.account, 1, now, owner.id if owner else None, "rules", {})
+            names = {u.id: u.name for u in users.values()}
+            out["summary-saved-list.json"] = saved_list_message(
+                top.account, top.account_name, [example], names=names, tz=tz
+            ).to_dict()
+            out[f"summary-saved-{top.account}.json"] = account_summary_message(
+                summary, tz=tz, channel=channel, saved=example, saved_by="you"
+            ).to_dict()
+            out["summary-placeholder.json"] = summary_placeholder(
+                top.account_name, channel=channel
             ).to_dict()
         if csm is not None:
             out["modal-settings.json"] = settings_modal(csm, org).to_dict()
@@ -131,6 +155,9 @@ def demo_payloads(
             out["summary-picker.json"] = summary_picker_message(picker).to_dict()
         if admin is not None:
             out["modal-org-settings.json"] = org_settings_modal(admin, org).to_dict()
+            out["modal-summary-sections.json"] = summary_sections_modal(
+                admin.id, hidden_sections(conn)
+            ).to_dict()
 
     esc_card = _escalation_card(result.cards)
     if esc_card is not None:

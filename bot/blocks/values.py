@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.blocks.mrkdwn import BUTTON_VALUE, OPTION_VALUE, PRIVATE_METADATA
 from bot.engine.results import Card
 from bot.engine.rules import SIGNALS, Lane, Severity
+from bot.engine.summary.model import PeriodChoice
 from bot.engine.triage import SnoozeChoice
 
 PICK_DATE: Literal["pick_date"] = "pick_date"
@@ -122,10 +123,14 @@ class SnoozeOption(_Value):
 
 
 class SummaryRef(_Value):
-    """An account-summary button or picker option: ``{"v":1,"account":"acc-1"}``."""
+    """An account-summary button or picker option: ``{"v":1,"account":"acc-1"}``, with the
+    summary's period choice when one was made (``"period":"90"``), or the saved version it
+    shows (``"saved":12``)."""
 
     limit: ClassVar[int] = OPTION_VALUE
     account: AccountId
+    period: PeriodChoice | None = None
+    saved: int | None = None  # a saved version (its saved_summaries id)
 
 
 class UndoValue(_Value):

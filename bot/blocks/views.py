@@ -231,6 +231,20 @@ def _settings_blocks(user: UserFacts, org: OrgFacts) -> list[Block]:
                 ),
             )
         )
+        blocks.append(
+            SectionBlock(
+                block_id=BlockId.HOME_SUMMARY_SECTIONS,
+                text=m.section_text(
+                    "*:page_facing_up: Account summary sections* · admin\n"
+                    "Choose which sections `/account-summary` shows."
+                ),
+                accessory=ButtonElement(
+                    action_id=ActionId.HOME_OPEN_SUMMARY_SECTIONS,
+                    text=m.button_text("Choose sections"),
+                    value=SettingsModalMeta(scope="org", user=user.id).dump(),
+                ),
+            )
+        )
     return blocks
 
 

@@ -518,6 +518,51 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
+class SavedSummary(Base):
+    """An account summary someone saved: who, when, the period it covered, which writer
+    produced it and the whole summary JSON. Every save is a new version; earlier ones stay."""
+
+    __tablename__ = "saved_summaries"
+    __table_args__ = (
+        UniqueConstraint("account_id", "version"),
+        Index("ix_saved_summaries_saved_at", "saved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    saved_at: Mapped[datetime]
+    saved_by: Mapped[str | None] = mapped_column(Id)
+    period_since: Mapped[datetime | None]
+    period_until: Mapped[datetime | None]
+    generator: Mapped[str] = mapped_column(String(8))
+    content: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class SummarySettings(Base):
+    """The org's account-summary settings (one row, id 1): the section ids an admin hid."""
+
+    __tablename__ = "summary_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hidden: Mapped[list[Any] | None] = mapped_column(Json)
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(Id)
+
+
+class SummaryCache(Base):
+    """AI-written sections keyed by a hash of exactly what they were written from (the
+    prompt, the model and the sections asked for): the same inputs never call the API twice."""
+
+    __tablename__ = "summary_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(Id, index=True)
+    created_at: Mapped[datetime]
+    model: Mapped[str] = mapped_column(String(100))
+    sections: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
 # ------------------------------------------------------------------- Slack delivery
 
 

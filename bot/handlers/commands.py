@@ -23,15 +23,17 @@ from bot.handlers import Deps
 from bot.handlers.access import Caller, Permission, allow, caller_of
 from bot.handlers.home import open_settings
 from bot.handlers.replies import Replier
-from bot.handlers.summary import summary_for
+from bot.handlers.summary import placeholder_first, saved_list_for, split_saved, summary_for
 from bot.handlers.work import after_ack
 from bot.ids import Command
 from bot.service.surfaces import today_messages
 
 SUMMARY_USAGE = (
     ":page_facing_up: *Usage:* `/account-summary ACCOUNT` — an account's name (or part of it) "
-    "or its id, e.g. `/account-summary Globex`. You get its card, open obligations and recent "
-    "activity, with buttons to save it or share it in the channel."
+    "or its id, e.g. `/account-summary Globex`. You get its summary — highlights, stakeholders, "
+    "KPIs, risks, expansion signals, next steps and immediate actions — with a period choice "
+    "and buttons to save it or share it in the channel. `/account-summary ACCOUNT saved` lists "
+    "its saved versions."
 )
 FOLLOWUP_HELP = (
     "*Followup Bot*\n"
@@ -43,17 +45,24 @@ FOLLOWUP_HELP = (
 )
 
 
-def lookup_reply(deps: Deps, caller: Caller, lookup: Lookup, replier: Replier) -> None:
-    """Answer ``/account-summary QUERY`` from what :func:`find_account` found."""
+def lookup_reply(
+    deps: Deps, caller: Caller, lookup: Lookup, replier: Replier, *, saved: bool = False
+) -> None:
+    """Answer ``/account-summary QUERY`` (``QUERY saved``: its saved versions) from what
+    :func:`find_account` found."""
     query = m.fit(m.one_line(lookup.query), 100)
-    if lookup.match is not None:
+    if lookup.match is not None and saved:
+        replier.ephemeral(saved_list_for(deps, caller, lookup.match.id, lookup.match.name))
+    elif lookup.match is not None:
+        placeholder = placeholder_first(deps, replier, lookup.match.name)
         summary = summary_for(deps, caller, lookup.match.id)
         if lookup.loose:  # only part of the name was given: say which account this is
             name = m.fit(m.one_line(lookup.match.name), 80)
             note = f":mag: No account is named *{query}*; *{name}* is the only one containing it."
             head, *rest = summary.blocks
             summary.blocks = [head, ContextBlock(elements=[m.context_text(note)]), *rest]
-        replier.ephemeral(summary)
+        if not (placeholder and replier.replace(summary)):
+            replier.ephemeral(summary)
     elif lookup.candidates:
         replier.ephemeral(
             summary_picker_message(
@@ -86,7 +95,7 @@ def register(app: App, deps: Deps) -> None:
         respond: Respond,
         context: BoltContext,
     ) -> None:
-        query = str(command.get("text") or "").strip()
+        query, saved = split_saved(str(command.get("text") or "").strip())
         if not query:
             ack(text=SUMMARY_USAGE, response_type="ephemeral")
             return
@@ -96,7 +105,7 @@ def register(app: App, deps: Deps) -> None:
             caller = caller_of(deps, client, body, context)
             with deps.engine.connect() as conn:
                 lookup = find_account(conn, query, partial=True)
-            lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond))
+            lookup_reply(deps, caller, lookup, Replier.for_body(client, body, respond), saved=saved)
 
         after_ack(work, ack, body, client, respond, context)
 
