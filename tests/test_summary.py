@@ -9,12 +9,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from bot.db.models import Alert
+from bot.engine import triage
 from bot.engine.summary import Period, SectionId, Summary, UnknownAccount
 from bot.engine.summary.budget import allot
 from bot.engine.summary.data import gather
 from bot.engine.summary.visibility import hidden_sections, set_hidden_sections
+from bot.engine.sweep import run_sweep
 from bot.importer import import_file
 from bot.summarize import summarize
 from tests.cli import run_cli
@@ -125,6 +128,25 @@ def test_expansion_signals_and_immediate_actions(engine: Engine, tmp_path: Path)
     assert "rollout to another team" in text(s, SectionId.EXPANSION_OPPORTUNITIES)
     assert "t-late" in refs(s, SectionId.IMMEDIATE_ACTIONS)
     assert "Send the quote" in text(s, SectionId.IMMEDIATE_ACTIONS)
+
+
+def test_immediate_actions_are_the_stored_cards_open_reasons(
+    engine: Engine, tmp_path: Path
+) -> None:
+    p = summary_portfolio()
+    for task_id, title in (("t-late", "Send the quote"), ("t-later", "Book the QBR")):
+        due = iso(NOW - timedelta(days=3))
+        p.add("tasks", id=task_id, account="acc-1", title=title, due_at=due, priority="high")
+    load(engine, p, tmp_path)
+    run_sweep(engine, NOW)  # the stored queue
+    with engine.begin() as conn:
+        [alert_id] = conn.execute(
+            select(Alert.id).where(Alert.evidence.like("task:t-late@%"))
+        ).scalars()
+        triage.dismiss(conn, alert_id, actor="u-ana", now=NOW, reason=None)
+    s = summarize(engine, "acc-1", NOW + timedelta(minutes=5))
+    assert "t-later" in refs(s, SectionId.IMMEDIATE_ACTIONS)
+    assert "t-late" not in refs(s, SectionId.IMMEDIATE_ACTIONS)  # dismissed since
 
 
 def test_the_period_limits_the_activities_read(engine: Engine, tmp_path: Path) -> None:

@@ -1,17 +1,20 @@
-"""Immediate actions: the account's open obligations.
+"""Immediate actions: the account's open obligations, from the stored queue.
 
-For now they come from a dry-run sweep of that one account (what its card would say today):
-the stored queue is being built separately, and :func:`open_obligations` is the one place to
-switch to it.
+They are the reasons of the account's stored card (what the last recording sweep found) still
+open now — done, dismissed or snoozed ones are left out, as on every surface. On a database no
+recording sweep has run on yet, a dry-run sweep of that one account stands in.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from bot.engine.results import Reason
+from bot.db.models import Exclusion, SweepRun
+from bot.engine.business_time import local_date
+from bot.engine.queue import alert_views, stored_card, with_states
+from bot.engine.results import Card, Reason
 from bot.engine.summary.records import Obligation
 from bot.engine.sweep import run_sweep
 
@@ -38,11 +41,26 @@ def _obligation(reason: Reason) -> Obligation:
 
 
 def open_obligations(engine: Engine, account_id: str, now: datetime) -> list[Obligation]:
-    """What the account's card says today, most severe first (empty when it is not flagged
-    or excluded)."""
-    result = run_sweep(engine, now, dry_run=True, account_ids=[account_id])
-    card = next((c for c in result.cards if c.account == account_id), None)
+    """What the account's card says now, most severe first (empty when it is not flagged or
+    excluded)."""
+    card = _current_card(engine, account_id, now)
     if card is None:
         return []
     reasons = sorted(card.reasons, key=lambda r: _SEVERITY_RANK.get(r.severity.value, 9))
     return [_obligation(r) for r in reasons]
+
+
+def _current_card(engine: Engine, account_id: str, now: datetime) -> Card | None:
+    with engine.connect() as conn:
+        until = conn.execute(
+            select(Exclusion.until).where(Exclusion.account_id == account_id)
+        ).first()
+        if until is not None and (until[0] is None or until[0] >= local_date(now, "UTC")):
+            return None
+        card = stored_card(conn, account_id)
+        if card is not None:
+            return with_states(card, alert_views(conn, card.alert_ids.values()), now)
+        if conn.execute(select(SweepRun.id).limit(1)).first() is not None:
+            return None  # swept, and not flagged
+    result = run_sweep(engine, now, dry_run=True, account_ids=[account_id])
+    return next((c for c in result.cards if c.account == account_id), None)
