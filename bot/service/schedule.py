@@ -32,6 +32,7 @@ from bot.slack.delivery import (
     utc_now,
 )
 from bot.slack.sql import insert_ignore
+from bot.slack.users import resolve_users
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,14 @@ def served_days(conn: Connection, now: datetime) -> set[tuple[str, date]]:
     return served
 
 
-def due_now(engine: Engine, now: datetime) -> list[Due]:
-    """The readers whose daily DM is due at ``now`` and not served yet."""
+def due_now(engine: Engine, now: datetime, client: WebClient | None = None) -> list[Due]:
+    """The readers whose daily DM is due at ``now`` and not served yet. With ``client``, the
+    time zone of a reader nobody gave one is asked of Slack first (once: it is kept)."""
+    if client is not None:
+        with engine.connect() as conn:
+            org = load_people(conn).org
+            ids = digest_readers(conn, org)
+        resolve_users(engine, client, ids)
     with engine.connect() as conn:
         people = load_people(conn)
         readers = [people.users[u] for u in digest_readers(conn, people.org) if u in people.users]
@@ -110,7 +117,7 @@ def send_due_digests(
     due: Collection[Due] | None = None,
 ) -> DeliveryReport:
     """Send the daily DMs due at ``now`` (one recording sweep first, when anyone is due)."""
-    due = list(due if due is not None else due_now(engine, now))
+    due = list(due if due is not None else due_now(engine, now, client))
     if not due:
         return DeliveryReport(now)
     report = deliver_digests(
