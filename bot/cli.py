@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -587,6 +589,8 @@ def actions(
     from bot.console_actions import print_action_plan
 
     print_action_plan(out, plan)
+
+
 # ------------------------------------------------------------------------- summary
 
 
@@ -760,27 +764,50 @@ def serve(
             socket_mode=socket_mode,
             host=host,
             port=port,
-            scheduler=not no_scheduler,
+            scheduler=engine if not no_scheduler else None,
         )
     finally:
         work.stop()
 
 
 def _serve(
-    bolt: App, settings: Settings, *, socket_mode: bool, host: str, port: int, scheduler: bool
+    bolt: App,
+    settings: Settings,
+    *,
+    socket_mode: bool,
+    host: str,
+    port: int,
+    scheduler: Engine | None,
 ) -> None:
-    """Answer Slack until Ctrl-C or SIGTERM."""
-    from slack_sdk.errors import SlackClientError
-
-    from bot.app import make_http_server, run_socket_mode, settle_heap
+    """Answer Slack until Ctrl-C or SIGTERM; with ``scheduler`` (its database), run
+    ``followup-bot scheduler`` beside it meanwhile."""
+    from bot.app import settle_heap
 
     signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: the work process too
     settle_heap()
-    if scheduler:
-        out.print(
-            "The scheduler is not part of this build yet: no digest is sent on its own. "
-            "Send them with `followup-bot deliver` (e.g. from cron); --no-scheduler hides this."
-        )
+    child = None
+    if scheduler is not None:
+        # Its own process (`followup-bot scheduler`), stopped with this one: a round's sweep
+        # never holds up the answers to Slack. The database URL goes by the environment.
+        url = scheduler.url.render_as_string(hide_password=False)
+        env = {**os.environ, "DATABASE_URL": url}
+        child = subprocess.Popen([sys.executable, "-m", "bot", "scheduler"], env=env)
+    try:
+        _answer(bolt, settings, socket_mode=socket_mode, host=host, port=port)
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _answer(bolt: App, settings: Settings, *, socket_mode: bool, host: str, port: int) -> None:
+    from slack_sdk.errors import SlackClientError
+
+    from bot.app import make_http_server, run_socket_mode
+
     if socket_mode:
         assert settings.slack_app_token is not None
         out.print("Connecting to Slack over Socket Mode (Ctrl-C to stop)…")
@@ -865,6 +892,72 @@ def deliver(
         out.print("  nobody to send to: no active CSM owns an account in scope")
     if report.by_status(Status.FAILED):
         raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------ scheduler
+
+
+@app.command(cls=_HelpCommand, epilog="Example (crontab): * * * * * followup-bot tick")
+def tick(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="TIME", help="Run the round as of this time (ISO 8601)."),
+    ] = None,
+) -> None:
+    """Run one scheduler round now and exit: the daily DMs due in each reader's time zone.
+
+    For cron-style deployments: run it every minute instead of `followup-bot scheduler`. A DM
+    is sent once per user and local day however often it runs, or however many run at once.
+    """
+    from slack_sdk.errors import SlackClientError
+
+    from bot.logs import setup_logging_from
+    from bot.service.rounds import run_round
+    from bot.slack.client import make_client
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        client = make_client(settings)
+        setup_logging_from(settings, default_level="WARNING")
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        try:
+            report = run_round(engine, client, now)
+        except (SlackClientError, OSError) as exc:
+            raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    out.print(f"Round as of {now.isoformat()}:", soft_wrap=True)
+    for line in report.lines():
+        out.print(f"  {line}", markup=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command(cls=_HelpCommand, epilog="Example: followup-bot scheduler")
+def scheduler(ctx: typer.Context) -> None:
+    """Run the scheduler alone (no Slack listener): a round every minute until stopped.
+
+    For deployments that run `followup-bot serve --no-scheduler` replicas. On PostgreSQL any
+    number may run; each message is still sent once. On SQLite run one.
+    """
+    from bot.logs import setup_logging_from
+    from bot.scheduler import build_scheduler
+    from bot.slack.client import bot_token, make_client
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        bot_token(settings)
+        client = make_client(settings)
+        setup_logging_from(settings)
+        engine = _engine(ctx)
+    signal.signal(signal.SIGTERM, _interrupt)
+    out.print("Scheduler running: a round every minute (Ctrl-C to stop)…")
+    try:
+        build_scheduler(engine, client, background=False).start()
+    except KeyboardInterrupt:
+        out.print("Stopped.")
 
 
 def main() -> None:
