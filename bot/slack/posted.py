@@ -68,8 +68,8 @@ def retry_after(exc: SlackApiError) -> float | None:
 def paced_call(
     pacer: Pacer, channel: str, method: Callable[..., SlackResponse], /, **kwargs: Any
 ) -> SlackResponse:
-    """One chat write to ``channel`` (the pacer's key: a user or channel id), paced; a 429 holds the channel for its Retry-After and
-    is retried (up to the client's usual number of rate-limit retries)."""
+    """One chat write to ``channel`` (the pacer's key: a user or channel id), paced; a 429
+    holds the channel for its Retry-After and is retried (as often as the client would)."""
     attempt = 0
     while True:
         pacer.wait(channel)
