@@ -32,6 +32,8 @@ class ActionId(StrEnum):
     SUMMARY_SAVE = "summary_save"
     SUMMARY_SHARE = "summary_share"
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
+    # An action's messages.
+    CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -83,6 +85,10 @@ class BlockId(StrEnum):
     SUMMARY_ACTIONS = "summary_actions"
     SUMMARY_PICKER = "summary_picker"
     ESCALATION_ACTIONS = "escalation_actions"
+    # An executed action's messages (+ action run id).
+    ACTION_NOTICE = "action_notice"
+    CHECKIN_DRAFT = "checkin_draft"
+    CHECKIN_ACTIONS = "checkin_actions"
     RECEIPT = "receipt"
 
     def at(self, *parts: str) -> str:
