@@ -681,6 +681,47 @@ def deliver(
         raise typer.Exit(1)
 
 
+@app.command()
+def tick(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Run as of this time (ISO 8601). Default: now.")
+    ] = None,
+) -> None:
+    """Run one scheduler tick and exit: a recording sweep, the due actions (executed once per
+    account, action and evidence; gated ones stored for approval), then every due message of
+    the outbox (action DMs, specialist posts, the actions webhook)."""
+    import logging
+
+    from slack_sdk.errors import SlackClientError
+
+    from bot.service.tick import run_tick
+    from bot.service.webhook import webhook_from
+    from bot.slack.client import configure_logging, make_client
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        client = make_client(settings)
+        configure_logging(logging.WARNING)
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        try:
+            report = run_tick(engine, client, now, webhook=webhook_from(settings))
+        except (SlackClientError, OSError) as exc:
+            raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
+    out.print(
+        f"Tick as of {now.isoformat()}: swept {report.accounts} accounts ({report.cards} cards)",
+        soft_wrap=True,
+    )
+    out.print(f"Actions: {report.actions.summary()}", soft_wrap=True)
+    for outcome in report.actions.outcomes:
+        out.print(f"  {outcome.describe()}", markup=False, soft_wrap=True)
+    out.print(f"Outbox: {report.outbox.summary()}", soft_wrap=True)
+    for line in report.outbox.lines():
+        out.print(f"  {line}", markup=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()

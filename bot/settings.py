@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///followup.db"
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
     anthropic_model: str = Field(default="claude-sonnet-4-5", validation_alias="ANTHROPIC_MODEL")
+    actions_webhook_url: str | None = Field(default=None, validation_alias="ACTIONS_WEBHOOK_URL")
+    actions_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ACTIONS_WEBHOOK_SECRET"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -68,6 +72,23 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("actions_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://example.com/hooks/followup")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        secret = self.actions_webhook_secret
+        if self.actions_webhook_url and (secret is None or not secret.get_secret_value()):
+            raise ValueError(
+                "ACTIONS_WEBHOOK_URL is set but ACTIONS_WEBHOOK_SECRET is not: the webhook's "
+                "requests are signed with the secret, so set both (or neither)"
+            )
+        return self
+
 
 _ENV_NAMES = {
     "database_url": "DATABASE_URL",
@@ -78,6 +99,8 @@ _ENV_NAMES = {
     "anthropic_api_key": "ANTHROPIC_API_KEY",
     "anthropic_base_url": "ANTHROPIC_BASE_URL",
     "anthropic_model": "ANTHROPIC_MODEL",
+    "actions_webhook_url": "ACTIONS_WEBHOOK_URL",
+    "actions_webhook_secret": "ACTIONS_WEBHOOK_SECRET",
 }
 
 
@@ -101,5 +124,6 @@ def load_settings(**overrides: object) -> Settings:
             loc = str(err["loc"][0]) if err["loc"] else "?"
             field = fields.get(loc, loc)
             name = _OPTION_NAMES.get(field, loc) if field in given else _ENV_NAMES.get(field, loc)
-            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if err["loc"] else message)
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

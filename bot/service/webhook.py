@@ -23,7 +23,10 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 TIMEOUT = 10.0  # seconds
 TOLERANCE = 300  # seconds a receiver should accept between the timestamp and its clock
@@ -34,6 +37,14 @@ USER_AGENT = "followup-bot-webhook/1"
 class WebhookConfig:
     url: str
     secret: str
+
+
+def webhook_from(settings: Settings) -> WebhookConfig | None:
+    """The webhook the settings configure (both ACTIONS_WEBHOOK_URL and _SECRET), if any."""
+    secret = settings.actions_webhook_secret
+    if not settings.actions_webhook_url or secret is None:
+        return None
+    return WebhookConfig(settings.actions_webhook_url, secret.get_secret_value())
 
 
 @dataclass(frozen=True, slots=True)
