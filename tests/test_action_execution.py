@@ -39,6 +39,7 @@ from bot.service.webhook import WebhookConfig, verify
 from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.delivery import Pacing
+from tests.bot_harness import running_bot
 from tests.cli import run_cli
 from tests.portfolio import NOW, Portfolio, iso, load
 from tests.slack_fakes import TOKEN, FakeSlack
@@ -372,3 +373,33 @@ def test_cli_a_webhook_url_without_a_secret_is_a_clear_error(
     assert "ACTIONS_WEBHOOK_URL" in done.stderr and "ACTIONS_WEBHOOK_SECRET" in done.stderr
     assert "Traceback" not in done.stderr
     assert fake.calls == []
+
+
+def test_clicking_mark_sent_in_slack_records_the_email_and_updates_the_draft(
+    sqlite_url: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    """The button through the served app (signed block_actions over HTTP): the draft is
+    replaced by who marked it sent, and the account has its outbound email."""
+    with running_bot(sqlite_url, tmp_path, fake, portfolio(), swept=False) as bot:
+        tick(bot.engine, fake)
+        rid = run_id(bot.engine, "acc-1", "send_checkin_email")
+        execute_approved(bot.engine, rid, "u-mgr", NOW)
+        drain(bot.engine, client_for(fake), pacing=FAST)
+        answer = bot.slack.block_action(
+            ActionId.CHECKIN_MARK_SENT,
+            value=str(rid),
+            block_id=f"checkin_actions:{rid}",
+            user_id="U0ANA",
+            response_url=fake.response_url("mark"),
+        )
+        assert answer.status == 200
+        [replaced] = fake.wait_for("response_url")
+        assert replaced.params["replace_original"] in (True, "true")
+        assert "Marked sent by Ana CSM" in str(replaced.params["blocks"])
+        with bot.engine.connect() as conn:
+            sent = conn.execute(
+                select(AccountRollup.last_outbound_email_at).where(
+                    AccountRollup.account_id == "acc-1"
+                )
+            ).scalar()
+        assert sent == NOW
