@@ -321,6 +321,15 @@ def execute_approved(
                 .where(ActionRun.id == run_id)
                 .values(status="refused", error=reason)
             )
+            conn.execute(
+                insert(AuditLog).values(
+                    at=now,
+                    actor=approver,
+                    action="action.refused",
+                    subject=f"account:{row.account_id}",
+                    details={"action": row.action, "run": run_id, "reason": reason},
+                )
+            )
             return ActionOutcome(row.account_id, name, row.action, "refused", reason)
         run = Run(run_id, row.key, rec, assessment, org, users, now, approved_by=approver)
         return _execute(conn, ctx, run, None, first=True)

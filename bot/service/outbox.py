@@ -36,8 +36,15 @@ from bot.db.models import AuditLog, OutboxMessage
 from bot.service.webhook import WebhookConfig, post_webhook
 from bot.slack.client import error_code
 from bot.slack.delivery import Clock, Pacer, Pacing, paced_client, utc_now
-from bot.slack.posted import NotFound, Posted, dm_channel, find_posted, marker, paced_call
-from bot.slack.posted import surely_not_posted as _surely_not_posted
+from bot.slack.posted import (
+    NotFound,
+    Posted,
+    dm_channel,
+    find_posted,
+    marker,
+    paced_call,
+    surely_not_posted,
+)
 from bot.slack.sql import insert_ignore
 from bot.slack.users import resolve_users
 
@@ -357,7 +364,7 @@ class _Drain:
 
     def _post_failed(self, row: _Claimed, channel: str, exc: Exception) -> None:
         code = error_code(exc)
-        if _surely_not_posted(exc):
+        if surely_not_posted(exc):
             if isinstance(exc, SlackApiError) and code not in TRANSIENT:
                 detail = EXPLAIN.get(code)
                 error = f"Slack answered {code}" + (f": {detail}" if detail else "")
