@@ -905,15 +905,18 @@ def tick(
         typer.Option("--as-of", metavar="TIME", help="Run the round as of this time (ISO 8601)."),
     ] = None,
 ) -> None:
-    """Run one scheduler round now and exit: the daily DMs due in each reader's time zone.
+    """Run one scheduler round now and exit: sweep, send what is due, run the due actions.
 
-    For cron-style deployments: run it every minute instead of `followup-bot scheduler`. A DM
-    is sent once per user and local day however often it runs, or however many run at once.
+    The round sweeps (recording), sends the daily DMs due in each reader's time zone, runs the
+    due actions (gated ones wait for approval) and sends every due message of the outbox. For
+    cron-style deployments, run it every minute instead of `followup-bot scheduler`: each
+    message is sent once however often it runs, or however many run at once.
     """
     from slack_sdk.errors import SlackClientError
 
     from bot.logs import setup_logging_from
     from bot.service.rounds import run_round
+    from bot.service.webhook import webhook_from
     from bot.slack.client import make_client
 
     state: State = ctx.obj
@@ -924,7 +927,7 @@ def tick(
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
         try:
-            report = run_round(engine, client, now)
+            report = run_round(engine, client, now, webhook=webhook_from(settings))
         except (SlackClientError, OSError) as exc:
             raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
     out.print(f"Round as of {now.isoformat()}:", soft_wrap=True)
@@ -943,6 +946,7 @@ def scheduler(ctx: typer.Context) -> None:
     """
     from bot.logs import setup_logging_from
     from bot.scheduler import build_scheduler
+    from bot.service.webhook import webhook_from
     from bot.slack.client import bot_token, make_client
 
     state: State = ctx.obj
@@ -952,10 +956,11 @@ def scheduler(ctx: typer.Context) -> None:
         client = make_client(settings)
         setup_logging_from(settings)
         engine = _engine(ctx)
+        webhook = webhook_from(settings)
     signal.signal(signal.SIGTERM, _interrupt)
     out.print("Scheduler running: a round every minute (Ctrl-C to stop)…")
     try:
-        build_scheduler(engine, client, background=False).start()
+        build_scheduler(engine, client, background=False, webhook=webhook).start()
     except KeyboardInterrupt:
         out.print("Stopped.")
 

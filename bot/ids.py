@@ -35,6 +35,8 @@ class ActionId(StrEnum):
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
     SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
     SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
+    # An action's messages.
+    CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -93,6 +95,10 @@ class BlockId(StrEnum):
     SUMMARY_SECTION = "summary_section"  # + section id
     SUMMARY_SAVED = "summary_saved"  # + saved summary id
     ESCALATION_ACTIONS = "escalation_actions"
+    # An executed action's messages (+ action run id).
+    ACTION_NOTICE = "action_notice"
+    CHECKIN_DRAFT = "checkin_draft"
+    CHECKIN_ACTIONS = "checkin_actions"
     RECEIPT = "receipt"
 
     def at(self, *parts: str) -> str:

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.service.rounds import run_round
+from bot.service.webhook import WebhookConfig
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def build_scheduler(
     client: WebClient,
     *,
     background: bool,
+    webhook: WebhookConfig | None = None,
     interval: float = ROUND_SECONDS,
     clock: Callable[[], datetime] = utc_now,
 ) -> Any:
@@ -51,7 +53,7 @@ def build_scheduler(
     )
 
     def one_round() -> None:
-        report = run_round(engine, client, clock())
+        report = run_round(engine, client, clock(), webhook=webhook)
         for line in report.lines():
             log.info("round: %s", line)
 

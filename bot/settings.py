@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///followup.db"
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # None: the command's own default (INFO for `serve`, WARNING for `deliver`).
     log_level: str | None = Field(default=None, validation_alias="LOG_LEVEL")
     log_format: str = Field(default="text", validation_alias="LOG_FORMAT")
+    actions_webhook_url: str | None = Field(default=None, validation_alias="ACTIONS_WEBHOOK_URL")
+    actions_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ACTIONS_WEBHOOK_SECRET"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -88,6 +92,23 @@ class Settings(BaseSettings):
             raise ValueError("expected text or json")
         return value.strip().lower()
 
+    @field_validator("actions_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://example.com/hooks/followup")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        secret = self.actions_webhook_secret
+        if self.actions_webhook_url and (secret is None or not secret.get_secret_value()):
+            raise ValueError(
+                "ACTIONS_WEBHOOK_URL is set but ACTIONS_WEBHOOK_SECRET is not: the webhook's "
+                "requests are signed with the secret, so set both (or neither)"
+            )
+        return self
+
 
 _ENV_NAMES = {
     "database_url": "DATABASE_URL",
@@ -100,6 +121,8 @@ _ENV_NAMES = {
     "anthropic_model": "ANTHROPIC_MODEL",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
+    "actions_webhook_url": "ACTIONS_WEBHOOK_URL",
+    "actions_webhook_secret": "ACTIONS_WEBHOOK_SECRET",
 }
 
 
@@ -123,5 +146,6 @@ def load_settings(**overrides: object) -> Settings:
             loc = str(err["loc"][0]) if err["loc"] else "?"
             field = fields.get(loc, loc)
             name = _OPTION_NAMES.get(field, loc) if field in given else _ENV_NAMES.get(field, loc)
-            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if err["loc"] else message)
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

@@ -210,7 +210,7 @@ def test_two_runs_at_once_never_post_twice(engine: Engine, fake: FakeSlack) -> N
 def test_a_429_is_retried_after_retry_after_without_a_duplicate(
     sqlite_engine: Engine, fake: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.slack.delivery")
+    caplog.set_level(logging.INFO, logger="bot.slack")
     fake.fail("chat.postMessage", "ratelimited", retry_after=1)
     report = deliver(sqlite_engine, fake)
     # The fan-out's pacer waited it out (holding that DM only), not the client on its own.

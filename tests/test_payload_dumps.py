@@ -150,6 +150,27 @@ def test_demo_writes_every_payload_kind_and_check_all_passes(tmp_path: Path) -> 
     assert {kinds[n] for n in names if n.startswith(("dm-", "summary-", "escalation-"))} == {
         "message"
     }
+    # An executed action's messages: the heads-up, the check-in draft (and marked sent), the
+    # specialists channel's post, a reassignment.
+    actions = {n.split("-acc-")[0] for n in names if n.startswith("action-")}
+    assert actions == {
+        "action-notify",
+        "action-checkin",
+        "action-checkin-sent",
+        "action-specialist",
+        "action-reassigned",
+    }
+    assert {kinds[n] for n in names if n.startswith("action-")} == {"message"}
+    [specialist] = [n for n in names if n.startswith("action-specialist-")]
+    assert json.loads((out / specialist).read_text())["channel"] == "C0SPECIALISTS"
+    [draft] = [n for n in names if n.startswith("action-checkin-acc-")]
+    buttons = [
+        e["action_id"]
+        for b in json.loads((out / draft).read_text())["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert buttons == ["checkin_mark_sent"]
     for path in out.iterdir():
         payload = json.loads(path.read_text())
         assert_ids_unique(validate(payload))
@@ -204,6 +225,8 @@ def test_both_manifests_are_schema_valid_and_differ_only_in_transport() -> None:
             if line.strip().startswith("- ")
         }
         assert scopes == {
+            "channels:history",  # an action's channel post whose answer was lost
+            "groups:history",
             "chat:write",
             "commands",
             "im:history",

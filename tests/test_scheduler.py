@@ -52,7 +52,12 @@ def env(fake: FakeSlack) -> dict[str, str]:
 
 
 def posted(fake: FakeSlack) -> list[str]:
-    return sorted(c.params["channel"] for c in fake.calls_to("chat.postMessage", ok=True))
+    """The DM channels daily DMs were posted to (a round also sends action DMs)."""
+    return sorted(
+        c.params["channel"]
+        for c in fake.calls_to("chat.postMessage", ok=True)
+        if (c.params.get("metadata") or {}).get("event_type") == "followup_daily_dm"
+    )
 
 
 NOON = "2026-11-16T12:00:00-05:00"
@@ -118,7 +123,7 @@ def test_two_schedulers_on_one_postgresql_send_each_dm_once(
             proc.terminate()
         outputs = [proc.communicate(timeout=20) for proc in procs]
     assert posted(fake) == ["U0C0", "U0C1", "U0C2"], outputs
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for out, err in outputs:
         assert "Scheduler running" in out
         assert "Traceback" not in err
 
@@ -142,6 +147,6 @@ def test_serve_runs_the_scheduler_beside_it(
         wait_for_posts(fake, 3)
     finally:
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert posted(fake) == ["U0C0", "U0C1", "U0C2"], err
     assert "Traceback" not in err

@@ -12,8 +12,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
+from bot.blocks.action_messages import (
+    checkin_draft_message,
+    checkin_sent_message,
+    notify_owner_message,
+    reassigned_message,
+    specialist_message,
+)
 from bot.blocks.digest import digest_messages
 from bot.blocks.messages import (
     escalation_message,
@@ -35,8 +42,11 @@ from bot.blocks.views import (
     settings_modal,
     snooze_modal,
 )
+from bot.db.models import Contact
 from bot.engine.alerts import AlertState
 from bot.engine.digest import Digest, day_list, owns_card
+from bot.engine.execution import Contact as DraftContact
+from bot.engine.execution import checkin_draft, pick_contact
 from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import snoozed_alerts
 from bot.engine.queue import AlertView
@@ -158,6 +168,8 @@ def demo_payloads(
             out["modal-summary-sections.json"] = summary_sections_modal(
                 admin.id, hidden_sections(conn)
             ).to_dict()
+        if top is not None:
+            out.update(_action_payloads(conn, top, users, org, now))
 
     esc_card = _escalation_card(result.cards)
     if esc_card is not None:
@@ -173,6 +185,58 @@ def demo_payloads(
                 now=now,
             ).to_dict()
     return out
+
+
+def _action_payloads(
+    conn: Connection,
+    card: Card,
+    users: Mapping[str, UserFacts],
+    org: OrgFacts,
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """The messages executed actions send, for the top card's account (action run 1)."""
+    owner = users.get(card.csm or "")
+    dm = owner.slack_user_id if owner else None
+    why = [f"{r.signal.replace('_', ' ')}: {r.detail}" for r in card.reasons]
+    priority = "high"
+    contacts = [
+        DraftContact(name, email, role)
+        for name, email, role in conn.execute(
+            select(Contact.name, Contact.email, Contact.role)
+            .where(Contact.account_id == card.account)
+            .order_by(Contact.id)
+        )
+    ]
+    owner_name = owner.name if owner else None
+    draft = checkin_draft(card.account_name, pick_contact(contacts), owner_name, [])
+    other = next((u for u in users.values() if u.active and u.role == "csm" and u != owner), None)
+    new_name = other.name if other else "Another CSM"
+    out = {
+        f"action-notify-{card.account}.json": notify_owner_message(
+            1, card.account_name, priority, why
+        ),
+        f"action-checkin-{card.account}.json": checkin_draft_message(
+            2, card.account_name, draft, why, approved_by="Mia Manager"
+        ),
+        f"action-checkin-sent-{card.account}.json": checkin_sent_message(
+            2, card.account_name, draft, owner_name or "the CSM", now
+        ),
+        f"action-specialist-{card.account}.json": specialist_message(
+            3, card.account_name, owner_name, priority, why
+        ),
+        f"action-reassigned-{card.account}.json": reassigned_message(
+            4,
+            card.account_name,
+            to_new_owner=True,
+            previous=owner_name,
+            new=new_name,
+            rationale=why,
+            approved_by="Mia Manager",
+        ),
+    }
+    for name, message in out.items():
+        message.channel = org.specialists_channel if name.startswith("action-spec") else dm
+    return {name: message.to_dict() for name, message in out.items()}
 
 
 def write_payloads(payloads: Mapping[str, Any], out_dir: Path) -> list[Path]:

@@ -79,6 +79,7 @@ class Org(Base):
     automation_level: Mapped[str] = mapped_column(String(16), default="assisted")
     approvals_channel: Mapped[str | None] = mapped_column(String(32))
     escalation_channel: Mapped[str | None] = mapped_column(String(32))
+    specialists_channel: Mapped[str | None] = mapped_column(String(32))
     fallback_csm_id: Mapped[str | None] = mapped_column(Id)
     digest: Mapped[dict[str, Any] | None] = mapped_column(Json)
     rules: Mapped[dict[str, Any] | None] = mapped_column(Json)
@@ -648,3 +649,103 @@ class SlackEvent(Base):
     retry_num: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
+
+
+# ------------------------------------------------------------------ actions and outbox
+
+
+class ActionRun(Base):
+    """One recommended action of one account, executed (or held for approval) once per
+    ``(account, action, evidence)``: the unique ``key`` is the claim. ``status``:
+    ``executed``, ``pending_approval`` (stored for a manager), ``refused`` (a precondition is
+    missing, e.g. no specialists channel: tried again once it holds) or ``failed``.
+    ``decided_by`` is None for an automatic action, else who approved it."""
+
+    __tablename__ = "action_runs"
+    __table_args__ = (Index("ix_action_runs_account_action", "account_id", "action"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    owner_id: Mapped[str | None] = mapped_column(Id)
+    priority: Mapped[str] = mapped_column(String(8))
+    rationale: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(Id)
+    created_at: Mapped[datetime]
+    executed_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SequenceMembership(Base):
+    """An account in a named sequence (``onboarding_recovery``, ``low_adoption_nurture``)."""
+
+    __tablename__ = "sequence_memberships"
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    sequence: Mapped[str] = mapped_column(String(40), primary_key=True)
+    added_at: Mapped[datetime]
+    action_run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("action_runs.id"))
+
+
+class DiscountRequest(Base):
+    __tablename__ = "discount_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    action_run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("action_runs.id"))
+    requested_for: Mapped[str | None] = mapped_column(Id)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    reason: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(Id)
+    created_at: Mapped[datetime]
+
+
+class HealthScoreUpdate(Base):
+    """A health score the bot recorded for the CSM (``update_csm_health_score``): the
+    assessment's risk points and tier, and the themes behind them."""
+
+    __tablename__ = "health_score_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    action_run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("action_runs.id"))
+    at: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[float | None] = mapped_column(Float)
+    factors: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class OutboxMessage(Base):
+    """One outgoing message (a DM, a channel post, a webhook call), sent exactly once.
+
+    ``key`` is the idempotency key (enqueued with ON CONFLICT DO NOTHING). ``status``:
+    ``pending`` (due at ``next_attempt_at``), ``claimed`` (a drain holds the fencing lease
+    ``lease_token`` until ``lease_until``), ``sent`` (with ``channel``/``ts`` of a Slack
+    post), ``failed`` (refused for good:
+    ``not_in_channel``, no Slack user …), ``parked`` (gave up after repeated failures) or
+    ``unknown`` (a post may have gone through and Slack cannot tell: never sent again)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # dm | post | webhook
+    target: Mapped[str] = mapped_column(String(2000))  # user id | channel id | URL
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    subject: Mapped[str | None] = mapped_column(String(300))  # e.g. action_run:12
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

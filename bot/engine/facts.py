@@ -58,6 +58,7 @@ class OrgFacts:
     automation_level: str
     escalation_channel: str | None
     approvals_channel: str | None
+    specialists_channel: str | None = None
 
 
 @dataclass(slots=True)
@@ -169,6 +170,7 @@ def load_org(conn: Connection) -> OrgFacts:
             Org.automation_level,
             Org.escalation_channel,
             Org.approvals_channel,
+            Org.specialists_channel,
         )
         .order_by(Org.id)
         .limit(1)
@@ -196,6 +198,7 @@ def load_org(conn: Connection) -> OrgFacts:
         automation_level=org.automation_level or "assisted",
         escalation_channel=org.escalation_channel,
         approvals_channel=org.approvals_channel,
+        specialists_channel=org.specialists_channel,
     )
 
 

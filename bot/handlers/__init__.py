@@ -2,11 +2,12 @@
 
 ``build_app`` calls :func:`register_all`, which runs every module's ``register`` in
 :func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
-opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``home`` (App
-Home filters and settings), ``commands`` (slash commands). A new module adds its ``register``
-there; ``tests/test_listeners.py`` fails on an id with no listener or with two. A
-listener opens its own database connections from ``deps.engine`` (lazy listeners copy the
-context, and a session put there would be dropped) and takes "now" from ``deps.clock``.
+opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``checkin`` (a
+check-in email draft's Mark sent), ``home`` (App Home filters and settings), ``commands``
+(slash commands). A new module adds its ``register`` there; ``tests/test_listeners.py`` fails
+on an id with no listener or with two. A listener opens its own database connections from
+``deps.engine`` (lazy listeners copy the context, and a session put there would be dropped) and
+takes "now" from ``deps.clock``.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ Registrar = Callable[[App, Deps], None]
 
 
 def registrars() -> list[Registrar]:
-    from bot.handlers import cards, commands, errors, events, home, summary
+    from bot.handlers import cards, checkin, commands, errors, events, home, summary
 
     return [
         errors.register,
         events.register,
         cards.register,
         summary.register,
+        checkin.register,
         home.register,
         commands.register,
     ]

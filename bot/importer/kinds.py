@@ -704,6 +704,11 @@ def org_fields() -> dict[str, FieldSpec]:
         "escalation_channel": FieldSpec(
             "escalation_channel", ("escalation_channel",), sized_text(org, "escalation_channel")
         ),
+        "specialists_channel": FieldSpec(
+            "specialists_channel",
+            ("specialists_channel",),
+            sized_text(org, "specialists_channel"),
+        ),
         "fallback_csm": FieldSpec("fallback_csm", ("fallback_csm_id",), identifier()),
         "digest": FieldSpec("digest", ("digest",), org_digest),
         "rules": FieldSpec("rules", ("rules",), rules_object),

@@ -182,13 +182,15 @@ def deliver_digests(
     as_of: datetime,
     user_id: str | None = None,
     only: Sequence[str] | None = None,
+    result: SweepResult | None = None,
     pacing: Pacing | None = None,
     lanes: int = DEFAULT_LANES,
     clock: Clock = utc_now,
 ) -> DeliveryReport:
     """``followup-bot deliver``: sweep (recording alerts and the queue) at ``as_of``, then send
     every reader's daily DM now (or only ``user_id``'s; or only those of ``only``, the readers
-    whose DM the scheduler found due), whatever their ``send_at``.
+    whose DM the scheduler found due), whatever their ``send_at``. ``result``: a recording sweep
+    at ``as_of`` made already (the scheduler's round), used instead of sweeping again.
 
     ``lanes`` DMs are in flight at once behind one :class:`Pacer`, so the fan-out runs at the
     pace Slack's limits allow rather than at one round trip per message."""
@@ -210,7 +212,8 @@ def deliver_digests(
     ]
     identities = resolve_users(engine, client, wanted)
 
-    result = run_sweep(engine, as_of, dry_run=False, csm_id=user_id)
+    if result is None:
+        result = run_sweep(engine, as_of, dry_run=False, csm_id=user_id)
     report = DeliveryReport(as_of, cards=len(result.cards), alerts_new=result.alerts_new)
     with engine.connect() as conn:
         people = load_people(conn)  # time zones resolved from Slack since

@@ -1,10 +1,14 @@
-"""One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``).
+"""One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``):
+a recording sweep, the daily DMs due in each reader's time zone, the due actions (executed once
+per account, action and evidence; gated ones stored for approval), then every due message of
+the outbox (action DMs, specialist posts, the actions webhook).
 
-Each job of the round runs under a lock of its own, taken only if it is free
+Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
-round leaves it to that one. That is an economy, not the guarantee: every message a job sends
-goes through a claim that lets exactly one process send it (the daily DM's slot per user and
-local day), so two rounds at once still send each message once.
+round leaves it to that one. That is an economy, not the guarantee: every message goes through
+a claim that lets exactly one process send it (the daily DM's slot per user and local day, the
+outbox row), so two rounds at once still send each message once. Recording sweeps take turns
+(:data:`bot.engine.sweep.RECORDING_SWEEP_LOCK`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.db.locks import try_lock
+from bot.engine.sweep import run_sweep
+from bot.service.actions import ActionsReport, run_actions
+from bot.service.outbox import DrainReport, drain
 from bot.service.schedule import send_due_digests
+from bot.service.webhook import WebhookConfig
 from bot.slack.delivery import Clock, DeliveryReport, Pacing, utc_now
 
 log = logging.getLogger(__name__)
@@ -27,40 +35,62 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class RoundReport:
     as_of: datetime
+    accounts: int = 0
+    cards: int = 0
     digests: DeliveryReport | None = None
+    actions: ActionsReport = field(init=False)
+    outbox: DrainReport = field(default_factory=DrainReport)
     left_to_others: list[str] = field(default_factory=list)  # jobs another process was doing
     failed: dict[str, str] = field(default_factory=dict)  # job → what went wrong
 
+    def __post_init__(self) -> None:
+        self.actions = ActionsReport(self.as_of)
+
     def lines(self) -> list[str]:
-        out = []
-        if self.digests is not None:
-            if self.digests.outcomes:
-                out.append(f"daily DMs: {self.digests.summary()}")
-                out += [f"  {o.describe()}" for o in self.digests.outcomes]
-            else:
-                out.append("daily DMs: none due")
-        for job in self.left_to_others:
-            out.append(f"{job}: another process is doing it")
-        for job, why in self.failed.items():
-            out.append(f"{job}: failed ({why})")
+        out = [f"swept {self.accounts} accounts ({self.cards} cards)"]
+        if self.digests is not None and self.digests.outcomes:
+            out.append(f"daily DMs: {self.digests.summary()}")
+            out += [f"  {o.describe()}" for o in self.digests.outcomes]
+        elif self.digests is not None:
+            out.append("daily DMs: none due")
+        out.append(f"Actions: {self.actions.summary()}")
+        out += [f"  {o.describe()}" for o in self.actions.outcomes]
+        out.append(f"Outbox: {self.outbox.summary()}")
+        out += [f"  {line}" for line in self.outbox.lines()]
+        out += [f"{job}: another process is doing it" for job in self.left_to_others]
+        out += [f"{job}: failed ({why})" for job, why in self.failed.items()]
         return out
 
 
 def run_round(
     engine: Engine,
-    client: WebClient,
+    client: WebClient | None,
     now: datetime,
     *,
+    webhook: WebhookConfig | None = None,
     pacing: Pacing | None = None,
     clock: Clock = utc_now,
 ) -> RoundReport:
-    """The jobs due at ``now``: today, the daily DMs due in each reader's time zone."""
+    """Every job due at ``now`` (see the module docstring)."""
     report = RoundReport(now)
+    result = run_sweep(engine, now, dry_run=False)
+    report.accounts, report.cards = result.accounts, len(result.cards)
 
     def digests() -> None:
-        report.digests = send_due_digests(engine, client, now, pacing=pacing, clock=clock)
+        if client is not None:
+            report.digests = send_due_digests(
+                engine, client, now, pacing=pacing, clock=clock, result=result
+            )
+
+    def actions() -> None:
+        report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock)
+
+    def outbox() -> None:
+        report.outbox = drain(engine, client, webhook=webhook, clock=clock, pacing=pacing)
 
     _job(engine, "daily DMs", "round-digests", digests, report)
+    _job(engine, "actions", "round-actions", actions, report)
+    _job(engine, "outbox", "round-outbox", outbox, report)
     return report
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, Table, select, update
 
 from bot.db.models import Delivery
 from bot.engine.schedule import Due, due_digests
+from bot.engine.sweep import SweepResult
 from bot.service.daily_dm import deliver_digests, digest_readers
 from bot.service.people import load_people
 from bot.slack.delivery import (
@@ -115,8 +116,10 @@ def send_due_digests(
     lanes: int = DEFAULT_LANES,
     clock: Clock = utc_now,
     due: Collection[Due] | None = None,
+    result: SweepResult | None = None,
 ) -> DeliveryReport:
-    """Send the daily DMs due at ``now`` (one recording sweep first, when anyone is due)."""
+    """Send the daily DMs due at ``now``: from ``result`` (a recording sweep at ``now``), or
+    after one recording sweep of their own when anyone is due."""
     due = list(due if due is not None else due_now(engine, now, client))
     if not due:
         return DeliveryReport(now)
@@ -125,6 +128,7 @@ def send_due_digests(
         client,
         as_of=now,
         only=[d.user.id for d in due],
+        result=result,
         pacing=pacing,
         lanes=lanes,
         clock=clock,

@@ -42,7 +42,16 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, or_, select, update
 
 from bot.db.models import Delivery, DeliveryMessage
-from bot.slack.client import RATE_LIMIT_RETRIES, error_code, never_sent
+from bot.slack.client import error_code
+from bot.slack.posted import (
+    NotFound,
+    Posted,
+    dm_channel,
+    find_posted,
+    marker,
+    paced_call,
+    surely_not_posted,
+)
 from bot.slack.sql import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -112,22 +121,6 @@ class Pacer:
         with self._lock:
             until = self._monotonic() + seconds
             self._next[channel] = max(self._next.get(channel, float("-inf")), until)
-
-
-def retry_after(exc: SlackApiError) -> float | None:
-    """The seconds a 429 asks to wait (``Retry-After``), or None when ``exc`` is no 429."""
-    response = exc.response
-    if getattr(response, "status_code", None) != 429:
-        return None
-    headers: Mapping[str, Any] = getattr(response, "headers", None) or {}
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
-    return 1.0
 
 
 def paced_client(client: WebClient) -> WebClient:
@@ -357,26 +350,6 @@ def delivered_today(engine: Engine, user_id: str, day: date) -> bool:
 # Every DM message carries this metadata (with its delivery and position), so that a post whose
 # answer was lost can be found in the DM afterwards instead of being posted twice.
 MARK = "followup_daily_dm"
-HISTORY_LOOKBACK = 20  # newest DM messages searched for a post whose answer was lost
-
-
-@dataclass(frozen=True, slots=True)
-class _Posted:
-    channel: str
-    ts: str
-
-
-class _Unknown(StrEnum):
-    ABSENT = "not in the DM"
-    UNKNOWN = "Slack cannot tell"
-
-
-def _surely_not_posted(exc: BaseException) -> bool:
-    """Slack refused the post (an error answer below 500), or it never left this machine."""
-    if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        return not (isinstance(status, int) and status >= 500)
-    return never_sent(exc)
 
 
 @dataclass(slots=True)
@@ -405,9 +378,9 @@ class _Sender:
         Slack cannot tell: then nothing is posted today."""
         for stored in [m for m in self.lease.messages.values() if m.ts is None]:
             found = self._find(stored.position)
-            if found is _Unknown.UNKNOWN:
+            if found is NotFound.UNKNOWN:
                 return False
-            if isinstance(found, _Posted):
+            if isinstance(found, Posted):
                 self._record(stored.position, found)
             else:
                 self._forget(stored.position)
@@ -417,56 +390,26 @@ class _Sender:
 
     def _call(self, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
         """One chat write, paced; a 429 holds the channel for its Retry-After and is retried."""
-        attempt = 0
-        while True:
-            self.pacer.wait(self.slack_user_id)
-            try:
-                return method(**kwargs)
-            except SlackApiError as exc:
-                wait = retry_after(exc)
-                if wait is None or attempt >= RATE_LIMIT_RETRIES:
-                    raise
-                attempt += 1
-                log.info(
-                    "delivery %s: rate limited; retrying in %g s", self.lease.delivery_id, wait
-                )
-                self.pacer.hold(self.slack_user_id, wait)
+        return paced_call(self.pacer, self.slack_user_id, method, **kwargs)
 
     def _marker(self, position: int) -> dict[str, Any]:
-        return {
-            "event_type": MARK,
-            "event_payload": {"delivery": self.lease.delivery_id, "position": position},
-        }
+        return marker(MARK, {"delivery": self.lease.delivery_id, "position": position})
 
-    def _find(self, position: int) -> _Posted | _Unknown:
+    def _find(self, position: int) -> Posted | NotFound:
         """The DM message of ``position`` if Slack shows it, by the metadata it was posted with."""
-        try:
-            if self._dm is None:
-                opened = self.client.conversations_open(users=self.slack_user_id)
-                self._dm = str(opened["channel"]["id"])
-            history = self.client.conversations_history(
-                channel=self._dm, limit=HISTORY_LOOKBACK, include_all_metadata=True
-            )
-        except Exception as exc:
-            log.warning(
-                "delivery %s: cannot look the post up in the DM (%s)",
-                self.lease.delivery_id,
-                error_code(exc),
-            )
-            return _Unknown.UNKNOWN
-        want = self._marker(position)
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == want["event_type"]
-                and meta.get("event_payload") == want["event_payload"]
-            ):
-                return _Posted(self._dm, str(message["ts"]))
-        return _Unknown.ABSENT
+        if self._dm is None:
+            try:
+                self._dm = dm_channel(self.client, self.slack_user_id)
+            except Exception as exc:
+                log.warning(
+                    "delivery %s: cannot open the DM (%s)", self.lease.delivery_id, error_code(exc)
+                )
+                return NotFound.UNKNOWN
+        return find_posted(self.client, self._dm, self._marker(position))
 
     # ------------------------------------------------------------------ the rows
 
-    def _record(self, position: int, posted: _Posted) -> None:
+    def _record(self, position: int, posted: Posted) -> None:
         with self.engine.begin() as conn:
             self.lease.renew(conn)
             conn.execute(
@@ -521,12 +464,12 @@ class _Sender:
                     unfurl_media=False,
                 )
             except Exception as exc:
-                if _surely_not_posted(exc):
+                if surely_not_posted(exc):
                     self._forget(position)
                     raise
                 # A 5xx or a lost answer: the post may have gone through. Look.
                 found = self._find(position)
-                if isinstance(found, _Posted):
+                if isinstance(found, Posted):
                     log.info(
                         "delivery %s message %s: no answer (%s), but it is in the DM",
                         self.lease.delivery_id,
@@ -536,7 +479,7 @@ class _Sender:
                     self._record(position, found)
                     self.outcome.posted += 1
                     return
-                if found is _Unknown.ABSENT and attempt == 1:
+                if found is NotFound.ABSENT and attempt == 1:
                     log.warning(
                         "delivery %s message %s: no answer (%s) and not in the DM; posting again",
                         self.lease.delivery_id,
@@ -545,7 +488,7 @@ class _Sender:
                     )
                     continue
                 raise
-            self._record(position, _Posted(str(response["channel"]), str(response["ts"])))
+            self._record(position, Posted(str(response["channel"]), str(response["ts"])))
             self.outcome.posted += 1
             return
 
