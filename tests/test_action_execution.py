@@ -139,11 +139,7 @@ def audit(engine: Engine, action: str) -> list[Any]:
 
 
 def posts(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
-    return [
-        c.params
-        for c in outbox_posts(fake)
-        if c.params["channel"] == channel
-    ]
+    return [c.params for c in outbox_posts(fake) if c.params["channel"] == channel]
 
 
 def run_id(engine: Engine, account: str, action: str) -> int:
@@ -228,10 +224,7 @@ def test_two_ticks_at_once_execute_and_send_each_action_once(
     executed = [o for r in reports for o in r.actions.outcomes if o.status == "executed"]
     assert len(executed) == len({(o.account, o.action) for o in executed})
     assert len(audit(engine, "action.executed")) == len(executed)
-    keys = [
-        c.params["metadata"]["event_payload"]["key"]
-        for c in outbox_posts(fake)
-    ]
+    keys = [c.params["metadata"]["event_payload"]["key"] for c in outbox_posts(fake)]
     assert keys and len(keys) == len(set(keys))
 
 
