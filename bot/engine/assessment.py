@@ -22,13 +22,14 @@ Themes:
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bot.db.bulk import id_chunks, member_of
 from bot.db.models import Account, HealthScore
 from bot.engine.business_time import local_date
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, UserFacts
@@ -67,52 +68,73 @@ class AccountProfile:
     health_prev: float | None  # the one before it
 
 
+_PROFILE_COLUMNS = (
+    Account.id,
+    Account.name,
+    Account.segment,
+    Account.status,
+    Account.csm_id,
+    Account.renewal_date,
+    Account.usage_trend,
+    Account.adoption,
+    Account.open_issues,
+    Account.csat,
+    Account.blocker,
+)
+
+
 def load_profile(
     conn: Connection, account_id: str, now: datetime, org: OrgFacts, users: dict[str, UserFacts]
 ) -> AccountProfile | None:
-    row = conn.execute(
-        select(
-            Account.id,
-            Account.name,
-            Account.segment,
-            Account.status,
-            Account.csm_id,
-            Account.renewal_date,
-            Account.usage_trend,
-            Account.adoption,
-            Account.open_issues,
-            Account.csat,
-            Account.blocker,
-        ).where(Account.id == account_id)
-    ).first()
-    if row is None:
-        return None
-    scores = conn.execute(
-        select(HealthScore.score)
-        .where(HealthScore.account_id == account_id, HealthScore.at <= now)
-        .order_by(HealthScore.at.desc())
-        .limit(2)
-    ).scalars()
-    latest = list(scores)
-    csm = users.get(row.csm_id) if row.csm_id else None
-    return AccountProfile(
-        id=row.id,
-        name=row.name,
-        segment=row.segment,
-        status=row.status or "active",
-        csm_id=row.csm_id,
-        csm_active=csm is not None and csm.active,
-        team_id=csm.team_id if csm else None,
-        timezone=csm.timezone if csm else org.timezone,
-        renewal_date=row.renewal_date,
-        usage_trend=row.usage_trend,
-        adoption=row.adoption,
-        open_issues=row.open_issues,
-        csat=row.csat,
-        blocker=row.blocker,
-        health=latest[0] if latest else None,
-        health_prev=latest[1] if len(latest) > 1 else None,
-    )
+    return load_profiles(conn, [account_id], now, org, users).get(account_id)
+
+
+def load_profiles(
+    conn: Connection,
+    account_ids: Sequence[str],
+    now: datetime,
+    org: OrgFacts,
+    users: dict[str, UserFacts],
+) -> dict[str, AccountProfile]:
+    """The profiles of ``account_ids`` (unknown ids left out): a few statements for any number
+    of accounts (the scheduler assesses every account each round)."""
+    rows: list[Any] = []
+    scores: dict[str, list[float]] = {}
+    for part in id_chunks(conn, list(account_ids)):
+        rows += conn.execute(
+            select(*_PROFILE_COLUMNS).where(member_of(conn, Account.id, part))
+        ).all()
+        for account_id, score in conn.execute(
+            select(HealthScore.account_id, HealthScore.score)
+            .where(member_of(conn, HealthScore.account_id, part), HealthScore.at <= now)
+            .order_by(HealthScore.account_id, HealthScore.at.desc())
+        ):
+            latest = scores.setdefault(account_id, [])
+            if len(latest) < 2:
+                latest.append(score)
+    out = {}
+    for row in rows:
+        latest = scores.get(row.id, [])
+        csm = users.get(row.csm_id) if row.csm_id else None
+        out[row.id] = AccountProfile(
+            id=row.id,
+            name=row.name,
+            segment=row.segment,
+            status=row.status or "active",
+            csm_id=row.csm_id,
+            csm_active=csm is not None and csm.active,
+            team_id=csm.team_id if csm else None,
+            timezone=csm.timezone if csm else org.timezone,
+            renewal_date=row.renewal_date,
+            usage_trend=row.usage_trend,
+            adoption=row.adoption,
+            open_issues=row.open_issues,
+            csat=row.csat,
+            blocker=row.blocker,
+            health=latest[0] if latest else None,
+            health_prev=latest[1] if len(latest) > 1 else None,
+        )
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, insert, or_, select, update
 from bot.db.locks import serialized
 from bot.db.models import Account, ActionRun, AuditLog, Exclusion
 from bot.engine.actions import Recommendation, recommend
-from bot.engine.assessment import Assessment, assess, load_profile
+from bot.engine.assessment import Assessment, assess, load_profile, load_profiles
 from bot.engine.business_time import local_date
 from bot.engine.execution import evidence_parts, run_key, webhook_event
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, UserFacts, load_org, load_users
@@ -114,19 +114,58 @@ def run_actions(
         accounts = _accounts(conn, now, org)
     level = org_level(org.automation_level)
     ctx = _Context(org, users, now, webhook, report, clock())
+    with engine.connect() as conn:
+        profiles = load_profiles(conn, accounts, now, org, users)
+        runs = _runs_by_action(conn)
     for account_id in accounts:
-        with engine.connect() as conn:
-            profile = load_profile(conn, account_id, now, org, users)
+        profile = profiles.get(account_id)
         if profile is None:
             continue
         assessment = assess(profile, org.rules.for_team(profile.team_id), now)
         recs = recommend(assessment, reasons.get(account_id, []), level, org.fallback_csm_id)
         due = [r for r in recs if r.status is not Status.RECOMMENDED]
-        if due:
+        # Most rounds find every due action done already: those need no write transaction
+        # (a run another process adds meanwhile is seen by _take, under the lock).
+        new = [r for r in due if not _done_before(runs.get((r.account, r.action.id), []), r)]
+        report.unchanged += len(due) - len(new)
+        if new:
             with serialized(engine, LOCK) as conn:
-                for rec in due:
+                for rec in new:
                     _take(conn, ctx, assessment, rec)
     return report
+
+
+_Run = tuple[str, str, str]  # key, status, evidence
+
+
+def _runs_by_action(conn: Connection) -> dict[tuple[str, str], list[_Run]]:
+    out: dict[tuple[str, str], list[_Run]] = {}
+    for account, action, key, status, evidence in conn.execute(
+        select(
+            ActionRun.account_id,
+            ActionRun.action,
+            ActionRun.key,
+            ActionRun.status,
+            ActionRun.evidence,
+        ).order_by(ActionRun.id)
+    ):
+        out.setdefault((account, action), []).append((key, status, evidence))
+    return out
+
+
+def _done_before(earlier: list[_Run], rec: Recommendation) -> bool:
+    """Whether ``rec`` was run (or is waiting) already: the rule of :func:`_take`."""
+    key = run_key(rec.account, rec.action.id, rec.evidence)
+    existing = next((r for r in earlier if r[0] == key), None)
+    seen = {
+        p
+        for _, status, evidence in earlier
+        if status != "refused"
+        for p in evidence_parts(evidence)
+    }
+    return (existing is not None and existing[1] != "refused") or (
+        existing is None and evidence_parts(rec.evidence) <= seen
+    )
 
 
 def _audit(
