@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from slack_bolt import App, BoltRequest, BoltResponse
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
-from bot.db.models import Alert, AuditLog, Exclusion, Org, QueueCard, Task, User
+from bot.db.models import ActionRun, Alert, AuditLog, Exclusion, Org, QueueCard, Task, User
 from bot.handlers.access import Allow, Permission
 from bot.ids import ActionId, CallbackId, Command, Event
 from tests.bot_harness import Bot, add_fake_users, running_bot
@@ -37,6 +37,7 @@ EXPECTED: dict[str, Permission] = {
     ActionId.CARD_SNOOZE: CARD,
     ActionId.CARD_DISMISS: CARD,
     ActionId.UNDO: CARD,
+    ActionId.CHECKIN_MARK_SENT: CARD,
     CallbackId.SNOOZE_PICK_DATE: CARD,
     CallbackId.DISMISS_MODAL: CARD,
     ActionId.CARD_SUMMARY: MEMBER,
@@ -194,6 +195,7 @@ REFUSED: dict[str, tuple[Build, str]] = {
     ActionId.CARD_SNOOZE: (clicked(ActionId.CARD_SNOOZE, SNOOZE_VALUE, select=True), "U0BOB"),
     ActionId.CARD_DISMISS: (clicked(ActionId.CARD_DISMISS, CARD_VALUE), "U0BOB"),
     ActionId.UNDO: (clicked(ActionId.UNDO, UNDO_VALUE), "U0BOB"),
+    ActionId.CHECKIN_MARK_SENT: (clicked(ActionId.CHECKIN_MARK_SENT, "1"), "U0BOB"),
     CallbackId.SNOOZE_PICK_DATE: (submitted(CallbackId.SNOOZE_PICK_DATE, CARD_META), "U0BOB"),
     CallbackId.DISMISS_MODAL: (submitted(CallbackId.DISMISS_MODAL, CARD_META), "U0BOB"),
     ActionId.CARD_SUMMARY: (clicked(ActionId.CARD_SUMMARY, SUMMARY), "U0STRANGER"),
@@ -251,6 +253,20 @@ def test_every_permission_but_anyone_is_tested_here() -> None:
 def test_a_caller_without_the_right_is_refused_and_nothing_changes(bot: Bot, key: str) -> None:
     build, user = REFUSED[key]
     bot.deliver()
+    with bot.engine.begin() as conn:  # a check-in draft of Ana's account (run 1)
+        conn.execute(
+            insert(ActionRun).values(
+                id=1,
+                key="acc-1:send_checkin_email:x",
+                account_id="acc-1",
+                action="send_checkin_email",
+                evidence="x",
+                status="executed",
+                priority="normal",
+                created_at=bot.now,
+                result={},
+            )
+        )
     before = snapshot(bot.engine)
     seen = {m: len(bot.fake.calls_to(m)) for m in WRITES}
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy import select
 
+from bot.db.models import ActionRun
+from bot.engine.overview import UnknownAccount
 from bot.handlers import Deps
+from bot.handlers.access import Permission, allow
 from bot.handlers.replies import Replier, slack_user_of
 from bot.handlers.work import after_ack
 from bot.ids import ActionId
@@ -15,7 +20,20 @@ from bot.service.checkin import mark_checkin_sent
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.CHECKIN_MARK_SENT)
+    def run_account(body: Mapping[str, Any]) -> str:
+        """The account of the draft's action run (the button's value is the run id)."""
+        actions = body.get("actions") or [{}]
+        raw = actions[0].get("value") if isinstance(actions[0], Mapping) else None
+        with deps.engine.connect() as conn:
+            account = conn.execute(
+                select(ActionRun.account_id).where(ActionRun.id == int(str(raw or "0")))
+            ).scalar()
+        if account is None:
+            raise UnknownAccount(str(raw))
+        return str(account)
+
+    # The draft's account's CSM, their manager or an admin.
+    @app.action(ActionId.CHECKIN_MARK_SENT, middleware=allow(deps, Permission.CARD, run_account))
     def checkin_mark_sent(
         ack: Ack,
         body: dict[str, Any],
