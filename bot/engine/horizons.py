@@ -73,7 +73,8 @@ def _unreplied(c: Ctx) -> Instants:
         yield t.last_at
         yield t.last_at + c.rules.unreplied_lookback_days * DAY
         for needed in (sla, critical):
-            yield business_instant(t.last_at, needed, c.account.timezone, c.hours)
+            # (it fires once *more* than that has passed)
+            yield business_instant(t.last_at, needed, c.account.timezone, c.hours, beyond=True)
 
 
 def _created(days: Callable[[Ctx], float], hours: Callable[[Ctx], float] | None = None) -> Horizon:
