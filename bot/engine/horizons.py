@@ -26,10 +26,10 @@ from bot.engine.business_time import business_instant, local_date, local_time_on
 from bot.engine.results import Card, Reason
 from bot.engine.rules import Lane, Severity
 from bot.engine.scoring import RENEWAL_HORIZON_DAYS, score_changes_at
-from bot.engine.signals import DAY, DETECTORS, HOUR, Ctx, enabled_detectors
+from bot.engine.signals import DAY, DETECTORS, HOUR, Ctx
 from bot.engine.textfmt import ago_changes_at
 
-Instants = Iterator[datetime | None]
+Instants = list[datetime | None]
 Horizon = Callable[[Ctx], Instants]
 
 # Signals whose detail (or card text) spells the age of their ``since`` with ``ago``.
@@ -51,132 +51,134 @@ AGED_DETAILS = frozenset(
 
 def _pulses(c: Ctx) -> Instants:
     """When a pulse becomes valid (set in the future) or expires."""
+    out: Instants = []
     p = c.account.csm_pulse
     if p is not None:
-        days = (
-            c.rules.csm_pulse_extreme_valid_days
-            if p[0] in (1, 10)
-            else c.rules.csm_pulse_valid_days
-        )
-        yield p[1]
-        yield p[1] + days * DAY
+        extreme = p[0] in (1, 10)
+        days = c.rules.csm_pulse_extreme_valid_days if extreme else c.rules.csm_pulse_valid_days
+        out += (p[1], p[1] + days * DAY)
     a = c.account.ai_pulse
     if a is not None:
-        yield a[1]
-        yield a[1] + c.rules.ai_pulse_valid_days * DAY
+        out += (a[1], a[1] + c.rules.ai_pulse_valid_days * DAY)
+    return out
 
 
 def _unreplied(c: Ctx) -> Instants:
+    out: Instants = []
     sla = c.rules.reply_sla_business_hours
     critical = sla * c.rules.reply_critical_multiple
     for t in c.account.threads:
-        yield t.last_at
-        yield t.last_at + c.rules.unreplied_lookback_days * DAY
+        out += (t.last_at, t.last_at + c.rules.unreplied_lookback_days * DAY)
         for needed in (sla, critical):
             # (it fires once *more* than that has passed)
-            yield business_instant(t.last_at, needed, c.account.timezone, c.hours, beyond=True)
+            out.append(
+                business_instant(t.last_at, needed, c.account.timezone, c.hours, beyond=True)
+            )
+    return out
 
 
-def _created(days: Callable[[Ctx], float], hours: Callable[[Ctx], float] | None = None) -> Horizon:
-    def horizon(c: Ctx) -> Instants:
-        created = c.account.created_at
-        if created is not None:
-            yield created + days(c) * DAY
-            if hours is not None:
-                yield created + hours(c) * HOUR
+def _first_response(c: Ctx) -> Instants:
+    created = c.account.created_at
+    if created is None:
+        return []
+    return [
+        created + c.rules.new_account_days * DAY,
+        created + c.rules.first_response_sla_hours * HOUR,
+    ]
 
-    return horizon
+
+def _never_touched(c: Ctx) -> Instants:
+    created = c.account.created_at
+    return [] if created is None else [created + c.rules.new_account_days * DAY]
 
 
 def _overdue(c: Ctx) -> Instants:
+    out: Instants = [c.account.next_task_due_at]
     for t in c.account.tasks:
-        if t.status == "open" and t.due_at is not None:
-            yield t.due_at
-    yield c.account.next_task_due_at
+        if t.status == "open":
+            out.append(t.due_at)
+    return out
 
 
 def _call_retry(c: Ctx) -> Instants:
     at = c.account.rollup.last_outbound_call_at
-    if at is not None:
-        yield at
-        yield at + c.rules.call_retry_hours * HOUR
+    return [] if at is None else [at, at + c.rules.call_retry_hours * HOUR]
 
 
 def _stale_request(c: Ctx) -> Instants:
+    out: Instants = []
     for req in c.account.requests:
         if req.impact != "high" or req.status in ("shipped", "declined"):
             continue
         if req.activity_ahead:
-            yield c.now  # a linked activity lies ahead, at a time not loaded: look every time
-        stamps = [req.updated_at, req.discussed_at, req.last_activity_at, req.created_at]
-        for stamp in stamps:
+            out.append(c.now)  # a linked activity lies ahead, at a time not loaded: look again
+        for stamp in (req.updated_at, req.discussed_at, req.last_activity_at, req.created_at):
             if stamp is not None:
-                yield stamp
-                yield stamp + c.rules.stale_request_days * DAY
+                out += (stamp, stamp + c.rules.stale_request_days * DAY)
+    return out
 
 
 def _task_completions(c: Ctx) -> Instants:
-    for t in c.account.tasks:
-        if t.completed_at is not None:
-            yield t.completed_at
+    return [t.completed_at for t in c.account.tasks]
 
 
 def _shipped(c: Ctx) -> Instants:
+    out = _task_completions(c)
     for req in c.account.requests:
         if req.status == "shipped" and req.shipped_at is not None:
-            yield req.shipped_at
-            yield req.shipped_at + c.rules.news_window_days * DAY
-    yield from _task_completions(c)
+            out += (req.shipped_at, req.shipped_at + c.rules.news_window_days * DAY)
+    return out
 
 
 def _discussed(c: Ctx) -> Instants:
+    out = _task_completions(c)
     for req in c.account.requests:
         if req.discussed_at is not None:
-            yield req.discussed_at
-            yield req.discussed_at + c.rules.news_window_days * DAY
-    yield from _task_completions(c)
+            out += (req.discussed_at, req.discussed_at + c.rules.news_window_days * DAY)
+    return out
 
 
 def _recent_touch(c: Ctx) -> Instants:
     touch = c.last_touch()
-    if touch is not None:
-        policy = c.account.touch_policy
-        limit = getattr(c.rules.touch_days, policy, c.rules.touch_days.standard)
-        yield touch[0] + limit * DAY
+    if touch is None:
+        return []
+    policy = c.account.touch_policy
+    limit = getattr(c.rules.touch_days, policy, c.rules.touch_days.standard)
+    return [touch[0] + limit * DAY]
 
 
 def _meeting_cadence(c: Ctx) -> Instants:
     cadence = getattr(c.rules.meeting_cadence_days, c.account.touch_policy, None)
     if cadence is None:
-        return
+        return []
+    out: Instants = []
     if c.account.created_at is not None:
-        yield c.account.created_at + cadence * DAY
+        out.append(c.account.created_at + cadence * DAY)
     held = c.last_meeting_held()
     if held is not None:
-        yield held[0] + cadence * DAY
+        out.append(held[0] + cadence * DAY)
+    return out
 
 
 def _next_step(c: Ctx) -> Instants:
+    out: Instants = []
+    grace, window = c.rules.next_step_grace_hours * HOUR, c.rules.next_step_window_days * DAY
     for m in c.account.meetings:
-        yield m.starts_at
-        yield m.ends_at
-        yield m.ends_at + c.rules.next_step_grace_hours * HOUR
-        yield m.ends_at + c.rules.next_step_window_days * DAY
+        out += (m.starts_at, m.ends_at, m.ends_at + grace, m.ends_at + window)
+    return out
 
 
 def _next_action(c: Ctx) -> Instants:
-    yield c.account.next_task_due_at  # (the next meeting's start is every account's horizon)
+    return [c.account.next_task_due_at]  # (the next meeting's start is every account's)
 
 
 def _nothing(c: Ctx) -> Instants:
-    return iter(())
+    return []
 
 
 HORIZONS: dict[str, Horizon] = {
     "unreplied_customer_email": _unreplied,
-    "no_first_response": _created(
-        lambda c: c.rules.new_account_days, lambda c: c.rules.first_response_sla_hours
-    ),
+    "no_first_response": _first_response,
     "overdue_task": _overdue,
     "call_retry_due": _call_retry,
     "stale_high_impact_request": _stale_request,
@@ -185,7 +187,7 @@ HORIZONS: dict[str, Horizon] = {
     "request_shipped": _shipped,
     "request_discussed": _discussed,
     "no_recent_touch": _recent_touch,
-    "never_touched": _created(lambda c: c.rules.new_account_days),
+    "never_touched": _never_touched,
     "stale_meeting_cadence": _meeting_cadence,
     "missing_next_step": _next_step,
     "no_next_action": _next_action,
@@ -193,7 +195,20 @@ HORIZONS: dict[str, Horizon] = {
     "pulse_divergence": _pulses,
 }
 
-_BY_DETECTOR = {id(detect): HORIZONS[signal] for signal, detect in DETECTORS.items()}
+_ENABLED: dict[tuple[str, ...], tuple[Horizon, ...]] = {}
+
+
+def _enabled_horizons(c: Ctx) -> tuple[Horizon, ...]:
+    """The horizons of the enabled signals, each function once, the pulses' always (the
+    card's pulse block shows them whatever the signals)."""
+    key = c.rules.disabled_signals
+    found = _ENABLED.get(key)
+    if found is None:
+        chosen = [HORIZONS[s] for s in DETECTORS if c.rules.enabled(s)] + [_pulses]
+        found = _ENABLED[key] = tuple(
+            h for i, h in enumerate(chosen) if h is not _nothing and h not in chosen[:i]
+        )
+    return found
 
 
 def _local_midnight_after(now: datetime, tz_name: str) -> datetime:
@@ -205,7 +220,7 @@ def _card_instants(
     card: Card,
     alerts: Mapping[str, StoredAlert],
     escalation_due: Callable[[Reason, StoredAlert], datetime | None],
-) -> Instants:
+) -> Iterator[datetime | None]:
     """When the card's own parts can change: its score, "last touch N days", the upcoming
     meeting flag, the renewal hook, escalation."""
     now, facts = c.now, c.account
@@ -260,27 +275,18 @@ def next_check_at(
     facts = c.account
     if facts.rollup.data_until is not None and facts.rollup.data_until > now:
         return now  # newer data to come into view at times not loaded: look every time
-    best: datetime | None = None
-
-    def consider(instants: Iterable[datetime | None]) -> None:
-        nonlocal best
-        for t in instants:
-            if t is not None and t >= now and (best is None or t < best):
-                best = t
-
-    consider((facts.next_meeting_at,))
-    for detect in enabled_detectors(c.rules):
-        consider(_BY_DETECTOR[id(detect)](c))
-    consider(_pulses(c))  # the card's pulse block, whatever the signals
+    instants: list[datetime | None] = [facts.next_meeting_at]
+    for horizon in _enabled_horizons(c):
+        instants.extend(horizon(c))
     for r in reasons:
         if r.signal in AGED_DETAILS and r.since is not None:
-            consider((ago_changes_at(r.since, now),))
+            instants.append(ago_changes_at(r.since, now))
         stored = alerts.get(alert_key(facts.id, r))
         if stored is not None and stored.state is AlertState.SNOOZED:
-            consider((stored.snooze_until,))
+            instants.append(stored.snooze_until)
     if card is not None:
-        consider(_card_instants(c, card, alerts, escalation_due))
-    return best
+        instants.extend(_card_instants(c, card, alerts, escalation_due))
+    return min((t for t in instants if t is not None and t >= now), default=None)
 
 
 def exclusion_ends_at(until: date | None, org_timezone: str) -> datetime | None:

@@ -147,11 +147,14 @@ def sweep_portfolio(
     flagged: list[tuple[AccountFacts, Rules, list[Reason]]] = []
     suppressed: list[Suppression] = []
     fired: dict[str, tuple[str, Reason]] = {}
+    contexts: list[tuple[Ctx, list[Reason]]] = []  # with ``checks``: to find the next checks
     for facts in portfolio.accounts:
         rules = portfolio.rules_for(facts)
         ctx = Ctx(facts, rules, now, hours)
         reasons = evaluate(ctx)
         suppressed.extend(ctx.suppressed)
+        if checks:
+            contexts.append((ctx, reasons))
         if reasons:
             flagged.append((facts, rules, reasons))
             for r in reasons:
@@ -168,21 +171,14 @@ def sweep_portfolio(
             cards.append(card)
             by_account[facts.id] = card
     next_checks: dict[str, datetime | None] = {}
-    if checks:
-        fired_by_account = {facts.id: reasons for facts, _, reasons in flagged}
-        for facts in portfolio.accounts:
-            rules = portfolio.rules_for(facts)
+    for ctx, reasons in contexts:
 
-            def escalation(r: Reason, stored: StoredAlert) -> datetime | None:
-                return _escalation_due_at(r, stored, facts, rules, portfolio)  # noqa: B023
+        def escalation(r: Reason, stored: StoredAlert, c: Ctx = ctx) -> datetime | None:
+            return _escalation_due_at(r, stored, c.account, c.rules, portfolio)
 
-            next_checks[facts.id] = next_check_at(
-                Ctx(facts, rules, now, hours),
-                fired_by_account.get(facts.id, ()),
-                alerts,
-                by_account.get(facts.id),
-                escalation,
-            )
+        next_checks[ctx.account.id] = next_check_at(
+            ctx, reasons, alerts, by_account.get(ctx.account.id), escalation
+        )
     return Swept(cards, suppressed, len(portfolio.accounts), changes, next_checks)
 
 
