@@ -169,7 +169,8 @@ def record_checks(
         org_tz = load_org(conn).timezone
         today = local_date(now, org_tz)
         for acc, until in conn.execute(select(Exclusion.account_id, Exclusion.until)):
-            if (until is None or until >= today) and acc not in rows:
+            active = until is None or until >= today
+            if active and acc not in rows and (whole or acc in others):
                 rows[acc] = exclusion_ends_at(until, org_tz)
                 others.discard(acc)
     rows.update(dict.fromkeys(others))
