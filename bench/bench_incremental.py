@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sqlalchemy import Engine, select, text  # noqa: E402
+from sqlalchemy import Engine, func, select, text  # noqa: E402
 
 from bench.bench_sweep import REFERENCE, database, nullcluster, time_floor  # noqa: E402
 from bench.generate import cached_dataset  # noqa: E402
-from bot.db.models import Account, Alert, QueueCard  # noqa: E402
+from bot.db.models import Account, AccountSweepState, Alert, QueueCard  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
 from bot.engine.sweep_state import mark_changed  # noqa: E402
 from bot.importer import import_file  # noqa: E402
@@ -66,6 +66,9 @@ class Row:
     incremental_rss_mb: float
     evaluated: int
     same_queue: bool
+    due_by_time: int  # accounts whose next check falls within the hour, of them with a card
+    due_with_card: int
+    cards: int
 
 
 def sweep_once(url: str, as_of: Any, *extra: str) -> dict[str, Any]:
@@ -184,6 +187,7 @@ def measure(backend: str, url: str, accounts: int, runs: int, console: Console) 
     mark_changed_s = time_marking(engine, changed)
     mark_all_s = time_marking(engine, ids)
 
+    due_by_time, due_with_card, cards = due_within(engine)
     inc = sweep_once(url, INCREMENTAL_AT, "incremental")
     console.log(f"{backend}: incremental {inc}")
     before = queue_digest(engine)
@@ -207,7 +211,24 @@ def measure(backend: str, url: str, accounts: int, runs: int, console: Console) 
         inc["rss_mb"],
         inc["cards"],
         before == after and not inc["full"],
+        due_by_time,
+        due_with_card,
+        cards,
     )
+
+
+def due_within(engine: Engine) -> tuple[int, int, int]:
+    """Accounts due by time alone at INCREMENTAL_AT, those of them with a card, and cards."""
+    with engine.connect() as conn:
+        due = select(AccountSweepState.account_id).where(
+            AccountSweepState.next_check_at <= INCREMENTAL_AT
+        )
+        n_due = conn.execute(select(func.count()).select_from(due.subquery())).scalar_one()
+        with_card = conn.execute(
+            select(func.count()).where(QueueCard.account_id.in_(due))
+        ).scalar_one()
+        cards = conn.execute(select(func.count()).select_from(QueueCard)).scalar_one()
+    return int(n_due), int(with_card), int(cards)
 
 
 def analyze(engine: Engine, backend: str) -> None:
@@ -257,6 +278,7 @@ def print_table(rows: list[Row]) -> None:
         "1% import s",
         "mark 1% s",
         "mark all s",
+        "due by time (with card / cards)",
         "re-evaluated",
         "incremental s",
         "incr RSS MB",
@@ -276,6 +298,7 @@ def print_table(rows: list[Row]) -> None:
             f"{r.change_import_s:.2f}",
             f"{r.mark_changed_s:.3f}",
             f"{r.mark_all_s:.2f}",
+            f"{r.due_by_time:,} ({r.due_with_card:,} / {r.cards:,})",
             f"{r.evaluated:,} ({r.evaluated / r.accounts:.1%})",
             f"{r.incremental_s:.2f}",
             f"{r.incremental_rss_mb:.0f}",
