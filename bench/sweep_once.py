@@ -1,7 +1,10 @@
 """One sweep in a fresh process: prints {"sweep_s", "rss_mb", "worker_rss_mb", "cards"} as JSON
 (``worker_rss_mb``: the largest peak RSS of the sweep's worker processes, 0 without any).
 
-python bench/sweep_once.py DATABASE_URL AS_OF [WORKERS]
+python bench/sweep_once.py DATABASE_URL AS_OF [WORKERS | incremental]
+
+With ``incremental``: ``sweep --incremental`` instead ("cards" is then the number of accounts
+it re-evaluated, "accounts" of those in scope).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.db.session import make_engine
+from bot.engine.incremental import run_incremental_sweep
 from bot.engine.sweep import run_sweep
 
 
@@ -30,11 +34,19 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     url, as_of = sys.argv[1], datetime.fromisoformat(sys.argv[2])
-    workers = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    incremental = len(sys.argv) > 3 and sys.argv[3] == "incremental"
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 and not incremental else None
     engine = make_engine(url)
     with engine.connect() as conn:  # connect before timing: the sweep, not the handshake
         conn.exec_driver_sql("SELECT 1")
     started = time.perf_counter()
+    if incremental:
+        done = run_incremental_sweep(engine, as_of)
+        elapsed = time.perf_counter() - started
+        out = {"sweep_s": elapsed, "rss_mb": peak_rss_mb(), "worker_rss_mb": 0.0}
+        out |= {"cards": done.evaluated, "accounts": done.accounts, "full": done.full}
+        print(json.dumps(out))
+        return
     result = run_sweep(engine, as_of, dry_run=False, workers=workers)
     elapsed = time.perf_counter() - started
     rss_mb = peak_rss_mb()

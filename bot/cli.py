@@ -28,6 +28,7 @@ from bot.db.session import DatabaseError, ensure_schema, make_engine
 from bot.engine.business_time import zone
 from bot.engine.digest import select_digest
 from bot.engine.facts import load_org, load_users
+from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.engine.lookup import find_account
 from bot.engine.policy import AutomationLevel, Policy, org_level, parse_blocker, parse_level
 from bot.engine.sweep import run_sweep
@@ -370,6 +371,14 @@ def sweep(
             "per CPU, at most 4; 1 sweeps in this process alone.",
         ),
     ] = None,
+    incremental: Annotated[
+        bool,
+        typer.Option(
+            "--incremental",
+            help="Re-evaluate only the accounts whose data changed or whose next threshold has "
+            "passed, then print the whole queue (--user: that user's part of it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the follow-up sweep: flag accounts into lanes and record their alerts.
 
@@ -380,6 +389,11 @@ def sweep(
         now = _as_of(engine, as_of)
         if user is not None:
             _require_user(engine, user)
+        if incremental:
+            if dry_run:
+                raise CliError("--incremental records what it finds: it has no --dry-run")
+            _incremental_sweep(engine, now, fmt, user)
+            return
         result = run_sweep(engine, now, dry_run=dry_run, csm_id=user, workers=workers)
     if fmt is Format.json:
         _dump_json(result.to_json())
@@ -392,6 +406,24 @@ def sweep(
     with engine.connect() as conn:
         today = now.astimezone(zone(load_org(conn).timezone)).date()
     print_lanes(out, result.lanes(), today=today)
+    print_suppressed(out, result.suppressed)
+
+
+def _incremental_sweep(engine: Engine, now: datetime, fmt: Format, user: str | None) -> None:
+    done = run_incremental_sweep(engine, now)
+    with engine.connect() as conn:
+        result = as_sweep_result(done, stored_queue(conn, user))
+    if fmt is Format.json:
+        _dump_json(result.to_json())
+        return
+    how = "as a full sweep" if done.full else "incremental"
+    out.print(
+        f"Sweep as of {now.isoformat()} ({how}): re-evaluated {done.evaluated} of "
+        f"{done.accounts} accounts; {len(result.cards)} cards in the queue"
+        + (f" of {user}" if user else "")
+        + f", {done.alerts_new} new alerts"
+    )
+    print_lanes(out, result.lanes())
     print_suppressed(out, result.suppressed)
 
 

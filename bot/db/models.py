@@ -495,6 +495,22 @@ class QueueCard(Base):
     card: Mapped[dict[str, Any]] = mapped_column(Json)
 
 
+class AccountSweepState(Base):
+    """Per account, what the incremental sweep (``sweep --incremental``) needs to know: when a
+    recording sweep last evaluated it (``swept_at``), the earliest time its card or alerts can
+    change with time alone (``next_check_at``; None: never), and whether its data changed since:
+    every change bumps ``changes``, and a sweep records in ``swept_changes`` the value it read
+    before loading the account (see :mod:`bot.engine.sweep_state`)."""
+
+    __tablename__ = "account_sweep_state"
+
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
+    swept_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    swept_changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SweepRun(Base):
     __tablename__ = "sweep_runs"
 

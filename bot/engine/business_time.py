@@ -109,3 +109,36 @@ def local_date(moment: datetime, tz_name: str) -> date:
 def local_time_on(day: date, clock: time, tz_name: str) -> datetime:
     """The instant of wall-clock ``clock`` on ``day`` in ``tz_name`` (as UTC)."""
     return datetime.combine(day, clock, tzinfo=zone(tz_name)).astimezone(UTC)
+
+
+def business_instant(
+    start: datetime,
+    hours_needed: float,
+    tz_name: str,
+    hours: BusinessHours,
+    *,
+    beyond: bool = False,
+    max_days: int = 800,
+) -> datetime | None:
+    """The instant at which ``hours_needed`` business hours have passed since ``start`` (the
+    inverse of :func:`business_hours_between`) — with ``beyond``, the first instant after
+    which *more* than that has passed (the next opening when the count is reached at a
+    closing) — or None when that takes more than ``max_days`` (or there are no business
+    days)."""
+    if not hours.days:
+        return None
+    remaining = timedelta(hours=hours_needed)
+    if remaining < timedelta(0) or (remaining == timedelta(0) and not beyond):
+        return start
+    tz = zone(tz_name)
+    day = start.astimezone(tz).date()
+    for _ in range(max_days):
+        if day.isoweekday() in hours.days:
+            opens, closes = _window(day, hours, tz)
+            lo = max(opens, start)
+            if closes > lo:
+                if closes - lo > remaining or (closes - lo == remaining and not beyond):
+                    return lo + remaining
+                remaining -= closes - lo
+        day += timedelta(days=1)
+    return None

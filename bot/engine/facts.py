@@ -109,6 +109,7 @@ class RequestFact:
     shipped_at: datetime | None
     discussed_at: datetime | None
     last_activity_at: datetime | None
+    activity_ahead: bool = False  # a linked activity after ``now`` (not in last_activity_at)
 
 
 @dataclass(slots=True)
@@ -137,6 +138,7 @@ class AccountFacts:
     contact_names: dict[str, str] = field(default_factory=dict)
     next_meeting_at: datetime | None = None  # the next meeting ahead (not canceled)
     has_task_ahead: bool = False  # an open task due after now
+    next_task_due_at: datetime | None = None  # the earliest of those
 
 
 @dataclass(slots=True)
@@ -490,14 +492,15 @@ def _load_tasks(
                 )
             )
     ahead = (
-        select(Task.account_id)
+        select(Task.account_id, func.min(Task.due_at))
         .where(Task.status == "open", Task.due_at > now)
         .group_by(Task.account_id)
     )
-    for (acc,) in scope.run(conn, ahead, Task.account_id):
+    for acc, due_at in scope.run(conn, ahead, Task.account_id):
         facts = by_id.get(acc)
         if facts is not None:
             facts.has_task_ahead = True
+            facts.next_task_due_at = due_at
 
 
 def _load_meetings(
@@ -647,6 +650,7 @@ def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFact
         until = request_activity_until(conn, future, now)
         for rid in future:
             requests[rid].last_activity_at = until.get(rid)
+            requests[rid].activity_ahead = True
     for rid, accs in links.items():
         fact = requests.get(rid)
         if fact is not None:

@@ -17,7 +17,7 @@ Each part stays below its maximum, so the sum stays below 100; it is rounded to 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.engine.rules import Lane, Severity
 
@@ -69,3 +69,29 @@ def action_score(
     if lane is Lane.OWE:
         total += age_points(oldest_obligation, now)
     return round(total, 2)
+
+
+def score_changes_at(
+    severity: Severity,
+    mrr: float | None,
+    renewal: date | None,
+    today: date,
+    lane: Lane,
+    oldest_obligation: datetime | None,
+    now: datetime,
+) -> datetime | None:
+    """The earliest instant after ``now`` at which the (rounded) score can change while the
+    date stays ``today``: only the age points move within a day, and only in the Owe lane.
+    Slightly early (never late): the age points' crossing of the next rounding step, less a
+    margin for floating point. None when it cannot change within the day this way."""
+    if lane is not Lane.OWE or oldest_obligation is None:
+        return None
+    base = SEVERITY_POINTS[severity] + mrr_points(mrr) + renewal_points(renewal, today)
+    score = action_score(severity, mrr, renewal, today, lane, oldest_obligation, now)
+    target = score + 0.005 - base - 1e-7  # the age points at which the rounding moves up
+    if target <= age_points(oldest_obligation, now):
+        return now
+    if target >= AGE_POINTS:
+        return None
+    days = AGE_HALF_DAYS * (1.0 / (1.0 - target / AGE_POINTS) - 1.0)
+    return max(now, oldest_obligation + timedelta(days=days))

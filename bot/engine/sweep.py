@@ -28,7 +28,7 @@ from bot.engine.alerts import (
     reconcile,
     uncleared_outside,
 )
-from bot.engine.business_time import business_hours_between, local_date
+from bot.engine.business_time import business_hours_between, business_instant, local_date
 from bot.engine.facts import (
     AccountFacts,
     Portfolio,
@@ -36,11 +36,13 @@ from bot.engine.facts import (
     load_portfolio,
     scope_ranges,
 )
+from bot.engine.horizons import next_check_at
 from bot.engine.queue import card_rank, store_queue
 from bot.engine.results import Card, Pulse, Reason, Suppression, iso_z
 from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
 from bot.engine.scoring import action_score
 from bot.engine.signals import Ctx, evaluate, valid_ai_pulse, valid_csm_pulse
+from bot.engine.sweep_state import changes_seen, record_checks
 from bot.engine.writer import CardDraft, CardWriter, RulesWriter
 from bot.gc_pause import gc_paused
 
@@ -126,6 +128,8 @@ class Swept:
     suppressed: list[Suppression]
     accounts: int
     changes: AlertChanges
+    # with ``checks``: each account's next_check_at (bot.engine.horizons), by id
+    checks: dict[str, datetime | None]
 
 
 def sweep_portfolio(
@@ -133,18 +137,24 @@ def sweep_portfolio(
     portfolio: Portfolio,
     writer: CardWriter,
     scope: Scope,
+    *,
+    checks: bool = False,
 ) -> Swept:
-    """Signals → alerts (reconciled with the stored ones of the scope, not written) → cards."""
+    """Signals → alerts (reconciled with the stored ones of the scope, not written) → cards;
+    with ``checks``, each account's next_check_at too (what a recording sweep stores)."""
     now = portfolio.now
     hours = portfolio.org.business_hours
     flagged: list[tuple[AccountFacts, Rules, list[Reason]]] = []
     suppressed: list[Suppression] = []
     fired: dict[str, tuple[str, Reason]] = {}
+    contexts: list[tuple[Ctx, list[Reason]]] = []  # with ``checks``: to find the next checks
     for facts in portfolio.accounts:
         rules = portfolio.rules_for(facts)
         ctx = Ctx(facts, rules, now, hours)
         reasons = evaluate(ctx)
         suppressed.extend(ctx.suppressed)
+        if checks:
+            contexts.append((ctx, reasons))
         if reasons:
             flagged.append((facts, rules, reasons))
             for r in reasons:
@@ -153,14 +163,26 @@ def sweep_portfolio(
     stored = load_alerts(conn, fired, scope)
     alerts, changes = reconcile(fired, stored, now)
     cards = []
+    by_account: dict[str, Card] = {}
     for facts, rules, reasons in flagged:
         shown = [r for r in reasons if alerts[alert_key(facts.id, r)].visible(now)]
         if shown:
-            cards.append(build_card(facts, rules, shown, alerts, portfolio, writer))
-    return Swept(cards, suppressed, len(portfolio.accounts), changes)
+            card = build_card(facts, rules, shown, alerts, portfolio, writer)
+            cards.append(card)
+            by_account[facts.id] = card
+    next_checks: dict[str, datetime | None] = {}
+    for ctx, reasons in contexts:
+
+        def escalation(r: Reason, stored: StoredAlert, c: Ctx = ctx) -> datetime | None:
+            return _escalation_due_at(r, stored, c.account, c.rules, portfolio)
+
+        next_checks[ctx.account.id] = next_check_at(
+            ctx, reasons, alerts, by_account.get(ctx.account.id), escalation
+        )
+    return Swept(cards, suppressed, len(portfolio.accounts), changes, next_checks)
 
 
-def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
+def _sweep_range(url: str, now: datetime, id_range: tuple[str, str], checks: bool) -> Swept:
     """A worker process's share: its own engine, the accounts from ``id_range[0]`` to
     ``id_range[1]``, their stored alerts; nothing written."""
     from bot.db.session import make_engine
@@ -168,14 +190,16 @@ def _sweep_range(url: str, now: datetime, id_range: tuple[str, str]) -> Swept:
     engine = make_engine(url)
     try:
         with gc_paused(), engine.connect() as conn:
-            return _sweep_one_range(conn, now, id_range)
+            return _sweep_one_range(conn, now, id_range, checks)
     finally:
         engine.dispose()
 
 
-def _sweep_one_range(conn: Connection, now: datetime, id_range: tuple[str, str]) -> Swept:
+def _sweep_one_range(
+    conn: Connection, now: datetime, id_range: tuple[str, str], checks: bool
+) -> Swept:
     portfolio = load_portfolio(conn, now, id_range=id_range)
-    return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range))
+    return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range), checks=checks)
 
 
 def _sweep_in_parallel(
@@ -195,8 +219,8 @@ def _sweep_in_parallel(
     others = ranges[1:]
     new_ids: dict[str, int] = {}
     with ProcessPoolExecutor(max_workers=len(others), mp_context=context) as pool:
-        futures = [pool.submit(_sweep_range, url, now, id_range) for id_range in others]
-        swept = _sweep_one_range(conn, now, ranges[0])
+        futures = [pool.submit(_sweep_range, url, now, id_range, record) for id_range in others]
+        swept = _sweep_one_range(conn, now, ranges[0], record)
         if record:
             new_ids.update(apply_changes(conn, swept.changes, now))
         for future in futures:
@@ -205,6 +229,7 @@ def _sweep_in_parallel(
             swept.suppressed.extend(part.suppressed)
             swept.accounts += part.accounts
             swept.changes.extend(part.changes)
+            swept.checks.update(part.checks)
             if record:
                 new_ids.update(apply_changes(conn, part.changes, now))
     # Alerts of accounts before the first range or after the last (out of scope now) clear.
@@ -231,6 +256,8 @@ def sweep_in(
     processes connect."""
     started = datetime.now(now.tzinfo)
     whole = csm_id is None and account_ids is None
+    # The change counters as they stand before anything is loaded (bot.engine.sweep_state).
+    seen = {} if dry_run else changes_seen(conn)
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
     splittable = whole and url is not None and workers > 1 and writer is None
     count, ranges = scope_ranges(conn, workers) if splittable else (0, [])
@@ -242,7 +269,7 @@ def sweep_in(
         scope = Scope() if whole else Scope([f.id for f in portfolio.accounts])
         if not whole:
             scope_ids = sorted({f.id for f in portfolio.accounts} | set(account_ids or ()))
-        swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope)
+        swept = sweep_portfolio(conn, portfolio, writer or RulesWriter(), scope, checks=not dry_run)
         new_ids = {} if dry_run else apply_changes(conn, swept.changes, now)
     cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
     if not dry_run:
@@ -258,6 +285,7 @@ def sweep_in(
             scope_ids=scope_ids,
             fallback_csm_id=fallback_csm(conn),
         )
+        record_checks(conn, now, swept.checks, seen, whole=whole)
     cards.sort(key=card_rank)
     suppressed.sort(key=lambda s: (s.account, s.signal, s.evidence))
 
@@ -401,6 +429,26 @@ def _due_for_escalation(
         cap=rules.escalate_after_business_hours + 1,
     )
     return waited >= rules.escalate_after_business_hours
+
+
+def _escalation_due_at(
+    reason: Reason,
+    stored: StoredAlert,
+    facts: AccountFacts,
+    rules: Rules,
+    portfolio: Portfolio,
+) -> datetime | None:
+    """When a critical reason's alert becomes due for escalation by time (None: no time in
+    it — a tier drop is due at once)."""
+    if reason.facts.get("tier_drop") or reason.severity is not Severity.CRITICAL:
+        return None
+    since = stored.first_critical_at or portfolio.now
+    return business_instant(
+        since,
+        rules.escalate_after_business_hours,
+        facts.timezone,
+        portfolio.org.business_hours,
+    )
 
 
 def _pulse(ctx: Ctx) -> Pulse:

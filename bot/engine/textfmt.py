@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MAX_QUOTED = 80
 
@@ -33,3 +33,21 @@ def quote(text: str, limit: int = MAX_QUOTED) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return f"'{text}'"
+
+
+def ago_changes_at(start: datetime, now: datetime) -> datetime:
+    """The first instant after ``now`` at which ``ago(start, ·)`` may read differently (the next
+    minute, hour, day, 30-day or 365-day boundary of the span, as ``ago`` rounds it)."""
+    seconds = max(0.0, (now - start).total_seconds())
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return start + timedelta(minutes=max(minutes + 1, 2))
+    hours = minutes // 60
+    if hours < 48:
+        return start + timedelta(hours=hours + 1)
+    days = hours // 24
+    if days < 70:
+        return start + timedelta(days=days + 1)
+    if days < 730:
+        return start + timedelta(days=min(730, (days // 30 + 1) * 30))
+    return start + timedelta(days=(days // 365 + 1) * 365)

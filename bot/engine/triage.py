@@ -17,6 +17,7 @@ from bot.db.models import Account, Activity, Alert, AuditLog, Exclusion, Task
 from bot.engine.alerts import AlertNotFound, AlertState, set_state
 from bot.engine.business_time import BusinessHours, add_business_days, local_date, local_time_on
 from bot.engine.rollups import refresh_rollups
+from bot.engine.sweep_state import mark_changed
 
 # Marking these done means "I reached out": the bot records a touch so the signal resolves.
 TOUCH_SIGNALS = frozenset(
@@ -67,6 +68,7 @@ def snooze(
     set_state(
         conn, alert_id, AlertState.SNOOZED, actor=actor, now=now, snooze_until=until, expect=expect
     )
+    _mark_account_of(conn, alert_id)
 
 
 def dismiss(
@@ -81,6 +83,7 @@ def dismiss(
     set_state(
         conn, alert_id, AlertState.DISMISSED, actor=actor, now=now, reason=reason, expect=expect
     )
+    _mark_account_of(conn, alert_id)
 
 
 def reopen(
@@ -94,6 +97,7 @@ def reopen(
         ).where(Alert.id == alert_id)
     ).first()
     set_state(conn, alert_id, AlertState.OPEN, actor=actor, now=now, expect=expect)
+    _mark_account_of(conn, alert_id)
     if row is not None and row.state == AlertState.DONE.value and row.state_changed_at:
         _revert_done(conn, row.account_id, row.signal, row.evidence, row.state_changed_at)
 
@@ -131,6 +135,7 @@ def mark_done(
         raise AlertNotFound(f"no alert {alert_id}")
     account_id, signal, evidence = row
     set_state(conn, alert_id, AlertState.DONE, actor=actor, now=now, expect=expect)
+    mark_changed(conn, [account_id])
     if signal in TOUCH_SIGNALS:
         conn.execute(
             insert(Activity).values(
@@ -168,6 +173,7 @@ def exclude_account(
     now: datetime,
 ) -> None:
     conn.execute(delete(Exclusion).where(Exclusion.account_id == account_id))
+    mark_changed(conn, [account_id])
     conn.execute(
         insert(Exclusion).values(
             account_id=account_id, reason=reason, until=until, created_at=now, created_by=actor
@@ -187,8 +193,16 @@ def include_account(conn: Connection, account_id: str, *, actor: str | None, now
     """Let an excluded account back in; False when it was not excluded."""
     removed = conn.execute(delete(Exclusion).where(Exclusion.account_id == account_id)).rowcount
     if removed:
+        mark_changed(conn, [account_id])
         _audit(conn, now, actor, "account.include", account_id, None)
     return bool(removed)
+
+
+def _mark_account_of(conn: Connection, alert_id: int) -> None:
+    """An alert's state changed: its account's card changes (the incremental sweep)."""
+    account = conn.execute(select(Alert.account_id).where(Alert.id == alert_id)).scalar()
+    if account is not None:
+        mark_changed(conn, [account])
 
 
 def account_exists(conn: Connection, account_id: str) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from bot.db.bulk import bulk_insert
 from bot.db.models import Account, Contact, Org, User
 from bot.engine.rollups import refresh_rollups
+from bot.engine.sweep_state import mark_changed
 from bot.importer.fields import (
     Invalid,
     identifier,
@@ -507,6 +508,8 @@ def import_accounts_csv(
         bulk_insert(conn, ACCOUNTS, creates)
         bulk_update(conn, ACCOUNTS, updates)
         bulk_insert(conn, CONTACTS, contact_rows)
+        # the stored accounts this file changes (their own fields or new contacts)
+        mark_changed(conn, [row[PK] for row in updates] + [r["account_id"] for r in contact_rows])
         ticker.finish()
         new_ids = [row.account_id for row in good if row.new]
         if new_ids:

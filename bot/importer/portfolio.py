@@ -26,9 +26,15 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
-from bot.db.bulk import done
-from bot.db.models import Org
+from bot.db.bulk import done, id_chunks, member_of
+from bot.db.models import Org, RequestAccount
 from bot.engine.rollups import FreshFolds, refresh_rollups, store_folds
+from bot.engine.sweep_state import (
+    mark_all_changed,
+    mark_changed,
+    mark_csms_changed,
+    mark_teams_changed,
+)
 from bot.importer.fields import Invalid, describe, suggest, timestamp, zone
 from bot.importer.kinds import KIND_ORDER, ORG_DEFAULTS, Kind, org_fields, portfolio_kinds
 from bot.importer.progress import Ticker
@@ -300,6 +306,9 @@ def import_portfolio(
                     report.created[name] = len(plan.creates)
                     report.updated[name] = len(plan.updates)
                     report.unchanged[name] = plan.unchanged
+                new_accounts = (
+                    {r["id"] for r in plans["accounts"].creates} if "accounts" in plans else set()
+                )
                 if writer is not None:
                     ticker.phase("refreshing rollups", None)
                     store_folds(conn, fresh, writer.inserts, new=True)
@@ -311,6 +320,7 @@ def import_portfolio(
             if dry_run:
                 return _done(report, started)
             _refresh(conn, plans, fresh_ids, ticker)
+            _mark(conn, plans, new_accounts, org_row if org_changed else None, stored_org)
             ticker.phase("saving", None)
             freeing = _free_meanwhile(garbage)
     except refusals(engine.dialect) as exc:  # a rule the checks above missed
@@ -420,6 +430,46 @@ def _refresh(conn: Connection, plans: dict[str, KindPlan], fresh: set[str], tick
         ticker.phase("refreshing rollups", len(accounts))
         refresh_rollups(conn, sorted(accounts), sorted(requests))
     ticker.finish()
+
+
+# org columns a card depends on: a change marks every account
+SWEPT_ORG_COLUMNS = ("rules", "business_hours", "timezone", "fallback_csm_id")
+
+
+def _mark(
+    conn: Connection,
+    plans: dict[str, KindPlan],
+    new_accounts: set[str],
+    org_row: dict[str, Any] | None,
+    stored_org: dict[str, Any] | None,
+) -> None:
+    """Mark for the incremental sweep what the file changed (bot.engine.sweep_state): the
+    stored accounts it touched (accounts created by the file have no sweep state yet: they are
+    due anyway), the accounts linked to a request whose activities changed, the accounts of
+    changed users and teams, and every account when the org's rules, hours, time zone or
+    fallback CSM changed."""
+    accounts: set[str] = set()
+    requests: set[str] = set()
+    for name, plan in plans.items():
+        if name not in ("users", "teams"):
+            accounts |= plan.marked
+        requests |= plan.touched_requests
+    for part in id_chunks(conn, sorted(requests)):
+        linked = select(RequestAccount.account_id).where(
+            member_of(conn, RequestAccount.request_id, part)
+        )
+        accounts.update(conn.execute(linked).scalars())
+    mark_changed(conn, accounts - new_accounts)
+    if "users" in plans:
+        mark_csms_changed(conn, plans["users"].marked)
+    if "teams" in plans:
+        mark_teams_changed(conn, plans["teams"].marked)
+    if (
+        org_row is not None
+        and stored_org is not None
+        and any(c in org_row and org_row[c] != stored_org[c] for c in SWEPT_ORG_COLUMNS)
+    ):
+        mark_all_changed(conn)
 
 
 def _done(report: ImportReport, started: float) -> ImportReport:

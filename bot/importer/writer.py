@@ -47,6 +47,11 @@ WRITE_BATCH = 5000  # rows per executemany
 PK = "_pk"  # bind name of the primary key in bulk updates
 # kinds whose writes change an account's rollups (refresh_rollups)
 ROLLUP_KINDS = frozenset({"activities", "health_scores", "meetings"})
+# kinds whose rows the sweep reads by account: a change marks the account for the incremental
+# sweep (KindPlan.marked); accounts, requests (through their links), users and teams too
+MARKED_KINDS = frozenset(
+    {"contacts", "meetings", "health_scores", "activities", "tasks", "exclusions"}
+)
 
 REQUESTS_TABLE = Request.__table__
 _LINKS_TABLE = RequestAccount.__table__
@@ -68,6 +73,8 @@ class KindPlan:
     # activities, health scores, meetings: the accounts and requests whose rollups change
     touched_accounts: set[str] = field(default_factory=set)
     touched_requests: set[str] = field(default_factory=set)
+    # the stored accounts whose swept data this plan changes (bot.engine.sweep_state)
+    marked: set[str] = field(default_factory=set)
 
     def release(self) -> list[Any]:
         """Let go of the rows, once written (the counts and touched ids stay): returns them."""
@@ -85,6 +92,7 @@ class KindPlan:
         self.links.update(other.links)
         self.touched_accounts |= other.touched_accounts
         self.touched_requests |= other.touched_requests
+        self.marked |= other.marked
 
 
 def _pk_column(table: Table) -> str:
@@ -187,6 +195,8 @@ def plan_kind(
     field_of = {col: f.name for f in kind.fields.values() for col in f.columns}
     is_activity = kind.name == "activities"
     rollup_kind = kind.name in ROLLUP_KINDS
+    marked_kind = kind.name in MARKED_KINDS
+    is_request = kind.name == "requests"
 
     def check_new(j: int, new: dict[str, Any]) -> None:
         for column in unfilled:  # their default is None
@@ -201,6 +211,8 @@ def plan_kind(
                 check_new(j, new)
         if rollup_kind:
             plan.touched_accounts = set(map(itemgetter("account_id"), rows))
+        if marked_kind:
+            plan.marked = plan.touched_accounts or set(map(itemgetter("account_id"), rows))
         if is_activity and "request_id" in plan.columns:
             requests: set[str | None] = set(map(dict.get, rows, repeat("request_id")))
             requests.discard(None)
@@ -217,6 +229,9 @@ def plan_kind(
             plan.creates.append(row)
             if links:
                 plan.links[row["id"]] = links
+                plan.marked.update(links)
+            if marked_kind:
+                plan.marked.add(row["account_id"])
             if rollup_kind:
                 plan.touched_accounts.add(row["account_id"])
                 if is_activity and row.get("request_id"):
@@ -226,6 +241,17 @@ def plan_kind(
             links_changed = links is not None and stored_links.get(old[pk], []) != links
             if links is not None and links_changed:
                 plan.links[old[pk]] = links
+            if changed or links_changed:
+                if marked_kind:
+                    plan.marked.add(old["account_id"])
+                    plan.marked.add(row.get("account_id", old["account_id"]))
+                elif kind.name == "accounts":
+                    plan.marked.add(old[pk])
+                elif is_request:
+                    plan.marked.update(stored_links.get(old[pk], ()))
+                    plan.marked.update(links or ())
+                elif kind.name in ("users", "teams"):  # (their ids: see MARKED_KINDS)
+                    plan.marked.add(old[pk])
             if changed:
                 row[PK] = old[pk]
                 plan.updates.append(row)

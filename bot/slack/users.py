@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
 
 from bot.db.models import User
+from bot.engine.sweep_state import mark_csms_changed
 from bot.slack.client import error_code
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,13 @@ def _remember(
                 .values(slack_user_id=slack_user_id)
             )
         if slack_tz is not None:
-            conn.execute(update(User).where(User.id == user_id).values(slack_timezone=slack_tz))
+            changed = conn.execute(
+                update(User)
+                .where(User.id == user_id, User.slack_timezone.is_distinct_from(slack_tz))
+                .values(slack_timezone=slack_tz)
+            ).rowcount
+            if changed:  # the business hours of their accounts may move
+                mark_csms_changed(conn, [user_id])
 
 
 def user_for_slack_id(engine: Engine, client: WebClient, slack_user_id: str) -> str | None:
@@ -179,5 +186,7 @@ def user_for_slack_id(engine: Engine, client: WebClient, slack_user_id: str) -> 
         if tz is not None:
             values["slack_timezone"] = tz
         conn.execute(update(User).where(User.id == uid).values(**values))
+        if tz is not None:
+            mark_csms_changed(conn, [uid])
     log.info("linked Slack user %s to user %s by email", slack_user_id, uid)
     return str(uid)

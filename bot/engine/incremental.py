@@ -1,0 +1,150 @@
+"""The incremental sweep (``followup-bot sweep --incremental``; followup-rules.md "Surfaces").
+
+A recording sweep stores, per account, when its card or alerts can next change with time alone
+(``next_check_at``, :mod:`bot.engine.horizons`) and the change counter it saw
+(:mod:`bot.engine.sweep_state`). Whatever changes an account's data bumps its counter: the
+importer (every account a file touches, directly or through its contacts, activities, email
+threads, tasks, meetings, health scores, exclusions, or a request linked to it — old links and
+new), a CSM's time zone or team, a team's rules, the org's rules, business hours, time zone or
+fallback CSM (every account), an alert's state (done, snoozed, dismissed, reopened), an
+exclusion added or lifted.
+
+``sweep --incremental`` then re-evaluates only the accounts that are due (changed, next check
+reached, or never swept) exactly as a full sweep does — same loading, signals, alert
+reconciliation and cards, for just those ids, their uncleared alerts included — replaces their
+stored cards, and stamps every stored card with its ``as_of`` (the others were shown not to
+change). The queue it leaves (cards and alerts) is the one a full sweep at the same ``as_of``
+would leave; alert ids differ only in the order new alerts were numbered. When at least
+``FULL_FROM`` of the accounts are due, it runs the full sweep instead (same result, cheaper).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+
+from bot.db.locks import serialized
+from bot.db.models import Account, QueueCard, SweepRun
+from bot.engine.alerts import alert_key, apply_changes
+from bot.engine.facts import NEVER_FLAGGED_STATUSES, Scope, load_portfolio
+from bot.engine.queue import card_rank, store_queue
+from bot.engine.results import Card, Suppression
+from bot.engine.sweep import (
+    RECORDING_SWEEP_LOCK,
+    SweepResult,
+    fallback_csm,
+    sweep_in,
+    sweep_portfolio,
+)
+from bot.engine.sweep_state import due_accounts, record_checks
+from bot.engine.writer import RulesWriter
+from bot.gc_pause import gc_paused
+
+FULL_FROM = 0.5  # share of the accounts due from which a full sweep is cheaper
+
+
+@dataclass(slots=True)
+class IncrementalResult:
+    as_of: datetime
+    evaluated: int  # accounts re-evaluated
+    accounts: int  # accounts in scope
+    full: bool  # ran as a full sweep
+    alerts_new: int = 0
+    alerts_cleared: int = 0
+    suppressed: list[Suppression] = field(default_factory=list)  # of the re-evaluated accounts
+
+
+def run_incremental_sweep(
+    engine: Engine, now: datetime, *, full_from: float = FULL_FROM
+) -> IncrementalResult:
+    """Re-evaluate the accounts that are due at ``now`` and record what they give (see the
+    module). Takes its turn with the other recording sweeps."""
+    url = engine.url.render_as_string(hide_password=False)
+    with gc_paused(), serialized(engine, RECORDING_SWEEP_LOCK) as conn:
+        return incremental_sweep_in(conn, now, url=url, full_from=full_from)
+
+
+def _accounts_in_scope(conn: Connection) -> int:
+    q = select(func.count(Account.id)).where(
+        or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES))
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def incremental_sweep_in(
+    conn: Connection, now: datetime, *, url: str | None = None, full_from: float = FULL_FROM
+) -> IncrementalResult:
+    started = datetime.now(now.tzinfo)
+    due = due_accounts(conn, now)  # (their counters read before anything is loaded)
+    total = _accounts_in_scope(conn)
+    if due and len(due) >= full_from * max(total, 1):
+        full = sweep_in(conn, now, url=url)
+        return IncrementalResult(
+            now,
+            full.accounts,
+            total,
+            True,
+            full.alerts_new,
+            full.alerts_cleared,
+            full.suppressed,
+        )
+    ids = sorted(due)
+    portfolio = load_portfolio(conn, now, account_ids=ids)
+    swept = sweep_portfolio(conn, portfolio, RulesWriter(), Scope(ids), checks=True)
+    new_ids = apply_changes(conn, swept.changes, now)
+    for card in swept.cards:
+        for r in card.reasons:
+            alert_id = new_ids.get(alert_key(card.account, r))
+            if alert_id is not None:
+                card.alert_ids[r.key_part] = alert_id
+    store_queue(conn, swept.cards, as_of=now, scope_ids=ids, fallback_csm_id=fallback_csm(conn))
+    record_checks(conn, now, swept.checks, due, whole=False, skipped=ids)
+    # Every other stored card was shown not to change by now: it is the queue as of now too.
+    conn.execute(update(QueueCard).where(QueueCard.as_of != now).values(as_of=now))
+    conn.execute(
+        insert(SweepRun).values(
+            as_of=now,
+            started_at=started,
+            finished_at=datetime.now(now.tzinfo),
+            accounts=len(ids),
+            cards=len(swept.cards),
+            alerts_new=len(swept.changes.inserts),
+            alerts_cleared=len(swept.changes.cleared),
+        )
+    )
+    suppressed = sorted(swept.suppressed, key=lambda s: (s.account, s.signal, s.evidence))
+    return IncrementalResult(
+        now,
+        len(ids),
+        total,
+        False,
+        len(swept.changes.inserts),
+        len(swept.changes.cleared),
+        suppressed,
+    )
+
+
+def stored_queue(conn: Connection, owner_id: str | None = None) -> list[Card]:
+    """Every stored card (or ``owner_id``'s), ranked: the queue as the last sweep left it."""
+    q = select(QueueCard.card)
+    if owner_id is not None:
+        q = q.where(QueueCard.owner_id == owner_id)
+    cards = [Card.from_stored(cast(dict[str, Any], data)) for (data,) in conn.execute(q)]
+    cards.sort(key=card_rank)
+    return cards
+
+
+def as_sweep_result(result: IncrementalResult, cards: list[Card]) -> SweepResult:
+    """The whole queue after an incremental sweep, shaped as a sweep's result (the sweep JSON:
+    ``suppressed`` lists the suppressions of the re-evaluated accounts)."""
+    return SweepResult(
+        as_of=result.as_of,
+        cards=cards,
+        suppressed=result.suppressed,
+        accounts=result.accounts,
+        alerts_new=result.alerts_new,
+        alerts_cleared=result.alerts_cleared,
+    )
