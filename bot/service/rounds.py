@@ -1,5 +1,6 @@
 """One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``):
-a recording sweep, the daily DMs due in each reader's time zone, the due actions (executed once
+an incremental sweep (only the accounts whose data changed or whose next check has come are
+evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each reader's time zone, the due actions (executed once
 per account, action and evidence; gated ones stored for approval), then every due message of
 the outbox (action DMs, specialist posts, the actions webhook).
 
@@ -22,7 +23,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.db.locks import try_lock
-from bot.engine.sweep import run_sweep
+from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.outbox import DrainReport, drain
 from bot.service.schedule import send_due_digests
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 class RoundReport:
     as_of: datetime
     accounts: int = 0
+    evaluated: int = 0  # accounts the incremental sweep re-evaluated
     cards: int = 0
     digests: DeliveryReport | None = None
     actions: ActionsReport = field(init=False)
@@ -47,7 +49,10 @@ class RoundReport:
         self.actions = ActionsReport(self.as_of)
 
     def lines(self) -> list[str]:
-        out = [f"swept {self.accounts} accounts ({self.cards} cards)"]
+        out = [
+            f"swept: re-evaluated {self.evaluated} of {self.accounts} accounts "
+            f"({self.cards} cards in the queue)"
+        ]
         if self.digests is not None and self.digests.outcomes:
             out.append(f"daily DMs: {self.digests.summary()}")
             out += [f"  {o.describe()}" for o in self.digests.outcomes]
@@ -73,8 +78,14 @@ def run_round(
 ) -> RoundReport:
     """Every job due at ``now`` (see the module docstring)."""
     report = RoundReport(now)
-    result = run_sweep(engine, now, dry_run=False)
-    report.accounts, report.cards = result.accounts, len(result.cards)
+    swept = run_incremental_sweep(engine, now)
+    with engine.connect() as conn:
+        result = as_sweep_result(swept, stored_queue(conn))
+    report.accounts, report.evaluated, report.cards = (
+        swept.accounts,
+        swept.evaluated,
+        len(result.cards),
+    )
 
     def digests() -> None:
         if client is not None:
