@@ -1,8 +1,9 @@
 """One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``):
 an incremental sweep (only the accounts whose data changed or whose next check has come are
-evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each reader's time zone, the due actions (executed once
-per account, action and evidence; gated ones stored for approval), then every due message of
-the outbox (action DMs, specialist posts, the actions webhook).
+evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each
+reader's time zone, the due actions (executed once per account, action and evidence; gated ones
+stored for approval), then every due message of the outbox (action DMs, specialist posts, the
+actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
