@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -41,7 +42,13 @@ if TYPE_CHECKING:
 
 class _HelpCommand(typer.core.TyperCommand):
     """A command whose ``--help`` shows no type placeholder (``<bool>``) after a flag: a flag
-    takes no value. (Typer shows every parameter's type, flags included.)"""
+    takes no value (Typer shows every parameter's type, flags included); and whose description
+    is reflowed to the terminal's width (a docstring's line breaks are not kept)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = _reflow(self.help)
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)
@@ -54,6 +61,12 @@ class _HelpGroup(typer.core.TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)
         return _no_flag_placeholders(params)
+
+
+def _reflow(text: str) -> str:
+    """Each paragraph of ``text`` on one line (the help's renderer wraps it)."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def _no_flag_placeholders(params: list[Any]) -> list[Any]:
