@@ -354,9 +354,9 @@ def test_digest_payloads_validate_and_show_a_full_card() -> None:
         "CSM Pulse *8*",
         "AI Pulse *3*",
         "disagree",  # divergence warning
-        "*Direct action*",  # reason badges by group
-        "*Conduit*",
-        "*Coverage debt*",
+        "*Act now*",  # reason badges by group, in a CSM's words
+        "*Close the loop*",
+        "*Keep in touch*",
         "last touch 12d ago",
         "3 open requests (1 high-impact)",
         "meeting coming up",

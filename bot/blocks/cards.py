@@ -87,7 +87,7 @@ def card_section(card: Card) -> SectionBlock:
 
 
 def reason_badges(reasons: Sequence[Reason]) -> str:
-    """``:dart: *Direct action* :red_circle:`Unreplied email` …`` grouped by signal group; a
+    """``:dart: *Act now* :red_circle:`Unreplied email` …`` grouped by signal group; a
     signal that fired several times shows once with ``×N`` and its highest severity."""
     parts: list[str] = []
     for group in style.GROUP_ORDER:

@@ -56,7 +56,16 @@ class Group(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The group's name on a card's reason badges, in a CSM's words."""
+        return GROUP_LABELS[self]
+
+
+GROUP_LABELS = {
+    Group.DIRECT_ACTION: "Act now",
+    Group.CONDUIT: "Close the loop",
+    Group.RISK_TREND: "Risk",
+    Group.COVERAGE_DEBT: "Keep in touch",
+}
 
 
 @dataclass(frozen=True)
