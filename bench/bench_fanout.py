@@ -54,18 +54,19 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from bench import generate  # noqa: E402
 from bench.bench_sweep import database, nullcluster  # noqa: E402
 from bot.blocks.digest import digest_payloads  # noqa: E402
-from bot.db.models import Delivery  # noqa: E402
+from bot.db.models import Delivery, Org  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
 from bot.engine.digest import select_digest  # noqa: E402
 from bot.engine.facts import load_org, load_users  # noqa: E402
 from bot.engine.sweep import run_sweep  # noqa: E402
 from bot.importer import import_file  # noqa: E402
 from bot.service.daily_dm import deliver_digests, digest_readers  # noqa: E402
+from bot.service.rounds import run_round  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.client import make_client  # noqa: E402
 from bot.slack.delivery import DEFAULT_LANES, Pacing  # noqa: E402
@@ -320,11 +321,28 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, console: Conso
             SLACK_API_URL=fake.base_url,
         )
         client = make_client(settings)
+        if args.round:
+            # Every reader's DM due at REFERENCE, and no action to run: the round's messages
+            # are the daily DMs alone.
+            with engine.begin() as conn:
+                digest = dict(conn.execute(select(Org.digest)).scalar() or {})
+                conn.execute(
+                    update(Org).values(
+                        automation_level="recommend",
+                        digest={**digest, "send_at": "00:00"},
+                        business_hours={"days": [1, 2, 3, 4, 5, 6, 7]},
+                    )
+                )
         started = time.perf_counter()
-        report = deliver_digests(
-            engine, client, as_of=REFERENCE, pacing=pacing, lanes=args.lanes, clock=_now
-        )
-        outcomes = report.outcomes
+        if args.round:
+            rounded = run_round(engine, client, REFERENCE, pacing=pacing, clock=_now)
+            assert rounded.digests is not None, rounded.lines()
+            outcomes = rounded.digests.outcomes
+        else:
+            report = deliver_digests(
+                engine, client, as_of=REFERENCE, pacing=pacing, lanes=args.lanes, clock=_now
+            )
+            outcomes = report.outcomes
         total_s = time.perf_counter() - started
         # What each DM channel should hold: the digests rendered again from the database.
         expected = expected_dms(url)
@@ -394,7 +412,11 @@ def _now() -> datetime:
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
     console = Console(width=160)
-    mode = f"the bot's deliver_digests ({args.lanes} lanes)"
+    mode = (
+        "one scheduler round (run_round)"
+        if args.round
+        else f"the bot's deliver_digests ({args.lanes} lanes)"
+    )
     limits = Limits()
     table = Table(
         title=(
@@ -482,6 +504,12 @@ def main() -> None:
         type=int,
         default=DEFAULT_LANES,
         help=f"DMs in flight at once (default {DEFAULT_LANES}, the bot's own default)",
+    )
+    parser.add_argument(
+        "--round",
+        action="store_true",
+        help="send the DMs through one scheduler round (run_round: sweep, DMs due, actions, "
+        "outbox) instead of deliver_digests",
     )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
