@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.handlers import Deps
+from bot.handlers.access import Permission, allow
 from bot.handlers.replies import Replier, slack_user_of
 from bot.handlers.work import after_ack
 from bot.ids import ActionId
@@ -15,7 +16,7 @@ from bot.service.checkin import mark_checkin_sent
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.CHECKIN_MARK_SENT)
+    @app.action(ActionId.CHECKIN_MARK_SENT, middleware=allow(deps, Permission.MEMBER))
     def checkin_mark_sent(
         ack: Ack,
         body: dict[str, Any],
