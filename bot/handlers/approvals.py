@@ -86,6 +86,7 @@ def _decide(
         deps.clock(),
         reason=reason,
         webhook=webhook_from(deps.settings),
+        clock=deps.clock,
     )
     _answer(deps, client, replier, decision, clicked)
 

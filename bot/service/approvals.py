@@ -232,7 +232,7 @@ def post_approvals(
             )
         )
     for run_id, approver in left:  # approved, but the process that approved it stopped
-        outcome = _run_approved(engine, run_id, str(approver), now, webhook)
+        outcome = _run_approved(engine, run_id, str(approver), now, webhook, clock)
         report.executed.append(outcome)
         if client is not None:
             rerender(engine, client, run_id)
@@ -288,6 +288,7 @@ def decide(
     *,
     reason: str | None = None,
     webhook: WebhookConfig | None = None,
+    clock: Clock = utc_now,
 ) -> Decision:
     """Record ``user_id``'s decision unless the run was decided already; an approved run is
     then executed once. Permission is the caller's business (``Permission.APPROVER``)."""
@@ -320,7 +321,7 @@ def decide(
             )
     outcome = None
     if won and verdict == "approved":
-        outcome = _run_approved(engine, run_id, user_id, now, webhook)
+        outcome = _run_approved(engine, run_id, user_id, now, webhook, clock)
     with engine.connect() as conn:
         approval = load_approval(conn, run_id)
     if approval is None:
@@ -329,10 +330,15 @@ def decide(
 
 
 def _run_approved(
-    engine: Engine, run_id: int, approver: str, now: datetime, webhook: WebhookConfig | None
+    engine: Engine,
+    run_id: int,
+    approver: str,
+    now: datetime,
+    webhook: WebhookConfig | None,
+    clock: Clock,
 ) -> ActionOutcome:
     try:
-        return execute_approved(engine, run_id, approver, now, webhook=webhook)
+        return execute_approved(engine, run_id, approver, now, webhook=webhook, clock=clock)
     except LookupError:  # the account is gone
         reason = "the account is no longer in Followup Bot"
         with engine.begin() as conn:
