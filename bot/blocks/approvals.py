@@ -93,11 +93,12 @@ def _request_blocks(a: Approval) -> list[Block]:
     decides = f"{a.manager.mention()} (their manager) or an admin" if a.manager else "an admin"
     if a.manager is not None and not a.manager.slack_user_id:
         decides += f" — {m.fit(m.one_line(a.manager.name), 80)} is not in Slack"
-    return [
-        HeaderBlock(
-            block_id=BlockId.APPROVAL.at(str(a.run)),
-            text=m.header_text(f":raised_hand: Approval needed: {name}"),
-        ),
+    head = {
+        "pending_approval": f":raised_hand: Approval needed: {name}",
+        "rejected": f":x: Rejected: {name}",
+    }.get(a.status, f":white_check_mark: Approved: {name}")
+    blocks: list[Block] = [
+        HeaderBlock(block_id=BlockId.APPROVAL.at(str(a.run)), text=m.header_text(head)),
         SectionBlock(
             text=m.section_text(
                 f"*{m.esc(action_label(a.action))}* on *{m.fit(name, 150)}*\n"
@@ -105,8 +106,10 @@ def _request_blocks(a: Approval) -> list[Block]:
                 f"*Why:*\n{m.bullets(reasons, 2000) if reasons else '—'}"
             )
         ),
-        ContextBlock(elements=[m.context_text(f"Decides: {decides}. Run #{a.run}.")]),
     ]
+    if not a.decided:
+        blocks.append(ContextBlock(elements=[m.context_text(f"Decides: {decides}. Run #{a.run}.")]))
+    return blocks
 
 
 def approval_request_message(a: Approval, *, channel: str | None = None) -> SlackMessage:
