@@ -396,3 +396,22 @@ def test_a_channel_the_bot_is_not_in_is_reported_and_tried_again(bot: Bot, fake:
             )
         ).scalar()
     assert sent == len(pending)
+
+
+def test_an_approval_left_undone_by_a_stopped_process_runs_in_the_next_round(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    tick(bot.engine, fake)
+    run = run_of(bot.engine)
+    with bot.engine.begin() as conn:  # decided, then the process stopped before running it
+        conn.execute(
+            update(ActionRun)
+            .where(ActionRun.id == run.id)
+            .values(status="approved", decided_by="u-mgr", decided_at=NOW)
+        )
+    report = tick(bot.engine, fake)
+    assert [(o.action, o.status) for o in report.approvals.executed] == [(CHECKIN, "executed")]
+    assert run_of(bot.engine).status == "executed"
+    assert len(executed(bot.engine, run.id)) == 1
+    assert "Approved* by Mia Manager" in text_of(requests(fake)[run.id])
+    assert tick(bot.engine, fake).approvals.executed == []

@@ -5,8 +5,8 @@ Each scheduler round (:func:`post_approvals`) queues, through the outbox, one re
 run in the approvals channel (key ``approval:RUN``) and, once a request has waited a business
 day (the org's business hours) undecided, one reminder in its thread (``approval-reminder:RUN``).
 With no approvals channel the runs stay pending, said once per run in the audit log; a request
-Slack refused for good (``not_in_channel`` …) is queued again an hour later, to the channel set
-then.
+Slack refused for good (``not_in_channel`` …) or that the outbox gave up on is queued again an
+hour later, to the channel set then.
 
 A decision (:func:`decide`) is one conditional UPDATE (``status = 'pending_approval'`` →
 ``approved`` / ``rejected``): of two people clicking at once exactly one wins, the other is told
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "pending_approval"
 RETRY_FAILED = timedelta(hours=1)  # a request Slack refused (not_in_channel …) is tried again
+GAVE_UP = (State.FAILED.value, State.PARKED.value)  # the outbox's final failures
 STALE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
 Verdict = Literal["approved", "rejected"]
 
@@ -202,12 +203,12 @@ def post_approvals(
                 message = Message(request_key(run_id), Kind.POST, channel, payload, subject(run_id))
                 if enqueue(conn, message, now):
                     report.queued.append(run_id)
-            elif row is not None and row.status == State.FAILED.value and channel is not None:
+            elif row is not None and row.status in GAVE_UP and channel is not None:
                 conn.execute(
                     update(OutboxMessage)
                     .where(
                         OutboxMessage.key == request_key(run_id),
-                        OutboxMessage.status == State.FAILED.value,
+                        OutboxMessage.status.in_(GAVE_UP),
                     )
                     .values(
                         status=State.PENDING.value,
