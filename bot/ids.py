@@ -37,6 +37,9 @@ class ActionId(StrEnum):
     SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
     # An action's messages.
     CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
+    # An approval request in the approvals channel (value: the action run).
+    APPROVAL_APPROVE = "approval_approve"
+    APPROVAL_REJECT = "approval_reject"  # opens the reject modal (a reason)
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -46,6 +49,7 @@ class ActionId(StrEnum):
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
+    APPROVAL_REJECT_REASON = "approval_reject_reason"
 
 
 class CallbackId(StrEnum):
@@ -54,6 +58,7 @@ class CallbackId(StrEnum):
     SETTINGS_MODAL = "settings_modal"
     ORG_SETTINGS_MODAL = "org_settings_modal"
     SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
+    APPROVAL_REJECT_MODAL = "approval_reject_modal"
     HOME = "followup_home"
 
 
@@ -88,6 +93,7 @@ class BlockId(StrEnum):
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
+    APPROVAL_REJECT_REASON = "approval_reject_reason"
     # Summary and escalation messages.
     SUMMARY_ACTIONS = "summary_actions"
     SUMMARY_PICKER = "summary_picker"
@@ -100,6 +106,10 @@ class BlockId(StrEnum):
     CHECKIN_DRAFT = "checkin_draft"
     CHECKIN_ACTIONS = "checkin_actions"
     RECEIPT = "receipt"
+    # An approval request (+ action run id).
+    APPROVAL = "approval"
+    APPROVAL_ACTIONS = "approval_actions"
+    APPROVAL_DECISION = "approval_decision"
 
     def at(self, *parts: str) -> str:
         """This block id for one item, e.g. ``card_actions:acc-1`` (cut to Slack's 255)."""

@@ -6,7 +6,7 @@ slash command and event one listener. Matching goes through Bolt's own listener 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.models.views import View
 
 from bot.app import build_app
+from bot.blocks.approvals import Approval, reject_modal
 from bot.blocks.summary import summary_sections_modal
 from bot.blocks.values import CardRef
 from bot.blocks.views import dismiss_modal, org_settings_modal, settings_modal, snooze_modal
@@ -52,6 +53,20 @@ def modal_inputs() -> set[str]:
         settings_modal(user, org),
         org_settings_modal(user, org),
         summary_sections_modal("u-1", frozenset()),
+        reject_modal(
+            Approval(
+                1,
+                "acc-1",
+                "Globex",
+                "send_checkin_email",
+                "high",
+                "why",
+                None,
+                None,
+                "pending_approval",
+                datetime(2026, 11, 16, tzinfo=UTC),
+            )
+        ),
     ]
     found = set()
     for view in views:

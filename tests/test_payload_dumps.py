@@ -171,6 +171,16 @@ def test_demo_writes_every_payload_kind_and_check_all_passes(tmp_path: Path) -> 
         for e in b["elements"]
     ]
     assert buttons == ["checkin_mark_sent"]
+    # An approval request: posted, reminded, approved, rejected; and the reject modal.
+    approvals = {n.split("-acc-")[0] for n in names if n.startswith("approval-")}
+    assert approvals == {
+        "approval",
+        "approval-reminder",
+        "approval-approved",
+        "approval-rejected",
+    }
+    assert {kinds[n] for n in names if n.startswith("approval-")} == {"message"}
+    assert kinds["modal-reject-approval.json"] == "modal"
     for path in out.iterdir():
         payload = json.loads(path.read_text())
         assert_ids_unique(validate(payload))

@@ -26,11 +26,12 @@ from tests.slack_fakes import TEAM_ID, FakeSlack
 from tests.test_listeners import NOT_SUBMITTED, block_action, command, event, modal_inputs
 from tests.test_listeners import view_submission as submission
 
-CARD, MEMBER, ADMIN, ANYONE = (
+CARD, MEMBER, ADMIN, ANYONE, APPROVER = (
     Permission.CARD,
     Permission.MEMBER,
     Permission.ADMIN,
     Permission.ANYONE,
+    Permission.APPROVER,
 )
 EXPECTED: dict[str, Permission] = {
     ActionId.CARD_DONE: CARD,
@@ -54,6 +55,9 @@ EXPECTED: dict[str, Permission] = {
     Command.FOLLOWUP: MEMBER,
     ActionId.SUMMARY_PERIOD: MEMBER,
     ActionId.SUMMARY_OPEN_SAVED: MEMBER,
+    ActionId.APPROVAL_APPROVE: APPROVER,
+    ActionId.APPROVAL_REJECT: APPROVER,
+    CallbackId.APPROVAL_REJECT_MODAL: APPROVER,
     ActionId.HOME_OPEN_ORG_SETTINGS: ADMIN,
     CallbackId.ORG_SETTINGS_MODAL: ADMIN,
     ActionId.HOME_OPEN_SUMMARY_SECTIONS: ADMIN,
@@ -189,6 +193,7 @@ SUMMARY = json.dumps({"v": 1, "account": "acc-1"})
 PERIOD = json.dumps({"v": 1, "account": "acc-1", "period": "90"})
 SAVED = json.dumps({"v": 1, "account": "acc-1", "saved": 1})
 SETTINGS_META = json.dumps({"v": 1, "scope": "org", "user": "u-ada"})
+RUN = json.dumps({"v": 1, "run": 1})
 # The request of each refused id, and who sends it without the right.
 REFUSED: dict[str, tuple[Build, str]] = {
     ActionId.CARD_DONE: (clicked(ActionId.CARD_DONE, CARD_VALUE), "U0BOB"),
@@ -225,6 +230,13 @@ REFUSED: dict[str, tuple[Build, str]] = {
         "U0STRANGER",
     ),
     ActionId.SUMMARY_OPEN_SAVED: (clicked(ActionId.SUMMARY_OPEN_SAVED, SAVED), "U0STRANGER"),
+    # Every role on a real approval: tests/test_approvals.py.
+    ActionId.APPROVAL_APPROVE: (clicked(ActionId.APPROVAL_APPROVE, RUN), "U0STRANGER"),
+    ActionId.APPROVAL_REJECT: (clicked(ActionId.APPROVAL_REJECT, RUN), "U0STRANGER"),
+    CallbackId.APPROVAL_REJECT_MODAL: (
+        submitted(CallbackId.APPROVAL_REJECT_MODAL, RUN),
+        "U0STRANGER",
+    ),
     ActionId.HOME_OPEN_ORG_SETTINGS: (clicked(ActionId.HOME_OPEN_ORG_SETTINGS, ""), "U0ANA"),
     ActionId.HOME_OPEN_SUMMARY_SECTIONS: (
         clicked(ActionId.HOME_OPEN_SUMMARY_SECTIONS, ""),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,14 @@ from bot.blocks.action_messages import (
     notify_owner_message,
     reassigned_message,
     specialist_message,
+)
+from bot.blocks.approvals import (
+    Approval,
+    Person,
+    approval_decided_message,
+    approval_reminder_message,
+    approval_request_message,
+    reject_modal,
 )
 from bot.blocks.digest import digest_messages
 from bot.blocks.messages import (
@@ -236,7 +245,59 @@ def _action_payloads(
     }
     for name, message in out.items():
         message.channel = org.specialists_channel if name.startswith("action-spec") else dm
-    return {name: message.to_dict() for name, message in out.items()}
+    payloads = {name: message.to_dict() for name, message in out.items()}
+    payloads.update(_approval_payloads(card, owner, users, org, now, why))
+    return payloads
+
+
+def _approval_payloads(
+    card: Card,
+    owner: UserFacts | None,
+    users: Mapping[str, UserFacts],
+    org: OrgFacts,
+    now: datetime,
+    why: Sequence[str],
+) -> dict[str, dict[str, Any]]:
+    """An approval request in the approvals channel (action run 5): posted, reminded, approved,
+    rejected, and the reject modal."""
+    manager = users.get(owner.manager_id or "") if owner else None
+    channel = org.approvals_channel or "C0APPROVALS"
+    pending = Approval(
+        run=5,
+        account_id=card.account,
+        account_name=card.account_name,
+        action="create_discount_request",
+        priority="high",
+        rationale="; ".join(why),
+        owner=Person(owner.name, owner.slack_user_id) if owner else None,
+        manager=Person(manager.name, manager.slack_user_id) if manager else None,
+        status="pending_approval",
+        created_at=now,
+    )
+    decider = manager.name if manager else "An Admin"
+    approved = replace(pending, status="executed", decided_by=decider, decided_at=now)
+    rejected = replace(
+        pending,
+        status="rejected",
+        decided_by=decider,
+        decided_at=now,
+        reason="A discount was agreed on the last call already.",
+    )
+    return {
+        f"approval-{card.account}.json": approval_request_message(
+            pending, channel=channel
+        ).to_dict(),
+        f"approval-reminder-{card.account}.json": approval_reminder_message(
+            pending, channel=channel
+        ).to_dict(),
+        f"approval-approved-{card.account}.json": approval_decided_message(
+            approved, channel=channel
+        ).to_dict(),
+        f"approval-rejected-{card.account}.json": approval_decided_message(
+            rejected, channel=channel
+        ).to_dict(),
+        "modal-reject-approval.json": reject_modal(pending).to_dict(),
+    }
 
 
 def write_payloads(payloads: Mapping[str, Any], out_dir: Path) -> list[Path]:

@@ -192,6 +192,21 @@ class DismissModalMeta(_Value):
     home: HomeFilters | None = None  # opened from the App Home, with these filters
 
 
+class ApprovalRef(_Value):
+    """An approval request's buttons: ``{"v":1,"run":12}`` (the action run)."""
+
+    run: int = Field(ge=1)
+
+
+class ApprovalModalMeta(_Value):
+    """The reject modal: the run, and the channel message to re-render after it."""
+
+    limit: ClassVar[int] = PRIVATE_METADATA
+    run: int = Field(ge=1)
+    channel: str | None = None
+    ts: str | None = None
+
+
 class SettingsModalMeta(_Value):
     limit: ClassVar[int] = PRIVATE_METADATA
     scope: Literal["user", "org"]

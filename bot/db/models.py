@@ -673,9 +673,10 @@ class SlackEvent(Base):
 class ActionRun(Base):
     """One recommended action of one account, executed (or held for approval) once per
     ``(account, action, evidence)``: the unique ``key`` is the claim. ``status``:
-    ``executed``, ``pending_approval`` (stored for a manager), ``refused`` (a precondition is
-    missing, e.g. no specialists channel: tried again once it holds) or ``failed``.
-    ``decided_by`` is None for an automatic action, else who approved it."""
+    ``executed``, ``pending_approval`` (stored for a manager), ``approved`` (decided, about to
+    run), ``rejected``, ``refused`` (a precondition is missing, e.g. no specialists channel:
+    tried again once it holds) or ``failed``. ``decided_by`` is None for an automatic action,
+    else who approved or rejected it, at ``decided_at``; ``decision_reason`` is a rejection's."""
 
     __tablename__ = "action_runs"
     __table_args__ = (Index("ix_action_runs_account_action", "account_id", "action"),)
@@ -690,6 +691,8 @@ class ActionRun(Base):
     priority: Mapped[str] = mapped_column(String(8))
     rationale: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(Id)
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     executed_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(Json)

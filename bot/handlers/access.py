@@ -27,10 +27,18 @@ from slack_sdk import WebClient
 from sqlalchemy import Connection, select
 
 from bot.blocks import mrkdwn as m
-from bot.db.models import Account, Org, User
+from bot.db.models import Account, ActionRun, Org, User
 from bot.engine.facts import OrgFacts, UserFacts, load_org, load_users
+from bot.engine.overview import UnknownAccount
 from bot.handlers import Deps
-from bot.handlers.errors import NotAllowed, NotSetUp, notice_view, report, user_message
+from bot.handlers.errors import (
+    NotAllowed,
+    NotSetUp,
+    UnknownApproval,
+    notice_view,
+    report,
+    user_message,
+)
 from bot.handlers.replies import slack_user_of
 from bot.handlers.work import FORWARD
 from bot.service.people import People, account_owner
@@ -101,6 +109,28 @@ class Caller:
             "manager or an admin can change it — nothing was changed."
         )
 
+    def may_approve(self, owner: UserFacts | None) -> bool:
+        """An approval of an action on ``owner``'s account: their manager or an admin — never
+        the CSM themself."""
+        if self.is_admin:
+            return True
+        return owner is not None and owner.id != self.user.id and owner.manager_id == self.user.id
+
+    def require_approver(self, owner: UserFacts | None, account_name: str) -> None:
+        if self.may_approve(owner):
+            return
+        name = f"*{m.fit(m.one_line(account_name), 150)}*"
+        if owner is not None and owner.id == self.user.id:
+            raise NotAllowed(
+                f":lock: {name} is your account: an action on it is decided by your manager or "
+                "an admin, not by you — nothing was changed."
+            )
+        whose = f"{m.esc(owner.name)}'s manager" if owner is not None else "The CSM's manager"
+        raise NotAllowed(
+            f":lock: Only {whose} or an admin can decide on this action on {name} — nothing "
+            "was changed."
+        )
+
     def require_admin(self, what: str) -> None:
         if not self.is_admin:
             raise NotAllowed(f":lock: Only an admin can {what}.")
@@ -128,6 +158,21 @@ def owner_timezone(conn: Connection, account_id: str, slack_user_id: str | None)
     return str(row.timezone or row.slack_timezone or org_tz)
 
 
+def run_owner(conn: Connection, people: People, run_id: int) -> tuple[UserFacts | None, str]:
+    """The owner of an action run's account now (its CSM, else the fallback CSM; the run's
+    owner when the account is gone) and the account's name; UnknownApproval for no such run."""
+    row = conn.execute(
+        select(ActionRun.account_id, ActionRun.owner_id).where(ActionRun.id == run_id)
+    ).first()
+    if row is None:
+        raise UnknownApproval(run_id)
+    try:
+        found = account_owner(conn, people, row.account_id)
+    except UnknownAccount:
+        return people.get(row.owner_id), str(row.account_id)
+    return found.owner, found.account_name
+
+
 # ------------------------------------------------------------------ permissions
 
 
@@ -135,21 +180,25 @@ class Permission(StrEnum):
     ANYONE = "anyone"  # any Slack user (the listener answers strangers itself)
     MEMBER = "member"  # one of our users
     CARD = "card"  # the card's owner, their manager, or an admin
+    APPROVER = "approver"  # an approval's: the CSM's manager or an admin (not the CSM)
     ADMIN = "admin"
 
 
 CALLER = "followup_caller"  # context key: the resolved Caller
 AccountOf = Callable[[Mapping[str, Any]], str]
+RunOf = Callable[[Mapping[str, Any]], int]
 
 
 @dataclass(frozen=True, slots=True)
 class Allow:
     """Who may use a listener; ``account_of`` reads the card's account from the request (for
-    :attr:`Permission.CARD`); ``what`` completes "Only an admin can …"."""
+    :attr:`Permission.CARD`), ``run_of`` the action run (for :attr:`Permission.APPROVER`);
+    ``what`` completes "Only an admin can …"."""
 
     permission: Permission
     account_of: AccountOf | None = None
     what: str = "do that"
+    run_of: RunOf | None = None
 
     def check(self, deps: Deps, client: WebClient, body: Mapping[str, Any]) -> Caller | None:
         """The caller when allowed (None for ANYONE); raises the refusal otherwise."""
@@ -165,6 +214,11 @@ class Allow:
             with deps.engine.connect() as conn:
                 found = account_owner(conn, People(caller.org, caller.users), account_id)
             caller.require_change(found.owner, found.account_name)
+        elif self.permission is Permission.APPROVER:
+            assert self.run_of is not None
+            with deps.engine.connect() as conn:
+                owner, name = run_owner(conn, People(caller.org, caller.users), self.run_of(body))
+            caller.require_approver(owner, name)
         return caller
 
 
@@ -174,10 +228,11 @@ def allow(
     account_of: AccountOf | None = None,
     *,
     what: str = "do that",
+    run_of: RunOf | None = None,
 ) -> list[Callable[..., BoltResponse | None]]:
     """The listener middleware that lets only ``permission``'s callers through:
     ``@app.action(ActionId.X, middleware=allow(deps, Permission.CARD, account_of))``."""
-    rule = Allow(permission, account_of, what)
+    rule = Allow(permission, account_of, what, run_of)
 
     def permitted(
         body: dict[str, Any],

@@ -90,6 +90,11 @@ class StaleCard(UserError):
     pass
 
 
+class UnknownApproval(UserError):
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f":ghost: That approval (run #{run_id}) is no longer in Followup Bot.")
+
+
 def user_message(error: BaseException) -> tuple[str, int]:
     """What to tell the user about ``error``, and the log level it deserves."""
     if isinstance(error, UserError):

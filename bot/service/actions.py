@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from bot.db.locks import serialized
 from bot.db.models import Account, ActionRun, AuditLog, Exclusion
@@ -38,6 +38,7 @@ from bot.slack.delivery import Clock, utc_now
 log = logging.getLogger(__name__)
 
 LOCK = "actions"
+DECIDABLE = ("pending_approval", "approved")  # runs execute_approved may still execute
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,8 +324,9 @@ def execute_approved(
     webhook: WebhookConfig | None = None,
     clock: Clock = utc_now,
 ) -> ActionOutcome:
-    """Execute a ``pending_approval`` run that ``approver`` approved (the approvals flow calls
-    this). The account is assessed again at ``now``: an action it no longer calls for is refused.
+    """Execute a ``pending_approval`` run that ``approver`` approved, or one the approvals flow
+    already marked ``approved`` (:func:`bot.service.approvals.decide`), once. The account is
+    assessed again at ``now``: an action it no longer calls for is refused.
     Its messages wait in the outbox."""
     with engine.connect() as conn:
         row = conn.execute(
@@ -338,7 +340,7 @@ def execute_approved(
         users = load_users(conn, org.timezone)
         profile = load_profile(conn, row.account_id, now, org, users)
     name = profile.name if profile is not None else row.account_id
-    if row.status != "pending_approval":
+    if row.status not in DECIDABLE:
         return ActionOutcome(row.account_id, name, row.action, row.status, "already decided")
     if profile is None:
         raise LookupError(f"no account {row.account_id}")
@@ -350,9 +352,13 @@ def execute_approved(
     ctx = _Context(org, users, now, webhook, ActionsReport(now), clock())
     with serialized(engine, LOCK) as conn:
         status = conn.execute(select(ActionRun.status).where(ActionRun.id == run_id)).scalar()
-        if status != "pending_approval":
+        if status not in DECIDABLE:
             return ActionOutcome(row.account_id, name, row.action, str(status), "already decided")
-        conn.execute(update(ActionRun).where(ActionRun.id == run_id).values(decided_by=approver))
+        conn.execute(
+            update(ActionRun)
+            .where(ActionRun.id == run_id)
+            .values(decided_by=approver, decided_at=func.coalesce(ActionRun.decided_at, now))
+        )
         if rec is None:
             reason = "the account no longer calls for it"
             conn.execute(

@@ -87,7 +87,8 @@ class Message:
     key: str
     kind: Kind
     target: str
-    payload: Mapping[str, Any]  # chat.postMessage text/blocks, or the webhook's JSON body
+    # chat.postMessage text/blocks (and thread_ts for a reply), or the webhook's JSON body
+    payload: Mapping[str, Any]
     subject: str | None = None  # what it is about, e.g. "action_run:12"
 
 
@@ -320,6 +321,9 @@ class _Drain:
 
     def _find(self, row: _Claimed, channel: str) -> Posted | NotFound:
         assert self.client is not None
+        if row.payload.get("thread_ts"):
+            # A reply in a thread is not in the channel's history: Slack cannot tell.
+            return NotFound.UNKNOWN
         meta = marker(MARK, {"key": row.key})
         if row.kind is Kind.DM:
             try:
@@ -353,6 +357,7 @@ class _Drain:
                 channel=channel,
                 text=row.payload.get("text") or "",
                 blocks=row.payload.get("blocks"),
+                thread_ts=row.payload.get("thread_ts"),
                 metadata=marker(MARK, {"key": row.key}),
                 unfurl_links=False,
                 unfurl_media=False,

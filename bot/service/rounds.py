@@ -2,8 +2,9 @@
 an incremental sweep (only the accounts whose data changed or whose next check has come are
 evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each
 reader's time zone, the due actions (executed once per account, action and evidence; gated ones
-stored for approval), then every due message of the outbox (action DMs, specialist posts, the
-actions webhook).
+stored for approval), the approvals (a request in the approvals channel per pending run, a
+reminder in its thread a business day later), then every due message of the outbox (action DMs,
+specialist posts, approvals, the actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
@@ -26,6 +27,7 @@ from sqlalchemy import Engine
 from bot.db.locks import try_lock
 from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.service.actions import ActionsReport, run_actions
+from bot.service.approvals import ApprovalsReport, post_approvals
 from bot.service.outbox import DrainReport, drain
 from bot.service.schedule import send_due_digests
 from bot.service.webhook import WebhookConfig
@@ -42,6 +44,7 @@ class RoundReport:
     cards: int = 0
     digests: DeliveryReport | None = None
     actions: ActionsReport = field(init=False)
+    approvals: ApprovalsReport = field(default_factory=ApprovalsReport)
     outbox: DrainReport = field(default_factory=DrainReport)
     left_to_others: list[str] = field(default_factory=list)  # jobs another process was doing
     failed: dict[str, str] = field(default_factory=dict)  # job → what went wrong
@@ -61,6 +64,8 @@ class RoundReport:
             out.append("daily DMs: none due")
         out.append(f"Actions: {self.actions.summary()}")
         out += [f"  {o.describe()}" for o in self.actions.outcomes]
+        out.append(f"Approvals: {self.approvals.summary()}")
+        out += [f"  {line}" for line in self.approvals.lines()]
         out.append(f"Outbox: {self.outbox.summary()}")
         out += [f"  {line}" for line in self.outbox.lines()]
         out += [f"{job}: another process is doing it" for job in self.left_to_others]
@@ -97,11 +102,15 @@ def run_round(
     def actions() -> None:
         report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock)
 
+    def approvals() -> None:
+        report.approvals = post_approvals(engine, client, webhook=webhook, clock=clock)
+
     def outbox() -> None:
         report.outbox = drain(engine, client, webhook=webhook, clock=clock, pacing=pacing)
 
     _job(engine, "daily DMs", "round-digests", digests, report)
     _job(engine, "actions", "round-actions", actions, report)
+    _job(engine, "approvals", "round-approvals", approvals, report)
     _job(engine, "outbox", "round-outbox", outbox, report)
     return report
 
