@@ -8,7 +8,8 @@ most ``limit`` per round, those never rated or rated longest ago first. The CSM 
 out of the prompt: the two are meant to be independent opinions. Answers are cached by their
 prompt (``summary_cache``). A rationale that names a number, date or proper name not in the
 prompt is dropped (the score is kept, with a rationale saying so). On an API failure the round
-stops rating (the next round tries again) and nothing is stored.
+stops rating (the next round tries again) and nothing is stored; an answer that fails
+validation stores nothing for that account.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ Rules — follow all of them:
 """
 
 
+class InvalidAnswer(Exception):
+    """The model's answer failed validation (that account is skipped this round)."""
+
+
 class PulseAnswer(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -80,9 +85,12 @@ class PulseReport:
     rated: dict[str, int] = field(default_factory=dict)  # account id → score
     cached: int = 0
     failed: str | None = None  # why the round stopped rating
+    invalid: list[str] = field(default_factory=list)  # accounts whose answer failed validation
 
     def summary(self) -> str:
         text = f"{len(self.rated)} rated ({self.cached} from the cache)"
+        if self.invalid:
+            text += f", {len(self.invalid)} invalid answer(s)"
         return text + (f"; stopped: {self.failed}" if self.failed else "")
 
 
@@ -187,7 +195,7 @@ def rate_account(
     client: anthropic.Anthropic | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Rate one account and store its AI pulse. Raises AiUnavailable."""
+    """Rate one account and store its AI pulse. Raises AiUnavailable and InvalidAnswer."""
     prompt, ids = pulse_prompt(engine, account_id, now)
     request = _request(prompt)
     key = cache_key(config.model, request)
@@ -230,6 +238,9 @@ def refresh_ai_pulses(
     for account_id in due_accounts(engine, now, limit):
         try:
             rate_account(engine, config, account_id, now, report, client=client, sleep=sleep)
+        except InvalidAnswer as exc:
+            log.warning("AI pulse of %s not written: %s", account_id, exc)
+            report.invalid.append(account_id)
         except AiUnavailable as exc:
             log.warning("AI pulse of %s not written: %s", account_id, exc)
             report.failed = str(exc)
