@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 
 from bot.db import models as db
 from bot.engine.overview import UnknownAccount
@@ -27,6 +27,18 @@ RECENT_DAYS = 30
 RECENT_LIMIT = 10
 MAX_TALKING_POINTS = 6
 RENEWAL_SOON_DAYS = 90
+
+
+_MEETING_COLUMNS = (
+    db.Meeting.id,
+    db.Meeting.account_id,
+    db.Meeting.title,
+    db.Meeting.starts_at,
+    db.Meeting.ends_at,
+    db.Meeting.attendees,
+    db.Meeting.next_step,
+    db.Meeting.action_items,
+)
 
 
 class UnknownMeeting(LookupError):
@@ -255,8 +267,8 @@ def build_brief(
         meeting_row = None
         if meeting_id is not None:
             meeting_row = conn.execute(
-                select(db.Meeting).where(db.Meeting.id == meeting_id)
-            ).scalar_one_or_none()
+                select(*_MEETING_COLUMNS).where(db.Meeting.id == meeting_id)
+            ).first()
             if meeting_row is None or meeting_row.account_id != account_id:
                 raise UnknownMeeting(
                     f"meeting '{meeting_id}' is not one of {acc.name}'s ({account_id}) meetings"
@@ -276,17 +288,21 @@ def build_brief(
             ),
             renewal_date=acc.renewal_date.isoformat() if acc.renewal_date else None,
         )
+        ct = db.Contact
         contacts = {
             c.id: c
             for c in conn.execute(
-                select(db.Contact)
-                .where(db.Contact.account_id == account_id)
-                .order_by(db.Contact.id)
-            ).scalars()
+                select(ct.id, ct.name, ct.title, ct.role)
+                .where(ct.account_id == account_id)
+                .order_by(ct.id)
+            )
         }
         wanted = [str(x) for x in (meeting_row.attendees or [])] if meeting_row else []
         users = {
-            u.id: u for u in conn.execute(select(db.User).where(db.User.id.in_(wanted))).scalars()
+            u.id: u
+            for u in conn.execute(
+                select(db.User.id, db.User.name, db.User.role).where(db.User.id.in_(wanted))
+            )
         }
         if meeting_row is None:
             wanted = list(contacts)
@@ -320,7 +336,7 @@ def build_brief(
             )
         ]
         last_held = conn.execute(
-            select(db.Meeting)
+            select(*_MEETING_COLUMNS)
             .where(
                 db.Meeting.account_id == account_id,
                 db.Meeting.starts_at < now,
@@ -328,7 +344,7 @@ def build_brief(
             )
             .order_by(db.Meeting.starts_at.desc())
             .limit(1)
-        ).scalar_one_or_none()
+        ).first()
     if health:
         brief.health = health[0][0]
         brief.health_tier = rules.health_tiers.tier(health[0][0])
@@ -360,14 +376,14 @@ def _pulse(
     return PulseInfo(score, at, valid, note)
 
 
-def talking_points(brief: Brief, last_held: db.Meeting | None, now: datetime) -> list[str]:
+def talking_points(brief: Brief, last_held: Row[Any] | None, now: datetime) -> list[str]:
     """What to raise, most pressing first: what we owe them, last meeting's loose ends, news,
     risk, the renewal."""
     points: list[str] = []
     owe = [o for o in brief.obligations if o.lane == "owe_them_something"]
     news = [o for o in brief.obligations if o.lane == "bring_them_news"]
     for o in owe[:3]:
-        points.append(f"Close the loop: {o.text.rstrip('.')}.")
+        points.append(f"Address first: {o.text.rstrip('.')}.")
     for o in news[:2]:
         points.append(f"Share the news: {o.text.rstrip('.')}.")
     if last_held is not None:
@@ -389,7 +405,8 @@ def talking_points(brief: Brief, last_held: db.Meeting | None, now: datetime) ->
                 + "."
             )
     delta = brief.health_delta
-    if delta is not None and delta < 0:
+    health_owed = any(o.text.lower().startswith("health") for o in owe)
+    if delta is not None and delta < 0 and not health_owed:
         points.append(
             f"Ask what changed: health fell {_num(-delta)} points to {_num(brief.health)}."
         )
