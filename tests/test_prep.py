@@ -47,9 +47,7 @@ def prep_portfolio() -> Portfolio:
         title="VP Operations",
         role="champion",
     )
-    p.add(
-        "contacts", id="c-bill", account="acc-1", name="Bill Payer", title="CFO", role="billing"
-    )
+    p.add("contacts", id="c-bill", account="acc-1", name="Bill Payer", title="CFO", role="billing")
     p.add(
         "meetings",
         id="m-qbr",
@@ -61,7 +59,8 @@ def prep_portfolio() -> Portfolio:
     p.add("health_scores", account="acc-1", at=iso(NOW - 10 * D), score=85)
     p.add("health_scores", account="acc-1", at=iso(NOW - D), score=62)
     globex = next(a for a in p.data["accounts"] if a["id"] == "acc-1")
-    globex["csm_pulse"] = {"score": 8, "note": "fine", "set_at": iso(NOW - 5 * D), "set_by": "u-ana"}
+    set_at = iso(NOW - 5 * D)
+    globex["csm_pulse"] = {"score": 8, "note": "fine", "set_at": set_at, "set_by": "u-ana"}
     globex["ai_pulse"] = {"score": 3, "at": iso(NOW - 2 * D), "rationale": "Usage fell."}
     globex["renewal_date"] = (NOW + 40 * D).date().isoformat()
     return p
@@ -130,7 +129,9 @@ def next_sync_id(engine: Engine) -> str:
     with engine.connect() as conn:
         return str(
             conn.execute(
-                select(Meeting.id).where(Meeting.account_id == "acc-1", Meeting.title == "Next sync")
+                select(Meeting.id).where(
+                    Meeting.account_id == "acc-1", Meeting.title == "Next sync"
+                )
             ).scalar_one()
         )
 
