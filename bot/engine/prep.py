@@ -201,7 +201,8 @@ class Brief:
             return "Health: no score yet"
         delta = self.health_delta
         change = f", {'+' if delta >= 0 else ''}{_num(delta)} since the previous" if delta else ""
-        return f"Health: {_num(self.health)} ({self.health_tier}{change})"
+        tier = (self.health_tier or "").replace("_", " ")
+        return f"Health: {_num(self.health)} ({tier}{change})"
 
     def pulse_line(self) -> str:
         def one(name: str, p: PulseInfo) -> str:
