@@ -680,8 +680,11 @@ def prep(
         DigestFormat, typer.Option("--format", help="text, json, or blocks (the Slack payload).")
     ] = DigestFormat.text,
 ) -> None:
-    """The meeting-prep brief: attendees and their roles, open obligations, recent activity,
-    health and pulses, and talking points, for the account's next (or the given) meeting."""
+    """The meeting-prep brief for the account's next (or the given) meeting.
+
+    Attendees and their roles, open obligations, recent activity, health and pulses, and
+    talking points. It changes nothing.
+    """
     from bot.engine.prep import UnknownMeeting, build_brief
 
     with _errors():
