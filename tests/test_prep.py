@@ -142,6 +142,11 @@ def test_the_blocks_are_a_valid_message(engine: Engine) -> None:
     blob = json.dumps(payload["blocks"])
     assert "Globex QBR" in blob and "Nina Champion" in blob and "Talking points" in blob
     assert len(payload["blocks"]) <= 50
+    evil = build_brief(engine, "acc-1", NOW)
+    evil.talking_points = ["Ping <!channel> and <@U0BOB> about *this*"]
+    evil.account_name = "Globex <!here>"
+    blob = json.dumps(prep_message(evil).to_dict())
+    assert "<!channel>" not in blob and "<!here>" not in blob and "<@U0BOB>" not in blob
 
 
 # --------------------------------------------------------------------------- CLI

@@ -80,7 +80,8 @@ class MeetingInfo:
             "id": self.id,
             "title": self.title,
             "starts_at": iso_z(self.starts_at),
-            "ends_at": iso_z(self.ends_at) if self.ends_at else None,
+            # data-format.md: a meeting with no end lasts an hour.
+            "ends_at": iso_z(self.ends_at or self.starts_at + timedelta(hours=1)),
         }
 
 
