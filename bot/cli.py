@@ -703,6 +703,55 @@ def summary(
         out.print(result.to_text(), markup=False, highlight=False, soft_wrap=True)
 
 
+# ---------------------------------------------------------------------------- prep
+
+
+@app.command(cls=_HelpCommand, epilog='Example: followup-bot prep "Acme Corp" --format json')
+def prep(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="Account id or name.")],
+    meeting: Annotated[
+        str | None,
+        typer.Option(
+            "--meeting",
+            metavar="MEETING_ID",
+            help="Prepare this meeting. Default: the account's next one.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Prepare as of this time. Default: now.")
+    ] = None,
+    fmt: Annotated[
+        DigestFormat, typer.Option("--format", help="text, json, or blocks (the Slack payload).")
+    ] = DigestFormat.text,
+) -> None:
+    """The meeting-prep brief for the account's next (or the given) meeting.
+
+    Attendees and their roles, open obligations, recent activity, health and pulses, and
+    talking points. It changes nothing.
+    """
+    from bot.engine.prep import UnknownMeeting, build_brief
+
+    with _errors():
+        engine = _engine(ctx)
+        now = _as_of(engine, as_of)
+        account_id, _ = resolve_account(engine, account)
+        with engine.connect() as conn:
+            tz = load_org(conn).timezone
+        try:
+            brief = build_brief(engine, account_id, now, meeting_id=meeting)
+        except UnknownMeeting as exc:
+            raise CliError(str(exc)) from None
+    if fmt is DigestFormat.json:
+        _dump_json(brief.to_json())
+    elif fmt is DigestFormat.blocks:
+        from bot.blocks.prep import prep_message
+
+        _dump_json(prep_message(brief, tz=tz).to_dict())
+    else:
+        out.print(brief.to_text(), markup=False, highlight=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------------------- demo
 
 
@@ -908,6 +957,7 @@ def deliver(
     """
     from slack_sdk.errors import SlackClientError
 
+    from bot.ai.client import AiConfig
     from bot.logs import setup_logging_from
     from bot.service.daily_dm import deliver_digests
     from bot.slack.client import make_client
@@ -923,7 +973,9 @@ def deliver(
         if user is not None:
             _require_user(engine, user)
         try:
-            report = deliver_digests(engine, client, as_of=now, user_id=user)
+            report = deliver_digests(
+                engine, client, as_of=now, user_id=user, ai=AiConfig.from_settings(settings)
+            )
         except (SlackClientError, OSError) as exc:
             raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
     out.print(
@@ -959,6 +1011,7 @@ def tick(
     """
     from slack_sdk.errors import SlackClientError
 
+    from bot.ai.client import AiConfig
     from bot.logs import setup_logging_from
     from bot.service.rounds import run_round
     from bot.service.webhook import webhook_from
@@ -972,7 +1025,13 @@ def tick(
         engine = _engine(ctx)
         now = _as_of(engine, as_of)
         try:
-            report = run_round(engine, client, now, webhook=webhook_from(settings))
+            report = run_round(
+                engine,
+                client,
+                now,
+                webhook=webhook_from(settings),
+                ai=AiConfig.from_settings(settings),
+            )
         except (SlackClientError, OSError) as exc:
             raise CliError(f"cannot reach Slack at {settings.slack_api_url}: {exc}") from None
     out.print(f"Round as of {now.isoformat()}:", soft_wrap=True)
@@ -989,6 +1048,7 @@ def scheduler(ctx: typer.Context) -> None:
     For deployments that run `followup-bot serve --no-scheduler` replicas. On PostgreSQL any
     number may run; each message is still sent once. On SQLite run one.
     """
+    from bot.ai.client import AiConfig
     from bot.logs import setup_logging_from
     from bot.scheduler import build_scheduler
     from bot.service.webhook import webhook_from
@@ -1005,7 +1065,8 @@ def scheduler(ctx: typer.Context) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     out.print("Scheduler running: a round every minute (Ctrl-C to stop)…")
     try:
-        build_scheduler(engine, client, background=False, webhook=webhook).start()
+        ai = AiConfig.from_settings(settings)
+        build_scheduler(engine, client, background=False, webhook=webhook, ai=ai).start()
     except KeyboardInterrupt:
         out.print("Stopped.")
 

@@ -35,6 +35,7 @@ class ActionId(StrEnum):
     SUMMARY_PICK_ACCOUNT = "summary_pick_account"
     SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
     SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
+    SUMMARY_PREP = "summary_prep"  # the meeting-prep brief of the summary's account
     # An action's messages.
     CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
     # An approval request in the approvals channel (value: the action run).
@@ -101,6 +102,8 @@ class BlockId(StrEnum):
     SUMMARY_SECTION = "summary_section"  # + section id
     SUMMARY_SAVED = "summary_saved"  # + saved summary id
     ESCALATION_ACTIONS = "escalation_actions"
+    # The meeting-prep brief (+ part: meeting, attendees, obligations, …).
+    PREP = "prep"
     # An executed action's messages (+ action run id).
     ACTION_NOTICE = "action_notice"
     CHECKIN_DRAFT = "checkin_draft"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -25,6 +25,10 @@ from sqlalchemy import Engine
 
 from bot.service.rounds import run_round
 from bot.service.webhook import WebhookConfig
+
+if TYPE_CHECKING:
+    from bot.ai.client import AiConfig
+
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ def build_scheduler(
     webhook: WebhookConfig | None = None,
     interval: float = ROUND_SECONDS,
     clock: Callable[[], datetime] = utc_now,
+    ai: AiConfig | None = None,
 ) -> Any:
     """A scheduler (not started) whose one job runs a round every ``interval`` seconds, the
     first at once."""
@@ -53,7 +58,7 @@ def build_scheduler(
     )
 
     def one_round() -> None:
-        report = run_round(engine, client, clock(), webhook=webhook)
+        report = run_round(engine, client, clock(), webhook=webhook, ai=ai)
         for line in report.lines():
             log.info("round: %s", line)
 

@@ -21,6 +21,11 @@ def tool_answer(sections: dict[str, list[dict[str, Any]]], *, delay: float = 0.0
     return {"status": 200, "tool_input": {"sections": sections}, "delay": delay}
 
 
+def tool_input(data: dict[str, Any], *, delay: float = 0.0) -> Reply:
+    """A tool_use answer carrying ``data`` as the tool's input (any tool)."""
+    return {"status": 200, "tool_input": data, "delay": delay}
+
+
 def error(status: int, *, retry_after: float | None = None) -> Reply:
     return {"status": status, "retry_after": retry_after}
 

@@ -699,8 +699,9 @@ def test_summary_message_sections_and_buttons() -> None:
     assert "Includes activities from 2026-10-01 on" in text and "Nothing to report" in text
     assert "Covers activity from" in text and "written by rules" in text
     elements = {el["action_id"]: el for _, el in interactive(msg)}
-    assert set(elements) == {"summary_period", "summary_save", "summary_share"}
+    assert set(elements) == {"summary_period", "summary_save", "summary_share", "summary_prep"}
     assert SummaryRef.parse(elements["summary_save"]["value"]).account == "acc-1"
+    assert SummaryRef.parse(elements["summary_prep"]["value"]).account == "acc-1"
     periods = [SummaryRef.parse(o["value"]).period for o in elements["summary_period"]["options"]]
     assert [p.value for p in periods if p] == ["30", "90", "365", "all"]
     shared = validate(account_summary_message(make_summary(), shared_by="Mia <!here>").to_dict())

@@ -145,6 +145,12 @@ def test_demo_writes_every_payload_kind_and_check_all_passes(tmp_path: Path) -> 
     assert sum(1 for n in names if n.startswith("home-")) == 2
     assert any(n.startswith("summary-acc-") for n in names)
     assert any(n.startswith("escalation-") for n in names)
+    # The meeting-prep brief (on demand, and as the DM an hour before a meeting).
+    assert {n.split("-acc-")[0] for n in names if n.startswith("prep-")} == {
+        "prep",
+        "prep-reminder",
+    }
+    assert {kinds[n] for n in names if n.startswith("prep-")} == {"message"}
     assert {kinds[n] for n in names if n.startswith("modal-")} == {"modal"}
     assert {kinds[n] for n in names if n.startswith("home-")} == {"home"}
     assert {kinds[n] for n in names if n.startswith(("dm-", "summary-", "escalation-"))} == {

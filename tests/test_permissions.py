@@ -58,6 +58,7 @@ EXPECTED: dict[str, Permission] = {
     ActionId.APPROVAL_APPROVE: APPROVER,
     ActionId.APPROVAL_REJECT: APPROVER,
     CallbackId.APPROVAL_REJECT_MODAL: APPROVER,
+    ActionId.SUMMARY_PREP: MEMBER,
     ActionId.HOME_OPEN_ORG_SETTINGS: ADMIN,
     CallbackId.ORG_SETTINGS_MODAL: ADMIN,
     ActionId.HOME_OPEN_SUMMARY_SECTIONS: ADMIN,
@@ -237,6 +238,7 @@ REFUSED: dict[str, tuple[Build, str]] = {
         submitted(CallbackId.APPROVAL_REJECT_MODAL, RUN),
         "U0STRANGER",
     ),
+    ActionId.SUMMARY_PREP: (clicked(ActionId.SUMMARY_PREP, SUMMARY), "U0STRANGER"),
     ActionId.HOME_OPEN_ORG_SETTINGS: (clicked(ActionId.HOME_OPEN_ORG_SETTINGS, ""), "U0ANA"),
     ActionId.HOME_OPEN_SUMMARY_SECTIONS: (
         clicked(ActionId.HOME_OPEN_SUMMARY_SECTIONS, ""),
@@ -306,3 +308,10 @@ def test_a_slack_user_who_is_not_ours_cannot_use_the_commands(bot: Bot, name: st
     bot.settle()
     assert snapshot(bot.engine) == before
     assert bot.fake.calls_to("views.open") == []
+
+
+def test_a_slack_user_who_is_not_ours_cannot_get_a_meeting_prep(bot: Bot) -> None:
+    answer = bot.command(Command.FOLLOWUP, "prep globex", user="U0STRANGER")
+    assert answer.status == 200 and answer.body == ""
+    told = bot.wait("response_url")[0].params
+    assert "not set up" in told["text"] and "Meeting prep" not in json.dumps(told)

@@ -97,6 +97,18 @@ class Grounds:
             value_kpis_excluded=frozenset(kpis - significant),
         )
 
+    @classmethod
+    def of_text(cls, prompt: str, ids: frozenset[str] = frozenset()) -> Grounds:
+        """Grounds of a prompt that is not an account summary's (a card's evidence, recent
+        activity): its numbers, dates and words, and the record ids it names."""
+        return cls(
+            ids=ids,
+            numbers=frozenset(_norm(n) for n in _NUMBER.findall(prompt)),
+            dates=frozenset(_ISO_DATE.findall(prompt)),
+            words=frozenset(w.lower() for w in _WORD.findall(prompt)),
+            value_kpis_excluded=frozenset(),
+        )
+
 
 def _norm(number: str) -> str:
     text = number.replace(",", "")
@@ -117,7 +129,12 @@ def why_dropped(section: SectionId, bullet: AiBullet, grounds: Grounds) -> str |
         excluded = [r for r in refs if r in grounds.value_kpis_excluded]
         if excluded:
             return f"cites KPIs that are not achievements: {', '.join(excluded)}"
-    text = bullet.text
+    return ungrounded_text(bullet.text, grounds)
+
+
+def ungrounded_text(text: str, grounds: Grounds) -> str | None:
+    """None when every date, number and proper name of ``text`` is in the grounds' prompt;
+    else what is not."""
     dates = _ISO_DATE.findall(text)
     bad_dates = [d for d in dates if d not in grounds.dates]
     if bad_dates:

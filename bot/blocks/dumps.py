@@ -36,6 +36,7 @@ from bot.blocks.messages import (
     receipt_message,
     summary_picker_message,
 )
+from bot.blocks.prep import prep_message
 from bot.blocks.style import local
 from bot.blocks.summary import (
     account_summary_message,
@@ -58,6 +59,7 @@ from bot.engine.execution import Contact as DraftContact
 from bot.engine.execution import checkin_draft, pick_contact
 from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import snoozed_alerts
+from bot.engine.prep import build_brief
 from bot.engine.queue import AlertView
 from bot.engine.results import Card
 from bot.engine.rules import Severity
@@ -167,6 +169,11 @@ def demo_payloads(
             ).to_dict()
             out["summary-placeholder.json"] = summary_placeholder(
                 top.account_name, channel=channel
+            ).to_dict()
+            brief = build_brief(engine, top.account, now)
+            out[f"prep-{top.account}.json"] = prep_message(brief, tz=tz, channel=channel).to_dict()
+            out[f"prep-reminder-{top.account}.json"] = prep_message(
+                brief, tz=tz, channel=channel, reminder=True
             ).to_dict()
         if csm is not None:
             out["modal-settings.json"] = settings_modal(csm, org).to_dict()

@@ -160,10 +160,15 @@ def account_summary_message(
         value=ref,
         style="primary",
     )
+    prep = ButtonElement(
+        action_id=ActionId.SUMMARY_PREP,
+        text=m.button_text(":clipboard: Meeting prep"),
+        value=SummaryRef(account=summary.account_id).dump(),
+    )
     blocks.append(
         ActionsBlock(
             block_id=BlockId.SUMMARY_ACTIONS.at(summary.account_id),
-            elements=[share] if saved else [save, share],
+            elements=[share] if saved else [save, share, prep],
         )
     )
     blocks.append(

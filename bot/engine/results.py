@@ -165,6 +165,8 @@ class Card:
     crm_url: str | None = None
     renewal_date: str | None = None
     alert_ids: dict[str, int] = field(default_factory=dict)  # reason key_part -> alert id
+    # Who wrote hook, summary and next step: None (the rules writer) or "ai" (bot.ai.cards).
+    text_by: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,6 +201,8 @@ class Card:
         out["crm_url"] = self.crm_url
         out["renewal_date"] = self.renewal_date
         out["alert_ids"] = dict(self.alert_ids)
+        if self.text_by is not None:
+            out["text_by"] = self.text_by
         return out
 
     @classmethod
@@ -227,6 +231,7 @@ class Card:
             crm_url=data.get("crm_url"),
             renewal_date=data.get("renewal_date"),
             alert_ids={str(k): int(v) for k, v in (data.get("alert_ids") or {}).items()},
+            text_by=data.get("text_by"),
         )
 
 

@@ -1,4 +1,4 @@
-"""Slash commands: ``/account-summary [account]`` and ``/followup today|settings|help``.
+"""Slash commands: ``/account-summary [account]`` and ``/followup today|settings|prep|help``.
 
 Each listener ``ack()``s at once and does the work afterwards: the app runs with
 ``process_before_response=False``, so Bolt answers Slack's HTTP request as soon as ``ack()`` is
@@ -23,7 +23,13 @@ from bot.handlers import Deps
 from bot.handlers.access import Caller, Permission, allow, caller_of
 from bot.handlers.home import open_settings
 from bot.handlers.replies import Replier
-from bot.handlers.summary import placeholder_first, saved_list_for, split_saved, summary_for
+from bot.handlers.summary import (
+    placeholder_first,
+    prep_for,
+    saved_list_for,
+    split_saved,
+    summary_for,
+)
 from bot.handlers.work import after_ack
 from bot.ids import Command
 from bot.service.surfaces import today_messages
@@ -35,10 +41,16 @@ SUMMARY_USAGE = (
     "and buttons to save it or share it in the channel. `/account-summary ACCOUNT saved` lists "
     "its saved versions."
 )
+PREP_USAGE = (
+    ":clipboard: *Usage:* `/followup prep ACCOUNT` — an account's name (or part of it) or its "
+    "id, e.g. `/followup prep Globex`: the brief for your next meeting with them — attendees, "
+    "open obligations, recent activity, health and pulses, talking points."
+)
 FOLLOWUP_HELP = (
     "*Followup Bot*\n"
     "• `/followup today` — your lanes right now\n"
     "• `/followup settings` — your daily digest: noise level, pause, delivery time\n"
+    "• `/followup prep ACCOUNT` — the brief for your next meeting with an account\n"
     "• `/followup help` — this help\n"
     "• `/account-summary ACCOUNT` — one account at a glance\n"
     "Your whole queue, with filters, is in the app's *Home* tab."
@@ -85,6 +97,24 @@ def lookup_reply(
         )
 
 
+def prep_reply(deps: Deps, caller: Caller, query: str, replier: Replier) -> None:
+    """Answer ``/followup prep QUERY``: the brief of the one account it names, else why not."""
+    with deps.engine.connect() as conn:
+        lookup = find_account(conn, query, partial=True)
+    shown = m.fit(m.one_line(query), 100)
+    if lookup.match is not None:
+        replier.ephemeral(prep_for(deps, caller, lookup.match.id))
+        return
+    found = lookup.candidates or lookup.suggestions
+    names = ", ".join(f"*{m.fit(m.one_line(a.name), 80)}* (`{a.id}`)" for a in found[:8])
+    if lookup.candidates:
+        replier.say(f":mag: Several accounts match *{shown}*: {names}. Give its id or full name.")
+    elif names:
+        replier.say(f":mag: No account matches *{shown}*. The closest: {names}.")
+    else:
+        replier.say(f":mag: No account matches *{shown}*.")
+
+
 def register(app: App, deps: Deps) -> None:
     @app.command(Command.ACCOUNT_SUMMARY, middleware=allow(deps, Permission.MEMBER))
     def account_summary(
@@ -120,7 +150,10 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         words = str(command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
-        if sub not in ("today", "settings"):
+        if sub == "prep" and len(words) < 2:
+            ack(text=PREP_USAGE, response_type="ephemeral")
+            return
+        if sub not in ("today", "settings", "prep"):
             unknown = (
                 ""
                 if sub == "help"
@@ -136,6 +169,9 @@ def register(app: App, deps: Deps) -> None:
                 return
             caller = caller_of(deps, client, body, context)
             replier = Replier.for_body(client, body, respond)
+            if sub == "prep":
+                prep_reply(deps, caller, " ".join(words[1:]), replier)
+                return
             for message in today_messages(deps.engine, caller.user.id, deps.clock()):
                 replier.ephemeral(message)
 

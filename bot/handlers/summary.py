@@ -1,7 +1,7 @@
 """The account summary in Slack: building it (the ten sections of :func:`bot.summarize.summarize`)
 and its controls — the period choice (re-renders it), Save (a new saved version), Share in
-channel, and the account picker of ``/account-summary``. Any user who is set up may read a
-summary; nothing here changes alerts.
+channel, Meeting prep (the brief of :mod:`bot.engine.prep`), and the account picker of
+``/account-summary``. Any user who is set up may read a summary; nothing here changes alerts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import mrkdwn as m
 from bot.blocks.message import SlackMessage
+from bot.blocks.prep import prep_message
 from bot.blocks.summary import (
     account_summary_message,
     hidden_from,
@@ -24,6 +25,7 @@ from bot.blocks.summary import (
 )
 from bot.blocks.values import SummaryRef
 from bot.engine.overview import UnknownAccount
+from bot.engine.prep import build_brief
 from bot.engine.summary import Period, Summary
 from bot.engine.summary.model import PeriodChoice
 from bot.engine.summary.saved import SavedRef, load_saved, save_summary, saved_summaries
@@ -38,6 +40,12 @@ from bot.ids import ActionId, CallbackId
 from bot.summarize import summarize
 
 log = logging.getLogger(__name__)
+
+
+def prep_for(deps: Deps, caller: Caller, account_id: str) -> SlackMessage:
+    """The meeting-prep brief of the account's next meeting, for the caller to read."""
+    brief = build_brief(deps.engine, account_id, deps.clock())
+    return prep_message(brief, tz=caller.user.timezone)
 
 
 def summary_of(deps: Deps, account_id: str, choice: PeriodChoice = PeriodChoice.ALL) -> Summary:
@@ -176,6 +184,25 @@ def register(app: App, deps: Deps) -> None:
                 choice = ref.period or PeriodChoice.ALL
                 message = summary_for(deps, caller, ref.account, shared=True, choice=choice)
             Replier.for_body(client, body, respond).in_channel(message)
+
+        after_ack(work, ack, body, client, respond, context)
+
+    @app.action(ActionId.SUMMARY_PREP, middleware=allow(deps, Permission.MEMBER))
+    def summary_prep(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        respond: Respond,
+        context: BoltContext,
+    ) -> None:
+        ack()
+
+        def work() -> None:
+            ref = SummaryRef.parse(action.get("value"))
+            caller = caller_of(deps, client, body, context)
+            message = prep_for(deps, caller, ref.account)
+            Replier.for_body(client, body, respond).ephemeral(message)
 
         after_ack(work, ack, body, client, respond, context)
 

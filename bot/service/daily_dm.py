@@ -11,11 +11,12 @@ lane counts follow. New alerts wait for the App Home and the next day's DM.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackObjectFormationError
@@ -46,6 +47,10 @@ from bot.slack.delivery import (
     utc_now,
 )
 from bot.slack.users import resolve_users
+
+if TYPE_CHECKING:
+    from bot.ai.client import AiConfig
+
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +158,27 @@ def deliver_digest(
     )
 
 
+def enrich_digest(
+    engine: Engine, ai: AiConfig, digest: Digest, *, top: int | None = None
+) -> Digest:
+    """``digest`` with its first ``top`` cards (in the order the DM shows them) AI-written where
+    the AI can (cached per evidence; the rules text wherever it cannot)."""
+    from bot.ai.cards import TOP_CARDS, enrich_cards
+
+    top = TOP_CARDS if top is None else top
+    order = digest.cards()[:top]
+    try:
+        enriched, report = enrich_cards(engine, ai, order, digest.result.as_of, top=top)
+    except Exception:  # the DM goes out with the rules text whatever happens here
+        log.exception("AI card enrichment failed for %s", digest.user.id)
+        return digest
+    for why in report.fallbacks:
+        log.info("daily DM of %s: rules text kept for %s", digest.user.id, why)
+    swap = {id(old): new for old, new in zip(order, enriched, strict=True)}
+    lanes = {lane: [swap.get(id(c), c) for c in cards] for lane, cards in digest.lanes.items()}
+    return dataclasses.replace(digest, lanes=lanes)
+
+
 def digest_readers(conn: Connection, org: OrgFacts) -> list[str]:
     """Who gets a daily DM: the CSMs of accounts in scope, and the org's fallback CSM when
     some account has no CSM."""
@@ -186,6 +212,7 @@ def deliver_digests(
     pacing: Pacing | None = None,
     lanes: int = DEFAULT_LANES,
     clock: Clock = utc_now,
+    ai: AiConfig | None = None,
 ) -> DeliveryReport:
     """``followup-bot deliver``: sweep (recording alerts and the queue) at ``as_of``, then send
     every reader's daily DM now (or only ``user_id``'s; or only those of ``only``, the readers
@@ -193,7 +220,9 @@ def deliver_digests(
     at ``as_of`` made already (the scheduler's round), used instead of sweeping again.
 
     ``lanes`` DMs are in flight at once behind one :class:`Pacer`, so the fan-out runs at the
-    pace Slack's limits allow rather than at one round trip per message."""
+    pace Slack's limits allow rather than at one round trip per message. With ``ai`` (an
+    Anthropic key), the top cards of each digest get AI-written text (:func:`enrich_digest`)
+    before the DM is composed; the stored day's list keeps that text."""
     with engine.connect() as conn:
         people = load_people(conn)
         if user_id is not None:
@@ -248,6 +277,8 @@ def deliver_digests(
         if isinstance(job, Outcome):
             return job
         digest, slack_user_id = job
+        if ai is not None:
+            digest = enrich_digest(engine, ai, digest)
         return deliver_digest(
             engine,
             sending,

@@ -3,8 +3,10 @@ an incremental sweep (only the accounts whose data changed or whose next check h
 evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each
 reader's time zone, the due actions (executed once per account, action and evidence; gated ones
 stored for approval), the approvals (a request in the approvals channel per pending run, a
-reminder in its thread a business day later), then every due message of the outbox (action DMs,
-specialist posts, approvals, the actions webhook).
+reminder in its thread a business day later), the AI Pulse of accounts whose activity changed
+(with an Anthropic key; :mod:`bot.ai.pulse`), the meeting-prep DMs of meetings starting within
+the hour (:mod:`bot.service.prep_dm`), then every due message of the outbox (action DMs, prep
+DMs, approvals, specialist posts, the actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
@@ -20,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -29,9 +32,14 @@ from bot.engine.incremental import as_sweep_result, run_incremental_sweep, store
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.approvals import ApprovalsReport, post_approvals
 from bot.service.outbox import DrainReport, drain
+from bot.service.prep_dm import PrepReport, queue_prep_dms
 from bot.service.schedule import send_due_digests
 from bot.service.webhook import WebhookConfig
 from bot.slack.delivery import Clock, DeliveryReport, Pacing, utc_now
+
+if TYPE_CHECKING:
+    from bot.ai.client import AiConfig
+
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ class RoundReport:
     actions: ActionsReport = field(init=False)
     approvals: ApprovalsReport = field(default_factory=ApprovalsReport)
     outbox: DrainReport = field(default_factory=DrainReport)
+    ai_pulse: str | None = None  # what the AI Pulse job did (None: no key)
+    prep: PrepReport = field(default_factory=PrepReport)
     left_to_others: list[str] = field(default_factory=list)  # jobs another process was doing
     failed: dict[str, str] = field(default_factory=dict)  # job → what went wrong
 
@@ -66,6 +76,9 @@ class RoundReport:
         out += [f"  {o.describe()}" for o in self.actions.outcomes]
         out.append(f"Approvals: {self.approvals.summary()}")
         out += [f"  {line}" for line in self.approvals.lines()]
+        if self.ai_pulse is not None:
+            out.append(f"AI Pulse: {self.ai_pulse}")
+        out.append(f"Meeting prep DMs: {self.prep.summary()}")
         out.append(f"Outbox: {self.outbox.summary()}")
         out += [f"  {line}" for line in self.outbox.lines()]
         out += [f"{job}: another process is doing it" for job in self.left_to_others]
@@ -81,6 +94,7 @@ def run_round(
     webhook: WebhookConfig | None = None,
     pacing: Pacing | None = None,
     clock: Clock = utc_now,
+    ai: AiConfig | None = None,
 ) -> RoundReport:
     """Every job due at ``now`` (see the module docstring)."""
     report = RoundReport(now)
@@ -96,7 +110,7 @@ def run_round(
     def digests() -> None:
         if client is not None:
             report.digests = send_due_digests(
-                engine, client, now, pacing=pacing, clock=clock, result=result
+                engine, client, now, pacing=pacing, clock=clock, result=result, ai=ai
             )
 
     def actions() -> None:
@@ -105,12 +119,23 @@ def run_round(
     def approvals() -> None:
         report.approvals = post_approvals(engine, client, webhook=webhook, clock=clock)
 
+    def ai_pulse() -> None:
+        if ai is not None:
+            from bot.ai.pulse import refresh_ai_pulses
+
+            report.ai_pulse = refresh_ai_pulses(engine, ai, now).summary()
+
+    def prep() -> None:
+        report.prep = queue_prep_dms(engine, now)
+
     def outbox() -> None:
         report.outbox = drain(engine, client, webhook=webhook, clock=clock, pacing=pacing)
 
     _job(engine, "daily DMs", "round-digests", digests, report)
     _job(engine, "actions", "round-actions", actions, report)
     _job(engine, "approvals", "round-approvals", approvals, report)
+    _job(engine, "AI Pulse", "round-ai-pulse", ai_pulse, report)
+    _job(engine, "meeting prep DMs", "round-prep", prep, report)
     _job(engine, "outbox", "round-outbox", outbox, report)
     return report
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from slack_sdk import WebClient
 from sqlalchemy import Connection, Engine, Table, select, update
@@ -34,6 +34,10 @@ from bot.slack.delivery import (
 )
 from bot.slack.sql import insert_ignore
 from bot.slack.users import resolve_users
+
+if TYPE_CHECKING:
+    from bot.ai.client import AiConfig
+
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +121,7 @@ def send_due_digests(
     clock: Clock = utc_now,
     due: Collection[Due] | None = None,
     result: SweepResult | None = None,
+    ai: AiConfig | None = None,
 ) -> DeliveryReport:
     """Send the daily DMs due at ``now``: from ``result`` (a recording sweep at ``now``), or
     after one recording sweep of their own when anyone is due."""
@@ -132,6 +137,7 @@ def send_due_digests(
         pacing=pacing,
         lanes=lanes,
         clock=clock,
+        ai=ai,
     )
     days = {d.user.id: d.day for d in due}
     for outcome in report.outcomes:
