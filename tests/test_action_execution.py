@@ -406,3 +406,37 @@ def test_clicking_mark_sent_in_slack_records_the_email_and_updates_the_draft(
                 )
             ).scalar()
         assert sent == NOW
+
+
+def test_an_approved_action_refused_for_now_runs_later_in_its_approvers_name(
+    sqlite_url: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    p = portfolio(specialists=None)
+    p.data["org"]["automation_level"] = "assisted"  # escalations need a manager's approval
+    engine = next(_engine(sqlite_url, tmp_path, p))
+    tick(engine, fake)
+    rid = run_id(engine, "acc-1", "escalate_to_specialist")
+    assert execute_approved(engine, rid, "u-mgr", NOW).status == "refused"  # no channel yet
+    with engine.begin() as conn:
+        conn.execute(update(Org).values(specialists_channel=SPECIALISTS))
+    later = tick(engine, fake)
+    assert ("acc-1", "escalate_to_specialist", "executed") in {
+        (o.account, o.action, o.status) for o in later.actions.outcomes
+    }
+    [entry] = [e for e in audit(engine, "action.executed") if e.details["run"] == rid]
+    assert entry.actor == "u-mgr" and entry.details["automatic"] is False
+
+
+def test_an_automatic_action_refused_then_gated_waits_for_approval(
+    sqlite_url: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    engine = next(_engine(sqlite_url, tmp_path, portfolio(specialists=None)))
+    tick(engine, fake)  # autonomous: the escalation is automatic, and refused (no channel)
+    with engine.begin() as conn:
+        conn.execute(
+            update(Org).values(specialists_channel=SPECIALISTS, automation_level="assisted")
+        )
+    later = tick(engine, fake)
+    mine = {(o.account, o.action): o.status for o in later.actions.outcomes}
+    assert mine[("acc-1", "escalate_to_specialist")] == "pending_approval"
+    assert posts(fake, SPECIALISTS) == []

@@ -201,7 +201,14 @@ def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommen
     key = run_key(rec.account, rec.action.id, rec.evidence)
     name = assessment.profile.name
     earlier = conn.execute(
-        select(ActionRun.key, ActionRun.id, ActionRun.status, ActionRun.error, ActionRun.evidence)
+        select(
+            ActionRun.key,
+            ActionRun.id,
+            ActionRun.status,
+            ActionRun.error,
+            ActionRun.evidence,
+            ActionRun.decided_by,
+        )
         .where(ActionRun.account_id == rec.account, ActionRun.action == rec.action.id)
         .order_by(ActionRun.id)
     ).all()
@@ -239,7 +246,21 @@ def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommen
             return
     else:
         run_id = existing.id
-    run = Run(run_id, key, rec, assessment, ctx.org, ctx.users, ctx.now)
+        if existing.decided_by is None and rec.status is Status.NEEDS_APPROVAL:
+            # Refused before anyone approved it, and gated now: it waits for a manager again.
+            conn.execute(
+                update(ActionRun)
+                .where(ActionRun.id == run_id)
+                .values(status="pending_approval", error=None)
+            )
+            _audit(conn, ctx, rec, "pending_approval", {"run": run_id, "automatic": False})
+            ctx.report.outcomes.append(
+                ActionOutcome(rec.account, name, rec.action.id, "pending_approval")
+            )
+            return
+    # A run a manager approved before it was refused runs again in their name.
+    approver = existing.decided_by if existing is not None else None
+    run = Run(run_id, key, rec, assessment, ctx.org, ctx.users, ctx.now, approved_by=approver)
     _execute(conn, ctx, run, existing.error if existing is not None else None, first=not existing)
 
 
