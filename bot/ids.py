@@ -37,6 +37,10 @@ class ActionId(StrEnum):
     SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
     # An action's messages.
     CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
+    # An escalation's buttons.
+    ESCALATION_ACK = "escalation_ack"  # stops the reminder
+    ESCALATION_REASSIGN = "escalation_reassign"  # opens the picker of the team's CSMs
+    ESCALATION_NUDGE = "escalation_nudge"  # a DM to the CSM
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -46,6 +50,7 @@ class ActionId(StrEnum):
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
+    ESCALATION_REASSIGN_TO = "escalation_reassign_to"
 
 
 class CallbackId(StrEnum):
@@ -54,6 +59,7 @@ class CallbackId(StrEnum):
     SETTINGS_MODAL = "settings_modal"
     ORG_SETTINGS_MODAL = "org_settings_modal"
     SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
+    ESCALATION_REASSIGN_MODAL = "escalation_reassign_modal"
     HOME = "followup_home"
 
 
@@ -95,6 +101,9 @@ class BlockId(StrEnum):
     SUMMARY_SECTION = "summary_section"  # + section id
     SUMMARY_SAVED = "summary_saved"  # + saved summary id
     ESCALATION_ACTIONS = "escalation_actions"
+    ESCALATION_STATUS = "escalation_status"  # acknowledged / reassigned (+ escalation id)
+    ESCALATION_REASSIGN_TO = "escalation_reassign_to"
+    WAKEUP = "wakeup"
     # An executed action's messages (+ action run id).
     ACTION_NOTICE = "action_notice"
     CHECKIN_DRAFT = "checkin_draft"

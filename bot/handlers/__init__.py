@@ -3,7 +3,8 @@
 ``build_app`` calls :func:`register_all`, which runs every module's ``register`` in
 :func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
 opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``checkin`` (a
-check-in email draft's Mark sent), ``home`` (App Home filters and settings), ``commands``
+check-in email draft's Mark sent), ``escalations`` (an escalation's Acknowledge, Reassign
+and Nudge CSM), ``home`` (App Home filters and settings), ``commands``
 (slash commands). A new module adds its ``register`` there; ``tests/test_listeners.py`` fails
 on an id with no listener or with two. A listener opens its own database connections from
 ``deps.engine`` (lazy listeners copy the context, and a session put there would be dropped) and
@@ -33,7 +34,7 @@ Registrar = Callable[[App, Deps], None]
 
 
 def registrars() -> list[Registrar]:
-    from bot.handlers import cards, checkin, commands, errors, events, home, summary
+    from bot.handlers import cards, checkin, commands, errors, escalations, events, home, summary
 
     return [
         errors.register,
@@ -41,6 +42,7 @@ def registrars() -> list[Registrar]:
         cards.register,
         summary.register,
         checkin.register,
+        escalations.register,
         home.register,
         commands.register,
     ]

@@ -1,7 +1,9 @@
 """One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``):
-a recording sweep, the daily DMs due in each reader's time zone, the due actions (executed once
-per account, action and evidence; gated ones stored for approval), then every due message of
-the outbox (action DMs, specialist posts, the actions webhook).
+a recording sweep, the daily DMs due in each reader's time zone, the escalations due (and the
+reminders of unacknowledged ones, and the "snoozed follow-ups are back" DMs —
+:mod:`bot.service.escalations`), the due actions (executed once per account, action and
+evidence; gated ones stored for approval), then every due message of the outbox (escalations,
+action DMs, specialist posts, the actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
@@ -24,6 +26,7 @@ from sqlalchemy import Engine
 from bot.db.locks import try_lock
 from bot.engine.sweep import run_sweep
 from bot.service.actions import ActionsReport, run_actions
+from bot.service.escalations import EscalationReport, escalate_due, remind_due, tell_wakeups
 from bot.service.outbox import DrainReport, drain
 from bot.service.schedule import send_due_digests
 from bot.service.webhook import WebhookConfig
@@ -39,6 +42,7 @@ class RoundReport:
     cards: int = 0
     digests: DeliveryReport | None = None
     actions: ActionsReport = field(init=False)
+    escalations: EscalationReport = field(default_factory=EscalationReport)
     outbox: DrainReport = field(default_factory=DrainReport)
     left_to_others: list[str] = field(default_factory=list)  # jobs another process was doing
     failed: dict[str, str] = field(default_factory=dict)  # job → what went wrong
@@ -53,6 +57,7 @@ class RoundReport:
             out += [f"  {o.describe()}" for o in self.digests.outcomes]
         elif self.digests is not None:
             out.append("daily DMs: none due")
+        out += self.escalations.lines()
         out.append(f"Actions: {self.actions.summary()}")
         out += [f"  {o.describe()}" for o in self.actions.outcomes]
         out.append(f"Outbox: {self.outbox.summary()}")
@@ -82,6 +87,15 @@ def run_round(
                 engine, client, now, pacing=pacing, clock=clock, result=result
             )
 
+    def escalations() -> None:
+        escalate_due(engine, now, report.escalations)
+
+    def reminders() -> None:
+        remind_due(engine, now, report.escalations)
+
+    def wakeups() -> None:
+        tell_wakeups(engine, now, report.escalations)
+
     def actions() -> None:
         report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock)
 
@@ -89,6 +103,9 @@ def run_round(
         report.outbox = drain(engine, client, webhook=webhook, clock=clock, pacing=pacing)
 
     _job(engine, "daily DMs", "round-digests", digests, report)
+    _job(engine, "escalations", "round-escalations", escalations, report)
+    _job(engine, "escalation reminders", "round-escalation-reminders", reminders, report)
+    _job(engine, "snooze wake-ups", "round-wakeups", wakeups, report)
     _job(engine, "actions", "round-actions", actions, report)
     _job(engine, "outbox", "round-outbox", outbox, report)
     return report
