@@ -15,8 +15,14 @@ from slack_sdk.models.views import View
 
 from bot.app import build_app
 from bot.blocks.summary import summary_sections_modal
-from bot.blocks.values import CardRef
-from bot.blocks.views import dismiss_modal, org_settings_modal, settings_modal, snooze_modal
+from bot.blocks.values import CardRef, EscalationRef
+from bot.blocks.views import (
+    dismiss_modal,
+    org_settings_modal,
+    reassign_modal,
+    settings_modal,
+    snooze_modal,
+)
 from bot.db.session import make_engine
 from bot.engine.business_time import BusinessHours
 from bot.engine.facts import OrgFacts, UserFacts
@@ -52,6 +58,7 @@ def modal_inputs() -> set[str]:
         settings_modal(user, org),
         org_settings_modal(user, org),
         summary_sections_modal("u-1", frozenset()),
+        reassign_modal(EscalationRef(escalation=1), "Globex", [("u-1", "Ana")], None),
     ]
     found = set()
     for view in views:
