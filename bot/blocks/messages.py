@@ -256,7 +256,7 @@ def nudge_message(account_name: str, sender: str, detail: str | None) -> SlackMe
     )
 
 
-def reassigned_message(
+def account_moved_message(
     account_name: str, *, to_name: str, from_name: str | None, by: str, to_you: bool
 ) -> SlackMessage:
     """Told to both CSMs when a manager reassigns an escalated account."""

@@ -33,10 +33,10 @@ from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
 
 from bot.blocks.messages import (
     EscalationStatus,
+    account_moved_message,
     escalation_message,
     escalation_reminder_message,
     nudge_message,
-    reassigned_message,
     wakeup_message,
 )
 from bot.blocks.values import EscalationRef
@@ -545,7 +545,7 @@ def reassign(
         for user, to_you in ((new_csm, True), (current.csm_id, False)):
             if user is None:
                 continue
-            message = reassigned_message(
+            message = account_moved_message(
                 current.name,
                 to_name=names[new_csm],
                 from_name=names.get(current.csm_id) if current.csm_id else None,
