@@ -42,7 +42,7 @@ from bot.blocks.messages import (
 from bot.blocks.values import EscalationRef
 from bot.db.models import Account, Alert, AuditLog, Escalation, OutboxMessage, QueueCard
 from bot.engine.alerts import AlertState
-from bot.engine.business_time import business_hours_between
+from bot.engine.business_time import business_hours_between, business_start_for
 from bot.engine.facts import UserFacts
 from bot.engine.results import Card
 from bot.engine.rules import Rules, Severity
@@ -139,10 +139,10 @@ def _tz(people: People, csm_id: str | None) -> str:
     return csm.timezone if csm is not None else people.org.timezone
 
 
-def candidates(conn: Connection, now: datetime, min_hours: float) -> list[Any]:
-    """Open, uncleared critical alerts not escalated yet that could be due: a tier drop, or
-    critical for at least ``min_hours`` of calendar time (business time never runs faster).
-    Uses the index on (state, severity, escalated_at)."""
+def candidates(conn: Connection, latest_start: datetime) -> list[Any]:
+    """Open, uncleared critical alerts not escalated yet that could be due — a tier drop, or
+    critical since ``latest_start`` or before (the latest start any zone's SLA allows) — with
+    their account's CSM. Uses the index on (state, severity, escalated_at)."""
     return list(
         conn.execute(
             select(
@@ -154,10 +154,7 @@ def candidates(conn: Connection, now: datetime, min_hours: float) -> list[Any]:
                 Alert.severity == Severity.CRITICAL.value,
                 Alert.escalated_at.is_(None),
                 Alert.cleared_at.is_(None),
-                or_(
-                    Alert.signal == "health_drop",
-                    Alert.first_critical_at <= now - timedelta(hours=min_hours),
-                ),
+                or_(Alert.signal == "health_drop", Alert.first_critical_at <= latest_start),
             )
             .order_by(Alert.id)
         )
@@ -165,24 +162,30 @@ def candidates(conn: Connection, now: datetime, min_hours: float) -> list[Any]:
 
 
 def due_escalations(conn: Connection, people: People, now: datetime) -> list[Due]:
-    """The alerts to escalate at ``now`` (before checking that they are on a stored card)."""
-    book = people.org.rules
-    teams = {u.team_id for u in people.users.values()}
-    min_hours = min(book.for_team(t).escalate_after_business_hours for t in [None, *teams])
+    """The alerts to escalate at ``now`` (before checking that they are on a stored card).
+
+    "Critical for ``escalate_after_business_hours`` of business time in the CSM's zone" is
+    "critical since a cutoff or before": one cutoff per (zone, threshold), computed once."""
+    hours = people.org.business_hours
+    cutoffs: dict[tuple[str, float], datetime | None] = {}
+
+    def cutoff(csm_id: str | None) -> datetime | None:
+        key = (_tz(people, csm_id), _rules(people, csm_id).escalate_after_business_hours)
+        if key not in cutoffs:
+            cutoffs[key] = business_start_for(now, key[1], key[0], hours)
+        return cutoffs[key]
+
+    for csm_id in [None, *people.users]:
+        cutoff(csm_id)
+    starts = [c for c in cutoffs.values() if c is not None]
+    latest = max(starts) if starts else now - timedelta(days=36_500)
     out = []
-    for row in candidates(conn, now, min_hours):
+    for row in candidates(conn, latest):
         if row.signal == "health_drop":
             out.append(Due(row.id, row.account_id, row.csm_id, TIER_DROP))
             continue
-        limit = _rules(people, row.csm_id).escalate_after_business_hours
-        waited = business_hours_between(
-            row.first_critical_at or now,
-            now,
-            _tz(people, row.csm_id),
-            people.org.business_hours,
-            cap=limit + 1,
-        )
-        if waited >= limit:
+        limit = cutoff(row.csm_id)
+        if limit is not None and (row.first_critical_at or now) <= limit:
             out.append(Due(row.id, row.account_id, row.csm_id, SLA))
     return out
 
