@@ -142,13 +142,18 @@ def _tz(people: People, csm_id: str | None) -> str:
 def candidates(conn: Connection, latest_start: datetime) -> list[Any]:
     """Open, uncleared critical alerts not escalated yet that could be due — a tier drop, or
     critical since ``latest_start`` or before (the latest start any zone's SLA allows) — with
-    their account's CSM. Uses the index on (state, severity, escalated_at)."""
+    their account's CSM. Uses the index on (state, severity, escalated_at); the CSM is looked
+    up by key for each alert found (a join made PostgreSQL read the whole accounts table)."""
+    csm = select(Account.csm_id).where(Account.id == Alert.account_id).scalar_subquery()
     return list(
         conn.execute(
             select(
-                Alert.id, Alert.account_id, Alert.signal, Alert.first_critical_at, Account.csm_id
+                Alert.id,
+                Alert.account_id,
+                Alert.signal,
+                Alert.first_critical_at,
+                csm.label("csm_id"),
             )
-            .join(Account, Account.id == Alert.account_id)
             .where(
                 Alert.state == AlertState.OPEN.value,
                 Alert.severity == Severity.CRITICAL.value,
