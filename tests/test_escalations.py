@@ -319,6 +319,20 @@ def test_an_acknowledged_escalation_gets_no_reminder(
     assert posts(fake, "escalation-reminder:") == []
 
 
+def test_a_follow_up_handled_since_gets_no_reminder(
+    db_url: str, engine: Engine, tmp_path: Path, fake: FakeSlack
+) -> None:
+    load(db_url, portfolio(FRIDAY - 24 * H), tmp_path)
+    tick(engine, fake, FRIDAY)
+    tick(engine, fake, TUESDAY)
+    with engine.begin() as conn:
+        alert_id = conn.execute(select(Escalation.alert_id)).scalar()
+        assert alert_id is not None
+        set_state(conn, alert_id, AlertState.DONE, actor="u-ana", now=TUESDAY + H)
+    tick(engine, fake, ny(2026, 11, 26, 15, 0))
+    assert posts(fake, "escalation-reminder:") == []
+
+
 # ------------------------------------------------------------------ snooze wake-ups
 
 

@@ -11,7 +11,8 @@ round jobs (:mod:`bot.service.rounds`) and the use cases behind an escalation's 
   ``fallback_csm``; with nobody of those, to every admin. Only alerts on a stored card (the
   queue of the round's sweep) are escalated: excluded, churned and inactive accounts never are.
 * :func:`remind_due` — an escalation nobody acknowledged gets one reminder in the thread of each
-  of its posts ``escalation_reminder_business_hours`` after the post went out.
+  of its posts ``escalation_reminder_business_hours`` after the post went out (not while its
+  alert is done, dismissed, snoozed or no longer firing).
 * :func:`tell_wakeups` — alerts whose snooze ended (the round's sweep reopened them and their
   card is back in the queue) are told to their card's owner: one DM per owner per round, keyed
   by the owner and the woken alert ids.
@@ -341,10 +342,17 @@ def remind_due(engine: Engine, now: datetime, report: EscalationReport) -> None:
     """Queue the one reminder of each escalation nobody acknowledged in time."""
     with engine.begin() as conn:
         people = load_people(conn)
+        # Only while the alert is still open: a follow-up the CSM handled (done, dismissed,
+        # snoozed, or no longer firing) needs no reminder.
         waiting = list(
             conn.execute(
-                select(Escalation.__table__).where(
-                    Escalation.acknowledged_at.is_(None), Escalation.reminded_at.is_(None)
+                select(Escalation.__table__)
+                .join(Alert, Alert.id == Escalation.alert_id)
+                .where(
+                    Escalation.acknowledged_at.is_(None),
+                    Escalation.reminded_at.is_(None),
+                    Alert.state == AlertState.OPEN.value,
+                    Alert.cleared_at.is_(None),
                 )
             )
         )
