@@ -250,12 +250,9 @@ def _escalation_payloads(
         out["escalation-nudge-dm.json"] = nudge_message(
             card.account_name, manager.name, detail
         ).to_dict() | {"channel": dm}
+        other = next((name for uid, name in choices if uid != owner.id), "another CSM")
         out["escalation-moved-dm.json"] = account_moved_message(
-            card.account_name,
-            to_name="Bob CSM",
-            from_name=owner.name,
-            by=manager.name,
-            to_you=False,
+            card.account_name, to_name=other, from_name=owner.name, by=manager.name, to_you=False
         ).to_dict() | {"channel": dm}
     return out
 
