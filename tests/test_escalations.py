@@ -336,11 +336,16 @@ def test_a_follow_up_handled_since_gets_no_reminder(
 # ------------------------------------------------------------------ snooze wake-ups
 
 
-def test_snoozed_follow_ups_come_back_with_one_dm(
+def test_snoozed_follow_ups_come_back_with_one_dm_per_csm(
     db_url: str, engine: Engine, tmp_path: Path, fake: FakeSlack
 ) -> None:
     monday = ny(2026, 11, 16, 15, 0)
-    load(db_url, portfolio(monday - 24 * H, priority="high", accounts=2), tmp_path)
+    p = portfolio(monday - 24 * H, priority="high", accounts=3)
+    p.data["users"].append(
+        {"id": "u-bob", "name": "Bob CSM", "role": "csm", "team": "t-1", "slack_user_id": "U0BOB"}
+    )
+    p.data["accounts"][2]["csm"] = "u-bob"  # Umbrella is Bob's
+    load(db_url, p, tmp_path)
     tick(engine, fake, monday)
     with engine.begin() as conn:
         for alert_id in conn.execute(
@@ -362,8 +367,9 @@ def test_snoozed_follow_ups_come_back_with_one_dm(
     back = monday + H + timedelta(minutes=1)
     tick(engine, fake, back)
     tick(engine, fake, back + timedelta(minutes=1))
-    [dm] = posts(fake, "wakeup:")
-    assert dm.response["channel"] == "D0ANA"
+    [dm, bobs] = sorted(posts(fake, "wakeup:"), key=lambda c: str(c.response["channel"]))
+    assert (dm.response["channel"], bobs.response["channel"]) == ("D0ANA", "D0BOB")
     assert "2 snoozed follow-ups are back" in text_of(dm)
+    assert "1 snoozed follow-up is back" in text_of(bobs) and "Umbrella" in text_of(bobs)
     assert "Globex" in text_of(dm) and "Initech" in text_of(dm)
     assert sorted(queue(back)) == ["Globex", "Initech"]
