@@ -41,6 +41,10 @@ class ActionId(StrEnum):
     # An approval request in the approvals channel (value: the action run).
     APPROVAL_APPROVE = "approval_approve"
     APPROVAL_REJECT = "approval_reject"  # opens the reject modal (a reason)
+    # An escalation's buttons.
+    ESCALATION_ACK = "escalation_ack"  # stops the reminder
+    ESCALATION_REASSIGN = "escalation_reassign"  # opens the picker of the team's CSMs
+    ESCALATION_NUDGE = "escalation_nudge"  # a DM to the CSM
     # Inputs inside modals (read from view.state.values on submission).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"
@@ -51,6 +55,7 @@ class ActionId(StrEnum):
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
     APPROVAL_REJECT_REASON = "approval_reject_reason"
+    ESCALATION_REASSIGN_TO = "escalation_reassign_to"
 
 
 class CallbackId(StrEnum):
@@ -60,6 +65,7 @@ class CallbackId(StrEnum):
     ORG_SETTINGS_MODAL = "org_settings_modal"
     SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
     APPROVAL_REJECT_MODAL = "approval_reject_modal"
+    ESCALATION_REASSIGN_MODAL = "escalation_reassign_modal"
     HOME = "followup_home"
 
 
@@ -104,6 +110,9 @@ class BlockId(StrEnum):
     ESCALATION_ACTIONS = "escalation_actions"
     # The meeting-prep brief (+ part: meeting, attendees, obligations, …).
     PREP = "prep"
+    ESCALATION_STATUS = "escalation_status"  # acknowledged / reassigned (+ escalation id)
+    ESCALATION_REASSIGN_TO = "escalation_reassign_to"
+    WAKEUP = "wakeup"
     # An executed action's messages (+ action run id).
     ACTION_NOTICE = "action_notice"
     CHECKIN_DRAFT = "checkin_draft"

@@ -7,7 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine.business_time import BusinessHours, add_business_days, business_hours_between
+from bot.engine.business_time import (
+    BusinessHours,
+    add_business_days,
+    business_hours_between,
+    business_start_for,
+)
 
 NY = "America/New_York"
 BH = BusinessHours()
@@ -68,3 +73,27 @@ def test_cap_stops_counting_early() -> None:
 def test_add_business_days_skips_weekend() -> None:
     # From Thursday: Fri, Mon, Tue → Tuesday 09:00.
     assert add_business_days(ny(2026, 11, 12, 15), 3, NY, BH) == ny(2026, 11, 17, 9)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Australia/Sydney"])
+@pytest.mark.parametrize("needed", [0.5, 8, 16, 17.25, 40])
+def test_business_start_for_is_the_latest_start_with_that_much_business_time(
+    zone: str, needed: float
+) -> None:
+    hours = BusinessHours()
+    # Ends through a week with a DST change in each hemisphere (and weekends).
+    for end in (
+        datetime(2027, 3, 16, 19, 0, tzinfo=UTC),
+        datetime(2026, 11, 2, 15, 30, tzinfo=UTC),
+        datetime(2027, 4, 5, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 22, 12, 0, tzinfo=UTC),  # a Sunday
+    ):
+        start = business_start_for(end, needed, zone, hours)
+        assert start is not None
+        assert business_hours_between(start, end, zone, hours) == pytest.approx(needed)
+        assert business_hours_between(start + timedelta(seconds=1), end, zone, hours) < needed
+
+
+def test_business_start_for_without_business_days_is_none() -> None:
+    end = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+    assert business_start_for(end, 8, "UTC", BusinessHours(days=())) is None

@@ -16,8 +16,14 @@ from slack_sdk.models.views import View
 from bot.app import build_app
 from bot.blocks.approvals import Approval, reject_modal
 from bot.blocks.summary import summary_sections_modal
-from bot.blocks.values import CardRef
-from bot.blocks.views import dismiss_modal, org_settings_modal, settings_modal, snooze_modal
+from bot.blocks.values import CardRef, EscalationRef
+from bot.blocks.views import (
+    dismiss_modal,
+    org_settings_modal,
+    reassign_modal,
+    settings_modal,
+    snooze_modal,
+)
 from bot.db.session import make_engine
 from bot.engine.business_time import BusinessHours
 from bot.engine.facts import OrgFacts, UserFacts
@@ -67,6 +73,7 @@ def modal_inputs() -> set[str]:
                 datetime(2026, 11, 16, tzinfo=UTC),
             )
         ),
+        reassign_modal(EscalationRef(escalation=1), "Globex", [("u-1", "Ana")], None),
     ]
     found = set()
     for view in views:

@@ -151,6 +151,23 @@ def test_demo_writes_every_payload_kind_and_check_all_passes(tmp_path: Path) -> 
         "prep-reminder",
     }
     assert {kinds[n] for n in names if n.startswith("prep-")} == {"message"}
+    # A stored escalation: its buttons, acknowledged, its reminder, the reassign picker, the
+    # nudge and the reassignment DMs; the snooze wake-up DM.
+    assert {
+        "escalation-with-buttons.json",
+        "escalation-acknowledged.json",
+        "escalation-reminder.json",
+        "escalation-nudge-dm.json",
+        "escalation-moved-dm.json",
+        "modal-escalation-reassign.json",
+        "wakeup-dm.json",
+    } <= names
+    buttons = json.dumps(json.loads((out / "escalation-with-buttons.json").read_text()))
+    for action_id in ("escalation_ack", "escalation_reassign", "escalation_nudge"):
+        assert action_id in buttons
+    acked = json.dumps(json.loads((out / "escalation-acknowledged.json").read_text()))
+    assert "escalation_ack" not in acked and "Acknowledged by" in acked
+    assert "snoozed follow-up" in (out / "wakeup-dm.json").read_text()
     assert {kinds[n] for n in names if n.startswith("modal-")} == {"modal"}
     assert {kinds[n] for n in names if n.startswith("home-")} == {"home"}
     assert {kinds[n] for n in names if n.startswith(("dm-", "summary-", "escalation-"))} == {

@@ -18,7 +18,18 @@ import pytest
 from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import Engine, func, insert, select
 
-from bot.db.models import ActionRun, Alert, AuditLog, Exclusion, Org, QueueCard, Task, User
+from bot.db.models import (
+    Account,
+    ActionRun,
+    Alert,
+    AuditLog,
+    Escalation,
+    Exclusion,
+    Org,
+    QueueCard,
+    Task,
+    User,
+)
 from bot.handlers.access import Allow, Permission
 from bot.ids import ActionId, CallbackId, Command, Event
 from tests.bot_harness import Bot, add_fake_users, running_bot
@@ -26,12 +37,13 @@ from tests.slack_fakes import TEAM_ID, FakeSlack
 from tests.test_listeners import NOT_SUBMITTED, block_action, command, event, modal_inputs
 from tests.test_listeners import view_submission as submission
 
-CARD, MEMBER, ADMIN, ANYONE, APPROVER = (
+CARD, MEMBER, ADMIN, ANYONE, APPROVER, MANAGER = (
     Permission.CARD,
     Permission.MEMBER,
     Permission.ADMIN,
     Permission.ANYONE,
     Permission.APPROVER,
+    Permission.MANAGER,
 )
 EXPECTED: dict[str, Permission] = {
     ActionId.CARD_DONE: CARD,
@@ -64,6 +76,10 @@ EXPECTED: dict[str, Permission] = {
     ActionId.HOME_OPEN_SUMMARY_SECTIONS: ADMIN,
     CallbackId.SUMMARY_SECTIONS_MODAL: ADMIN,
     Event.APP_HOME_OPENED: ANYONE,
+    ActionId.ESCALATION_ACK: MANAGER,
+    ActionId.ESCALATION_REASSIGN: MANAGER,
+    ActionId.ESCALATION_NUDGE: MANAGER,
+    CallbackId.ESCALATION_REASSIGN_MODAL: MANAGER,
 }
 
 
@@ -142,6 +158,10 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             "tasks": conn.execute(select(Task.id, Task.status).order_by(Task.id)).all(),
             "exclusions": conn.execute(select(func.count()).select_from(Exclusion)).scalar(),
             "queue": conn.execute(select(func.count()).select_from(QueueCard)).scalar(),
+            "accounts": conn.execute(select(Account.id, Account.csm_id).order_by(Account.id)).all(),
+            "escalations": conn.execute(
+                select(Escalation.id, Escalation.acknowledged_at, Escalation.reassigned_to)
+            ).all(),
         }
 
 
@@ -150,6 +170,51 @@ SNOOZE_VALUE = json.dumps({"v": 1, "snooze": "tomorrow", "account": "acc-1", "al
 UNDO_VALUE = json.dumps({"v": 1, "op": "done", "account": "acc-1", "alerts": [1]})
 CARD_META = json.dumps({"v": 1, "card": json.loads(CARD_VALUE)})
 Build = Callable[[Bot, str], dict[str, Any]]
+
+
+def escalation_of_globex(bot: Bot) -> str:
+    """An escalation of Ana's Globex (as a round would have stored it); its button value."""
+    with bot.engine.begin() as conn:
+        alert_id = conn.execute(
+            select(Alert.id).where(Alert.account_id == "acc-1").order_by(Alert.id).limit(1)
+        ).scalar()
+        found = conn.execute(select(Escalation.id).where(Escalation.alert_id == alert_id)).scalar()
+        if found is None:
+            found = conn.execute(
+                insert(Escalation)
+                .values(
+                    alert_id=alert_id,
+                    account_id="acc-1",
+                    csm_id="u-ana",
+                    reason="sla",
+                    recipients=["u-mgr"],
+                    messages=[],
+                    card={},
+                    created_at=bot.now,
+                )
+                .returning(Escalation.id)
+            ).scalar()
+    return json.dumps({"v": 1, "escalation": found})
+
+
+def on_escalation(action_id: str) -> Build:
+    def build(bot: Bot, user: str) -> dict[str, Any]:
+        return clicked(action_id, escalation_of_globex(bot))(bot, user)
+
+    return build
+
+
+def escalation_modal(bot: Bot, user: str) -> dict[str, Any]:
+    body = submitted(CallbackId.ESCALATION_REASSIGN_MODAL, escalation_of_globex(bot))(bot, user)
+    body["view"]["state"]["values"] = {
+        "escalation_reassign_to": {
+            "escalation_reassign_to": {
+                "type": "static_select",
+                "selected_option": {"value": "u-bob"},
+            }
+        }
+    }
+    return body
 
 
 def clicked(action_id: str, value: str, *, select: bool = False) -> Build:
@@ -252,9 +317,19 @@ REFUSED: dict[str, tuple[Build, str]] = {
         submitted(CallbackId.ORG_SETTINGS_MODAL, SETTINGS_META),
         "U0ANA",
     ),
+    # Ana is the CSM of the escalated account: only her manager or an admin may act on it.
+    ActionId.ESCALATION_ACK: (on_escalation(ActionId.ESCALATION_ACK), "U0ANA:manager"),
+    ActionId.ESCALATION_REASSIGN: (on_escalation(ActionId.ESCALATION_REASSIGN), "U0ANA:manager"),
+    ActionId.ESCALATION_NUDGE: (on_escalation(ActionId.ESCALATION_NUDGE), "U0ANA:manager"),
+    CallbackId.ESCALATION_REASSIGN_MODAL: (escalation_modal, "U0ANA:manager"),
 }
 REFUSED_COMMANDS = {Command.ACCOUNT_SUMMARY: "globex", Command.FOLLOWUP: "today"}
-WHY = {"U0BOB": "Ana CSM's card", "U0STRANGER": "not set up", "U0ANA": "Only an admin"}
+WHY = {
+    "U0BOB": "Ana CSM's card",
+    "U0STRANGER": "not set up",
+    "U0ANA": "Only an admin",
+    "U0ANA:manager": "Only their manager or an admin",
+}
 WRITES = ("chat.update", "chat.postMessage", "views.publish", "views.open", "views.update")
 
 
@@ -265,7 +340,8 @@ def test_every_permission_but_anyone_is_tested_here() -> None:
 
 @pytest.mark.parametrize("key", sorted(REFUSED))
 def test_a_caller_without_the_right_is_refused_and_nothing_changes(bot: Bot, key: str) -> None:
-    build, user = REFUSED[key]
+    build, why = REFUSED[key]
+    user = why.split(":")[0]
     bot.deliver()
     with bot.engine.begin() as conn:  # a check-in draft of Ana's account (run 1)
         conn.execute(
@@ -281,10 +357,11 @@ def test_a_caller_without_the_right_is_refused_and_nothing_changes(bot: Bot, key
                 result={},
             )
         )
+    body = build(bot, user)
     before = snapshot(bot.engine)
     seen = {m: len(bot.fake.calls_to(m)) for m in WRITES}
 
-    answer = bot.slack.interactive(build(bot, user))
+    answer = bot.slack.interactive(body)
 
     assert answer.status == 200
     if key in set(CallbackId):
@@ -293,7 +370,7 @@ def test_a_caller_without_the_right_is_refused_and_nothing_changes(bot: Bot, key
         text = json.dumps(told["view"])
     else:
         text = str(bot.wait("response_url")[0].params["text"])
-    assert WHY[user] in text
+    assert WHY[why] in text
     bot.settle()
     assert snapshot(bot.engine) == before
     assert {m: len(bot.fake.calls_to(m)) for m in WRITES} == seen

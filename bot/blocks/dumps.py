@@ -32,9 +32,14 @@ from bot.blocks.approvals import (
 )
 from bot.blocks.digest import digest_messages
 from bot.blocks.messages import (
+    EscalationStatus,
+    account_moved_message,
     escalation_message,
+    escalation_reminder_message,
+    nudge_message,
     receipt_message,
     summary_picker_message,
+    wakeup_message,
 )
 from bot.blocks.prep import prep_message
 from bot.blocks.style import local
@@ -44,11 +49,12 @@ from bot.blocks.summary import (
     summary_placeholder,
     summary_sections_modal,
 )
-from bot.blocks.values import CardRef
+from bot.blocks.values import CardRef, EscalationRef
 from bot.blocks.views import (
     dismiss_modal,
     home_view,
     org_settings_modal,
+    reassign_modal,
     settings_modal,
     snooze_modal,
 )
@@ -200,6 +206,70 @@ def demo_payloads(
                 channel=org.escalation_channel,
                 now=now,
             ).to_dict()
+            out.update(_escalation_payloads(esc_card, owner, manager, users, org, now))
+    if csm is not None:
+        woken = [c.account_name for c in queues.get(csm.id, [])][:3] or ["Globex"]
+        out["wakeup-dm.json"] = wakeup_message(woken, len(woken)).to_dict() | {
+            "channel": csm.slack_user_id or csm.id
+        }
+    return out
+
+
+def _escalation_payloads(
+    card: Card,
+    owner: UserFacts | None,
+    manager: UserFacts,
+    users: Mapping[str, UserFacts],
+    org: OrgFacts,
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """A stored escalation's messages (escalation 1): with its buttons, once acknowledged,
+    its reminder in the thread, the reassign picker, the nudge and the reassignment DMs."""
+    ref = EscalationRef(escalation=1)
+    csm_name = owner.name if owner else "No CSM"
+    manager_dm = manager.slack_user_id or manager.id
+
+    def escalation(status: EscalationStatus | None) -> dict[str, Any]:
+        return escalation_message(
+            card,
+            csm_name,
+            manager,
+            channel=org.escalation_channel,
+            now=now,
+            ref=ref,
+            status=status,
+            has_csm=owner is not None,
+        ).to_dict()
+
+    out = {
+        "escalation-with-buttons.json": escalation(None),
+        "escalation-acknowledged.json": escalation(
+            EscalationStatus(acknowledged_by=manager.name, acknowledged_at=now)
+        ),
+        "escalation-reminder.json": escalation_reminder_message(
+            card.account_name, csm_name, manager, 8
+        ).to_dict()
+        | {"channel": org.escalation_channel or manager_dm},
+    }
+    team = owner.team_id if owner else None
+    choices = sorted(
+        (u.id, u.name)
+        for u in users.values()
+        if u.role == "csm" and u.active and (team is None or u.team_id == team)
+    )
+    out["modal-escalation-reassign.json"] = reassign_modal(
+        ref, card.account_name, choices, owner.id if owner else None
+    ).to_dict()
+    if owner is not None:
+        dm = owner.slack_user_id or owner.id
+        detail = card.reasons[0].detail if card.reasons else None
+        out["escalation-nudge-dm.json"] = nudge_message(
+            card.account_name, manager.name, detail
+        ).to_dict() | {"channel": dm}
+        other = next((name for uid, name in choices if uid != owner.id), "another CSM")
+        out["escalation-moved-dm.json"] = account_moved_message(
+            card.account_name, to_name=other, from_name=owner.name, by=manager.name, to_you=False
+        ).to_dict() | {"channel": dm}
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -24,7 +25,7 @@ from bot.blocks import mrkdwn as m
 from bot.blocks import style
 from bot.blocks.cards import card_facts, card_section
 from bot.blocks.message import SlackMessage
-from bot.blocks.values import CardRef, SummaryRef, UndoValue
+from bot.blocks.values import CardRef, EscalationRef, SummaryRef, UndoValue
 from bot.engine.facts import UserFacts
 from bot.engine.results import Card
 from bot.engine.rules import Severity
@@ -86,20 +87,37 @@ def summary_picker_message(
 # ----------------------------------------------------------------------- escalation
 
 
+@dataclass(frozen=True, slots=True)
+class EscalationStatus:
+    """What happened to an escalation since it was sent (names already resolved)."""
+
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    reassigned_to: str | None = None
+    reassigned_by: str | None = None
+
+
 def escalation_message(
     card: Card,
     csm_name: str,
-    manager: UserFacts,
+    manager: UserFacts | None,
     *,
     channel: str | None = None,
     now: datetime | None = None,
+    ref: EscalationRef | None = None,
+    status: EscalationStatus | None = None,
+    has_csm: bool = True,
 ) -> SlackMessage:
     """Tell ``manager`` that ``csm_name``'s card has gone unhandled past the escalation SLA (or
     that the account's health tier dropped). Posted to ``channel`` (the org's escalation
-    channel) with a mention of the manager, else to the manager's DM."""
-    dm = manager.slack_user_id or manager.id
+    channel) with a mention of the manager, else to the manager's DM (``manager`` may be the
+    fallback CSM or an admin; None in a channel when nobody manages the CSM).
+
+    With ``ref`` (a stored escalation) it carries Acknowledge / Reassign / Nudge CSM, and
+    ``status`` says who acknowledged or reassigned it (Acknowledge then goes away)."""
+    dm = (manager.slack_user_id or manager.id) if manager is not None else None
     target = channel or dm
-    mention = _mention(manager) if channel and channel != dm else None
+    mention = _mention(manager) if manager is not None and channel and channel != dm else None
     greeting = f"{mention} " if mention else ""
     who = m.fit(m.one_line(csm_name), 80)
     urgent = [
@@ -116,46 +134,162 @@ def escalation_message(
         f"{m.fit(m.one_line(r.detail), 300)}"
         for r in urgent
     ]
+    whose = f"*{who}*'s account" if has_csm else "This account (no CSM)"
+    tz = manager.timezone if manager is not None else "UTC"
     blocks: list[Block] = [
         HeaderBlock(
             text=m.header_text(f":rotating_light: Escalation: {m.one_line(card.account_name)}")
         ),
         SectionBlock(
             text=m.section_text(
-                f"{greeting}*{who}*'s account needs a hand — {why_now}\n"
-                + m.bullets(why, 2000, bullet="")
+                f"{greeting}{whose} needs a hand — {why_now}\n" + m.bullets(why, 2000, bullet="")
             )
         ),
         card_section(card),
-        card_facts(
-            card,
-            owner=csm_name,
-            today=style.local(now, manager.timezone).date() if now else None,
-        ),
-        ActionsBlock(
-            block_id=BlockId.ESCALATION_ACTIONS.at(card.account),
-            elements=[
-                ButtonElement(
-                    action_id=ActionId.CARD_SUMMARY,
-                    text=m.button_text(":page_facing_up: Account summary"),
-                    value=SummaryRef(account=card.account).dump(),
-                    style="primary",
-                ),
-            ],
-        ),
-        ContextBlock(
-            elements=[
-                m.context_text(
-                    "Escalated once per alert. Snoozing or resolving the card stops escalation."
-                )
-            ]
-        ),
+        card_facts(card, owner=csm_name, today=style.local(now, tz).date() if now else None),
     ]
+    buttons: list[ButtonElement] = []
+    done = status is not None and status.acknowledged_by is not None
+    if ref is not None:
+        value = ref.dump()
+        if not done:
+            buttons.append(
+                ButtonElement(
+                    action_id=ActionId.ESCALATION_ACK,
+                    text=m.button_text(":ok_hand: Acknowledge"),
+                    value=value,
+                    style="primary",
+                )
+            )
+        buttons.append(
+            ButtonElement(
+                action_id=ActionId.ESCALATION_REASSIGN,
+                text=m.button_text(":busts_in_silhouette: Reassign"),
+                value=value,
+            )
+        )
+        if has_csm:
+            buttons.append(
+                ButtonElement(
+                    action_id=ActionId.ESCALATION_NUDGE,
+                    text=m.button_text(":wave: Nudge CSM"),
+                    value=value,
+                )
+            )
+    buttons.append(
+        ButtonElement(
+            action_id=ActionId.CARD_SUMMARY,
+            text=m.button_text(":page_facing_up: Account summary"),
+            value=SummaryRef(account=card.account).dump(),
+            style=None if ref is not None else "primary",
+        )
+    )
+    blocks.append(
+        ActionsBlock(block_id=BlockId.ESCALATION_ACTIONS.at(card.account), elements=buttons)
+    )
+    lines = []
+    if status is not None and status.acknowledged_by is not None:
+        when = (
+            f" {style.when_label(status.acknowledged_at, tz, now)}"
+            if status.acknowledged_at is not None and now is not None
+            else ""
+        )
+        lines.append(
+            f":white_check_mark: Acknowledged by *{m.fit(m.one_line(status.acknowledged_by), 80)}*"
+            f"{when} — no reminder will follow."
+        )
+    if status is not None and status.reassigned_to is not None:
+        by = m.fit(m.one_line(status.reassigned_by or "someone"), 80)
+        lines.append(
+            f":busts_in_silhouette: Reassigned to "
+            f"*{m.fit(m.one_line(status.reassigned_to), 80)}* by {by}."
+        )
+    if lines:
+        blocks.append(
+            SectionBlock(
+                block_id=BlockId.ESCALATION_STATUS.at(card.account),
+                text=m.section_text("\n".join(lines)),
+            )
+        )
+    hint = (
+        "Escalated once per alert. Acknowledge stops the reminder; snoozing or resolving the "
+        "card stops escalation."
+        if ref is not None
+        else "Escalated once per alert. Snoozing or resolving the card stops escalation."
+    )
+    blocks.append(ContextBlock(elements=[m.context_text(hint)]))
     text = (
         f"Escalation: {m.fit(m.one_line(card.account_name), 150)} ({who}) — "
         f"{m.fit(m.one_line(urgent[0].detail), 300) if urgent else 'needs attention'}"
     )
     return SlackMessage(text=m.fallback(text), blocks=blocks, channel=target)
+
+
+def escalation_reminder_message(
+    account_name: str, csm_name: str, recipient: UserFacts | None, hours: float
+) -> SlackMessage:
+    """The one reminder, in the escalation's thread, when nobody acknowledged it."""
+    mention = _mention(recipient) if recipient is not None else None
+    greeting = f"{mention} " if mention else ""
+    name = m.fit(m.one_line(account_name), 150)
+    line = (
+        f":alarm_clock: {greeting}Reminder: nobody has acknowledged the escalation of *{name}* "
+        f"({m.fit(m.one_line(csm_name), 80)}) in {hours:g} business hours. Acknowledge it above "
+        "once someone is on it."
+    )
+    return SlackMessage(
+        text=m.fallback(line.replace("*", "")), blocks=[SectionBlock(text=m.section_text(line))]
+    )
+
+
+def nudge_message(account_name: str, sender: str, detail: str | None) -> SlackMessage:
+    """A manager's Nudge CSM: a DM to the account's CSM."""
+    name = m.fit(m.one_line(account_name), 150)
+    line = (
+        f":wave: *{m.fit(m.one_line(sender), 80)}* asks you to look at *{name}* today — "
+        "it was escalated."
+    )
+    if detail:
+        line += f"\n> {m.fit(m.one_line(detail), 500)}"
+    return SlackMessage(
+        text=m.fallback(line.replace("*", "")), blocks=[SectionBlock(text=m.section_text(line))]
+    )
+
+
+def account_moved_message(
+    account_name: str, *, to_name: str, from_name: str | None, by: str, to_you: bool
+) -> SlackMessage:
+    """Told to both CSMs when a manager reassigns an escalated account."""
+    name = m.fit(m.one_line(account_name), 150)
+    by_name = m.fit(m.one_line(by), 80)
+    if to_you:
+        was = f" (from {m.fit(m.one_line(from_name), 80)})" if from_name else ""
+        line = (
+            f":busts_in_silhouette: *{by_name}* moved *{name}* to you{was} after an "
+            "escalation. Its card is in your App Home."
+        )
+    else:
+        line = (
+            f":busts_in_silhouette: *{by_name}* moved *{name}* to "
+            f"*{m.fit(m.one_line(to_name), 80)}* after an escalation."
+        )
+    return SlackMessage(
+        text=m.fallback(line.replace("*", "")), blocks=[SectionBlock(text=m.section_text(line))]
+    )
+
+
+def wakeup_message(account_names: Sequence[str], count: int) -> SlackMessage:
+    """One DM line per round: the snoozed follow-ups that came back."""
+    what = "snoozed follow-up is" if count == 1 else "snoozed follow-ups are"
+    line = f":alarm_clock: {count} {what} back"
+    shown = [m.fit(m.one_line(n), 150) for n in account_names[:10]]
+    more = len(account_names) - len(shown)
+    names = ", ".join(f"*{n}*" for n in shown) + (f" and {more} more" if more else "")
+    text = f"{line} — {names}. They're in your App Home." if names else f"{line}."
+    return SlackMessage(
+        text=m.fallback(text.replace("*", "")),
+        blocks=[SectionBlock(block_id=BlockId.WAKEUP, text=m.section_text(text))],
+    )
 
 
 # -------------------------------------------------------------------------- receipt

@@ -211,3 +211,9 @@ class SettingsModalMeta(_Value):
     limit: ClassVar[int] = PRIVATE_METADATA
     scope: Literal["user", "org"]
     user: AccountId
+
+
+class EscalationRef(_Value):
+    """An escalation's buttons and its reassign modal: ``{"v":1,"escalation":7}``."""
+
+    escalation: int = Field(ge=1)

@@ -32,6 +32,7 @@ from bot.blocks.cards import CARD_BLOCKS, card_blocks
 from bot.blocks.values import (
     CardRef,
     DismissModalMeta,
+    EscalationRef,
     HomeFilters,
     SettingsModalMeta,
     SnoozeModalMeta,
@@ -607,6 +608,43 @@ def not_set_up_view() -> View:
                         "to the portfolio import."
                     )
                 ],
+            ),
+        ],
+    )
+
+
+def reassign_modal(
+    ref: EscalationRef, account_name: str, choices: Sequence[tuple[str, str]], current: str | None
+) -> View:
+    """Reassign an escalated account: pick one of the team's CSMs (``choices``: id, name)."""
+    options = [
+        Option(value=user_id, text=m.option_text(m.one_line(name)))
+        for user_id, name in choices[:100]
+    ]
+    initial = next((o for o in options if o.value == current), None)
+    return View(
+        type="modal",
+        callback_id=CallbackId.ESCALATION_REASSIGN_MODAL,
+        title=m.view_title("Reassign account"),
+        submit=m.view_button("Reassign"),
+        close=m.view_button("Cancel"),
+        private_metadata=ref.dump(),
+        blocks=[
+            SectionBlock(
+                text=m.section_text(
+                    f"Who should own *{m.fit(m.one_line(account_name), 200)}* from now on? "
+                    "Both CSMs are told."
+                )
+            ),
+            InputBlock(
+                block_id=BlockId.ESCALATION_REASSIGN_TO,
+                label=m.label("New CSM"),
+                element=StaticSelectElement(
+                    action_id=ActionId.ESCALATION_REASSIGN_TO,
+                    options=options,
+                    initial_option=initial,
+                    placeholder=m.placeholder("Pick a CSM"),
+                ),
             ),
         ],
     )

@@ -456,7 +456,11 @@ class Alert(Base):
     """One (account, signal, evidence) with its lifecycle (followup-rules.md "Alert lifecycle")."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_account_state", "account_id", "state"),)
+    __table_args__ = (
+        Index("ix_alerts_account_state", "account_id", "state"),
+        # The escalation scan (bot/service/escalations.py): open critical alerts not escalated.
+        Index("ix_alerts_state_severity_escalated", "state", "severity", "escalated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(400), unique=True)
@@ -473,6 +477,9 @@ class Alert(Base):
     first_critical_at: Mapped[datetime | None]
     snooze_until: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
+    # When its CSM was told it woke from a snooze ("3 snoozed follow-ups are back"); a later
+    # snooze ends after it, so that wake-up is told again.
+    wake_told_at: Mapped[datetime | None]
     state_changed_at: Mapped[datetime | None]
     state_changed_by: Mapped[str | None] = mapped_column(Id)
     dismiss_reason: Mapped[str | None] = mapped_column(Text)
@@ -768,3 +775,28 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Escalation(Base):
+    """One escalated alert (followup-rules.md "Escalation"): sent once to the org's escalation
+    channel, else the manager's DM (the fallback CSM, else the admins, for an account with no
+    CSM or a CSM with no manager). ``messages`` are the outbox keys of its posts (their
+    channel/ts are on the outbox rows); ``card`` is the card it showed, re-rendered after a
+    click. Acknowledging stops the one reminder in its thread."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(Integer, ForeignKey("alerts.id"), unique=True)
+    account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), index=True)
+    csm_id: Mapped[str | None] = mapped_column(Id)  # the account's CSM when escalated
+    reason: Mapped[str] = mapped_column(String(16))  # sla | tier_drop
+    recipients: Mapped[list[Any]] = mapped_column(Json)  # user ids, or [channel id]
+    messages: Mapped[list[Any]] = mapped_column(Json)  # outbox keys
+    card: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(Id)
+    acknowledged_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # when the reminder was queued
+    reassigned_to: Mapped[str | None] = mapped_column(Id)
+    reassigned_by: Mapped[str | None] = mapped_column(Id)

@@ -90,6 +90,32 @@ def business_hours_between(
     return business_seconds(start, end, tz_name, hours, capped) / 3600.0
 
 
+def business_start_for(
+    end: datetime, needed_hours: float, tz_name: str, hours: BusinessHours
+) -> datetime | None:
+    """The latest ``start`` with ``business_hours_between(start, end) >= needed_hours`` (None
+    when there is no business time at all). Business time only grows as ``start`` moves back,
+    so "has ``needed_hours`` passed since ``start``" is ``start <= business_start_for(…)``: one
+    computation per zone and threshold instead of one per alert."""
+    if needed_hours <= 0:
+        return end
+    if not hours.days:
+        return None
+    tz = zone(tz_name)
+    need = timedelta(hours=needed_hours)
+    day = end.astimezone(tz).date()
+    for _ in range(3700):  # ten years of days: thresholds are hours, this is a safety stop
+        if day.isoweekday() in hours.days:
+            opens, closes = _window(day, hours, tz)
+            hi = min(closes, end)
+            if hi > opens:
+                if hi - opens >= need:
+                    return hi - need
+                need -= hi - opens
+        day -= timedelta(days=1)
+    return None
+
+
 def add_business_days(moment: datetime, n: int, tz_name: str, hours: BusinessHours) -> datetime:
     """The opening time of the ``n``-th business day after ``moment``'s local date."""
     tz = zone(tz_name)

@@ -244,6 +244,7 @@ class Rules(_Strict):
     pulse_divergence_gap: float = Field(3, gt=0)
     low_pulse_max: float = Field(4, ge=1, le=10)
     escalate_after_business_hours: float = Field(16, ge=0)
+    escalation_reminder_business_hours: float = Field(8, gt=0)
     health_tiers: HealthTiers = HealthTiers()
     reply_critical_multiple: float = Field(3, ge=1)
     unreplied_lookback_days: float = Field(30, gt=0)

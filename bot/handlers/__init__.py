@@ -4,7 +4,8 @@
 :func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
 opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``checkin`` (a
 check-in email draft's Mark sent), ``approvals`` (an approval request's Approve / Reject and the
-reject modal), ``home`` (App Home filters and settings), ``commands``
+reject modal), ``escalations`` (an escalation's Acknowledge, Reassign and Nudge CSM), ``home``
+(App Home filters and settings), ``commands``
 (slash commands). A new module adds its ``register`` there; ``tests/test_listeners.py`` fails
 on an id with no listener or with two. A listener opens its own database connections from
 ``deps.engine`` (lazy listeners copy the context, and a session put there would be dropped) and
@@ -34,7 +35,17 @@ Registrar = Callable[[App, Deps], None]
 
 
 def registrars() -> list[Registrar]:
-    from bot.handlers import approvals, cards, checkin, commands, errors, events, home, summary
+    from bot.handlers import (
+        approvals,
+        cards,
+        checkin,
+        commands,
+        errors,
+        escalations,
+        events,
+        home,
+        summary,
+    )
 
     return [
         errors.register,
@@ -43,6 +54,7 @@ def registrars() -> list[Registrar]:
         summary.register,
         checkin.register,
         approvals.register,
+        escalations.register,
         home.register,
         commands.register,
     ]

@@ -7,7 +7,8 @@ be changed by that owner, the owner's manager (their own ``manager``, else their
 admin — checked against the database on every click, never against the payload.
 
 Every listener declares who may use it with :func:`allow` (a listener middleware): anyone, any
-of our users, the card's owner / their manager / an admin, or an admin. The middleware resolves
+of our users, the card's owner / their manager / an admin, the manager of the account's CSM /
+an admin (an escalation's buttons), or an admin. The middleware resolves
 the caller once per request (the listener reads it with :func:`caller_of`) and answers everyone
 else itself — a refusal the user sees, and the listener never runs.
 """
@@ -41,6 +42,7 @@ from bot.handlers.errors import (
 )
 from bot.handlers.replies import slack_user_of
 from bot.handlers.work import FORWARD
+from bot.service.escalations import may_handle
 from bot.service.people import People, account_owner
 from bot.slack.users import resolve_users, user_for_slack_id
 
@@ -131,6 +133,18 @@ class Caller:
             "was changed."
         )
 
+    def require_manage(self, csm_id: str | None, account_name: str) -> None:
+        """The manager of the account's CSM, or an admin (for an account with no CSM, the
+        fallback CSM too): who may act on its escalation."""
+        if may_handle(People(self.org, self.users), self.user, csm_id):
+            return
+        csm = self.users.get(csm_id) if csm_id else None
+        whose = f"{m.esc(csm.name)}'s card" if csm is not None else "a card with no CSM"
+        raise NotAllowed(
+            f":lock: *{m.fit(m.one_line(account_name), 150)}* is {whose}. Only their manager "
+            "or an admin can act on its escalation — nothing was changed."
+        )
+
     def require_admin(self, what: str) -> None:
         if not self.is_admin:
             raise NotAllowed(f":lock: Only an admin can {what}.")
@@ -181,6 +195,7 @@ class Permission(StrEnum):
     MEMBER = "member"  # one of our users
     CARD = "card"  # the card's owner, their manager, or an admin
     APPROVER = "approver"  # an approval's: the CSM's manager or an admin (not the CSM)
+    MANAGER = "manager"  # the manager of the account's CSM, or an admin (escalations)
     ADMIN = "admin"
 
 
@@ -219,6 +234,16 @@ class Allow:
             with deps.engine.connect() as conn:
                 owner, name = run_owner(conn, People(caller.org, caller.users), self.run_of(body))
             caller.require_approver(owner, name)
+        elif self.permission is Permission.MANAGER:
+            assert self.account_of is not None
+            account_id = self.account_of(body)
+            with deps.engine.connect() as conn:
+                row = conn.execute(
+                    select(Account.name, Account.csm_id).where(Account.id == account_id)
+                ).first()
+            if row is None:
+                raise UnknownAccount(account_id)
+            caller.require_manage(row.csm_id, str(row.name))
         return caller
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -30,7 +30,7 @@ from typing import Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, true, update
 
 from bot.db.models import AuditLog, OutboxMessage
 from bot.service.webhook import WebhookConfig, post_webhook
@@ -393,8 +393,10 @@ def drain(
     webhook: WebhookConfig | None = None,
     clock: Clock = utc_now,
     pacing: Pacing | None = None,
+    only: Sequence[str] | None = None,
 ) -> DrainReport:
-    """Send every due outbox row once, oldest first. Webhook rows wait while no webhook is
+    """Send every due outbox row once, oldest first (``only``: just the rows of those keys, as
+    a click that queued a DM sends it at once). Webhook rows wait while no webhook is
     configured."""
     report = DrainReport()
     sender = _Drain(
@@ -412,6 +414,7 @@ def drain(
                 conn.execute(
                     select(OutboxMessage.id)
                     .where(OutboxMessage.id > after, _due(clock(), webhook is not None))
+                    .where(OutboxMessage.key.in_(list(only)) if only is not None else true())
                     .order_by(OutboxMessage.id)
                     .limit(BATCH)
                 ).scalars()

@@ -1,12 +1,14 @@
 """One scheduler round (``followup-bot tick``, and every minute in ``scheduler`` / ``serve``):
 an incremental sweep (only the accounts whose data changed or whose next check has come are
 evaluated again; the queue left is the one a full sweep would leave), the daily DMs due in each
-reader's time zone, the due actions (executed once per account, action and evidence; gated ones
-stored for approval), the approvals (a request in the approvals channel per pending run, a
-reminder in its thread a business day later), the AI Pulse of accounts whose activity changed
-(with an Anthropic key; :mod:`bot.ai.pulse`), the meeting-prep DMs of meetings starting within
-the hour (:mod:`bot.service.prep_dm`), then every due message of the outbox (action DMs, prep
-DMs, approvals, specialist posts, the actions webhook).
+reader's time zone, the escalations due (and the reminders of unacknowledged ones, and the
+"snoozed follow-ups are back" DMs — :mod:`bot.service.escalations`), the due actions (executed
+once per account, action and evidence; gated ones stored for approval), the approvals (a
+request in the approvals channel per pending run, a reminder in its thread a business day
+later), the AI Pulse of accounts whose activity changed (with an Anthropic key;
+:mod:`bot.ai.pulse`), the meeting-prep DMs of meetings starting within the hour
+(:mod:`bot.service.prep_dm`), then every due message of the outbox (escalations, action DMs,
+prep DMs, approvals, specialist posts, the actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
@@ -31,6 +33,7 @@ from bot.db.locks import try_lock
 from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.approvals import ApprovalsReport, post_approvals
+from bot.service.escalations import EscalationReport, escalate_due, remind_due, tell_wakeups
 from bot.service.outbox import DrainReport, drain
 from bot.service.prep_dm import PrepReport, queue_prep_dms
 from bot.service.schedule import send_due_digests
@@ -53,6 +56,7 @@ class RoundReport:
     digests: DeliveryReport | None = None
     actions: ActionsReport = field(init=False)
     approvals: ApprovalsReport = field(default_factory=ApprovalsReport)
+    escalations: EscalationReport = field(default_factory=EscalationReport)
     outbox: DrainReport = field(default_factory=DrainReport)
     ai_pulse: str | None = None  # what the AI Pulse job did (None: no key)
     prep: PrepReport = field(default_factory=PrepReport)
@@ -72,6 +76,7 @@ class RoundReport:
             out += [f"  {o.describe()}" for o in self.digests.outcomes]
         elif self.digests is not None:
             out.append("daily DMs: none due")
+        out += self.escalations.lines()
         out.append(f"Actions: {self.actions.summary()}")
         out += [f"  {o.describe()}" for o in self.actions.outcomes]
         out.append(f"Approvals: {self.approvals.summary()}")
@@ -113,6 +118,15 @@ def run_round(
                 engine, client, now, pacing=pacing, clock=clock, result=result, ai=ai
             )
 
+    def escalations() -> None:
+        escalate_due(engine, now, report.escalations)
+
+    def reminders() -> None:
+        remind_due(engine, now, report.escalations)
+
+    def wakeups() -> None:
+        tell_wakeups(engine, now, report.escalations)
+
     def actions() -> None:
         report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock)
 
@@ -132,6 +146,9 @@ def run_round(
         report.outbox = drain(engine, client, webhook=webhook, clock=clock, pacing=pacing)
 
     _job(engine, "daily DMs", "round-digests", digests, report)
+    _job(engine, "escalations", "round-escalations", escalations, report)
+    _job(engine, "escalation reminders", "round-escalation-reminders", reminders, report)
+    _job(engine, "snooze wake-ups", "round-wakeups", wakeups, report)
     _job(engine, "actions", "round-actions", actions, report)
     _job(engine, "approvals", "round-approvals", approvals, report)
     _job(engine, "AI Pulse", "round-ai-pulse", ai_pulse, report)
