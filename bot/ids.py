@@ -53,6 +53,7 @@ class ActionId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    ORG_SETTINGS_AUTOMATION = "org_settings_automation"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
     APPROVAL_REJECT_REASON = "approval_reject_reason"
     ESCALATION_REASSIGN_TO = "escalation_reassign_to"
@@ -99,6 +100,7 @@ class BlockId(StrEnum):
     SETTINGS_SEND_AT = "settings_send_at"
     ORG_SETTINGS_ENABLED = "org_settings_enabled"
     ORG_SETTINGS_MAX_PER_LANE = "org_settings_max_per_lane"
+    ORG_SETTINGS_AUTOMATION = "org_settings_automation"
     SUMMARY_SECTIONS_SHOWN = "summary_sections_shown"
     APPROVAL_REJECT_REASON = "approval_reject_reason"
     # Summary and escalation messages.

@@ -213,8 +213,16 @@ def test_settings_of_someone_else_are_refused(sqlite_bot: Bot) -> None:
 # -------------------------------------------------------------------- org settings
 
 
-def org_values(enabled: bool = True, max_per_lane: str = "3", send_at: str = "09:15") -> Any:
+def org_values(
+    enabled: bool = True,
+    max_per_lane: str = "3",
+    send_at: str = "09:15",
+    automation: str = "autonomous",
+) -> Any:
     return {
+        "org_settings_automation": {
+            "org_settings_automation": {"selected_option": {"value": automation}}
+        },
         "org_settings_enabled": {
             "org_settings_enabled": {
                 "type": "checkboxes",
@@ -251,6 +259,15 @@ def test_an_admin_edits_the_org_digest_settings(bot: Bot) -> None:
     }
     [(actor, subject, details)] = bot.audit("settings.org")
     assert (actor, subject) == ("u-ada", "org") and details["after"]["enabled"] is False
+    # The automation level of the action policy is the org's too.
+    assert (details["before"]["automation_level"], details["after"]["automation_level"]) == (
+        "assisted",
+        "autonomous",
+    )
+    with bot.engine.connect() as conn:
+        assert conn.execute(select(Org.automation_level)).scalar() == "autonomous"
+    home = published(bot, 2)
+    assert "*Automation level*\\nAutonomous" in json.dumps(home)
 
 
 def test_only_admins_touch_the_org_settings(sqlite_bot: Bot) -> None:

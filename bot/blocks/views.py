@@ -41,6 +41,7 @@ from bot.blocks.values import (
 from bot.engine.digest import user_sensitivity
 from bot.engine.facts import OrgFacts, UserFacts
 from bot.engine.overview import SnoozedAlert
+from bot.engine.policy import AutomationLevel, org_level
 from bot.engine.results import Card
 from bot.engine.rules import LANE_ORDER, SIGNALS, Severity
 from bot.ids import ActionId, BlockId, CallbackId
@@ -217,6 +218,7 @@ def _settings_blocks(user: UserFacts, org: OrgFacts) -> list[Block]:
             f"({m.esc(org.timezone)})",
             f"*Max cards per lane*\n{m.esc(str(org.digest.get('max_per_lane', 5)))}",
             f"*Escalations go to*\n{escalations}",
+            f"*Automation level*\n{org_level(org.automation_level).value.capitalize()}",
         ]
         blocks.append(
             SectionBlock(
@@ -530,11 +532,20 @@ def settings_modal(user: UserFacts, org: OrgFacts) -> View:
 
 
 def org_settings_modal(admin: UserFacts, org: OrgFacts) -> View:
-    """The org's digest defaults (admins): on/off, noise level, cards per lane, send time."""
+    """The org's settings (admins): the digest's on/off, noise level, cards per lane and send
+    time, and the automation level of the action policy."""
     options = _sensitivity_options(None)
     enabled = Option(value="enabled", text=m.plain("Send the daily digest", m.OPTION_TEXT))
     per_lane = [Option(value=str(n), text=m.option_text(str(n))) for n in MAX_PER_LANE_CHOICES]
     current_cap = str(org.digest.get("max_per_lane", 5))
+    levels = [
+        Option(
+            value=level.value,
+            text=m.option_text(level.value.capitalize()),
+            description=m.plain(level.description, 75),
+        )
+        for level in AutomationLevel
+    ]
     return View(
         type="modal",
         callback_id=CallbackId.ORG_SETTINGS_MODAL,
@@ -580,6 +591,20 @@ def org_settings_modal(admin: UserFacts, org: OrgFacts) -> View:
                     initial_time=_time(org.digest.get("send_at")),
                 ),
                 hint=m.plain(f"In each reader's own time zone (org: {org.timezone})", m.LABEL),
+            ),
+            InputBlock(
+                block_id=BlockId.ORG_SETTINGS_AUTOMATION,
+                label=m.label("Automation level"),
+                element=StaticSelectElement(
+                    action_id=ActionId.ORG_SETTINGS_AUTOMATION,
+                    options=levels,
+                    initial_option=_pick(levels, org_level(org.automation_level).value),
+                ),
+                hint=m.plain(
+                    "Which recommended actions the bot takes on its own, and which a manager "
+                    "approves first (a major blocker always asks).",
+                    m.LABEL,
+                ),
             ),
         ],
     )

@@ -84,18 +84,34 @@ class UserDigestSettings:
         return out
 
 
+AUTOMATION_LEVELS = ("recommend", "assisted", "autonomous")  # bot.engine.policy.AutomationLevel
+
+
 @dataclass(frozen=True, slots=True)
 class OrgDigestSettings:
     enabled: bool
     sensitivity: str
     max_per_lane: int
     send_at: str
+    automation_level: str | None = None  # None: left as it is
 
     @classmethod
     def parse(
-        cls, *, enabled: object, sensitivity: object, max_per_lane: object, send_at: object
+        cls,
+        *,
+        enabled: object,
+        sensitivity: object,
+        max_per_lane: object,
+        send_at: object,
+        automation_level: object = None,
     ) -> OrgDigestSettings:
         errors: dict[str, str] = {}
+        level: str | None = None
+        if automation_level is not None:
+            if str(automation_level) in AUTOMATION_LEVELS:
+                level = str(automation_level)
+            else:
+                errors["automation_level"] = "Choose how much the bot may do on its own."
         sens = _sensitivity(sensitivity, errors, optional=False)
         cap = 0
         try:
@@ -113,7 +129,13 @@ class OrgDigestSettings:
             clock = ""
         if errors or sens is None:
             raise InvalidSettings(errors)
-        return cls(enabled=bool(enabled), sensitivity=sens, max_per_lane=cap, send_at=clock)
+        return cls(
+            enabled=bool(enabled),
+            sensitivity=sens,
+            max_per_lane=cap,
+            send_at=clock,
+            automation_level=level,
+        )
 
     def merge_into(self, stored: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -169,12 +191,21 @@ def save_org_digest(
 ) -> dict[str, Any]:
     """Store the org's digest settings (audited as ``settings.org``); the new JSON. A database
     without an org row gets one."""
-    row = conn.execute(select(Org.id, Org.digest).order_by(Org.id).limit(1)).first()
+    row = conn.execute(
+        select(Org.id, Org.digest, Org.automation_level).order_by(Org.id).limit(1)
+    ).first()
     before = dict(row.digest or {}) if row is not None else {}
     after = settings.merge_into(before)
+    values: dict[str, Any] = {"digest": after}
+    audited_before, audited_after = before, after
+    if settings.automation_level is not None:
+        values["automation_level"] = settings.automation_level
+        old_level = row.automation_level if row is not None else None
+        audited_before = {**before, "automation_level": old_level}
+        audited_after = {**after, "automation_level": settings.automation_level}
     if row is None:
-        conn.execute(insert(Org).values(name="Org", timezone="UTC", digest=after))
+        conn.execute(insert(Org).values(name="Org", timezone="UTC", **values))
     else:
-        conn.execute(update(Org).where(Org.id == row.id).values(digest=after))
-    _audit(conn, now, actor, "settings.org", "org", before, after)
+        conn.execute(update(Org).where(Org.id == row.id).values(**values))
+    _audit(conn, now, actor, "settings.org", "org", audited_before, audited_after)
     return after

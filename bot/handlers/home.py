@@ -42,6 +42,7 @@ ORG_FIELDS = {
     "enabled": BlockId.ORG_SETTINGS_ENABLED,
     "sensitivity": BlockId.SETTINGS_SENSITIVITY,
     "max_per_lane": BlockId.ORG_SETTINGS_MAX_PER_LANE,
+    "automation_level": BlockId.ORG_SETTINGS_AUTOMATION,
     "send_at": BlockId.SETTINGS_SEND_AT,
 }
 
@@ -100,6 +101,9 @@ def org_settings_from(view: Mapping[str, Any]) -> OrgDigestSettings:
         ),
         send_at=_input(view, BlockId.SETTINGS_SEND_AT, ActionId.SETTINGS_SEND_AT).get(
             "selected_time"
+        ),
+        automation_level=_selected(
+            _input(view, BlockId.ORG_SETTINGS_AUTOMATION, ActionId.ORG_SETTINGS_AUTOMATION)
         ),
     )
 
