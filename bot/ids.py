@@ -36,6 +36,10 @@ class ActionId(StrEnum):
     SUMMARY_PERIOD = "summary_period"  # static_select: re-render for another period
     SUMMARY_OPEN_SAVED = "summary_open_saved"  # a saved version of a summary
     SUMMARY_PREP = "summary_prep"  # the meeting-prep brief of the summary's account
+    SUMMARY_CREATE_OPPORTUNITY = "summary_create_opportunity"  # opens the opportunity modal
+    OPPORTUNITY_TITLE = "opportunity_title"
+    OPPORTUNITY_AMOUNT = "opportunity_amount"
+    OPPORTUNITY_CLOSE = "opportunity_close"
     # An action's messages.
     CHECKIN_MARK_SENT = "checkin_mark_sent"  # on a check-in email draft: records the email
     # An approval request in the approvals channel (value: the action run).
@@ -65,6 +69,7 @@ class CallbackId(StrEnum):
     SETTINGS_MODAL = "settings_modal"
     ORG_SETTINGS_MODAL = "org_settings_modal"
     SUMMARY_SECTIONS_MODAL = "summary_sections_modal"
+    OPPORTUNITY_MODAL = "opportunity_modal"
     APPROVAL_REJECT_MODAL = "approval_reject_modal"
     ESCALATION_REASSIGN_MODAL = "escalation_reassign_modal"
     HOME = "followup_home"
@@ -92,6 +97,9 @@ class BlockId(StrEnum):
     HOME_SETTINGS = "home_settings"
     HOME_ORG_SETTINGS = "home_org_settings"
     HOME_SUMMARY_SECTIONS = "home_summary_sections"
+    OPPORTUNITY_TITLE = "opportunity_title"
+    OPPORTUNITY_AMOUNT = "opportunity_amount"
+    OPPORTUNITY_CLOSE = "opportunity_close"
     # Modals (input blocks: read state.values[block_id][action_id]).
     SNOOZE_DATE = "snooze_date"
     DISMISS_REASON = "dismiss_reason"

@@ -15,8 +15,9 @@ from slack_sdk.models.views import View
 
 from bot.app import build_app
 from bot.blocks.approvals import Approval, reject_modal
+from bot.blocks.opportunities import opportunity_modal
 from bot.blocks.summary import summary_sections_modal
-from bot.blocks.values import CardRef, EscalationRef
+from bot.blocks.values import CardRef, EscalationRef, OpportunityDraft
 from bot.blocks.views import (
     dismiss_modal,
     org_settings_modal,
@@ -74,6 +75,7 @@ def modal_inputs() -> set[str]:
             )
         ),
         reassign_modal(EscalationRef(escalation=1), "Globex", [("u-1", "Ana")], None),
+        opportunity_modal(OpportunityDraft(account="acc-1", title="More seats"), "Globex"),
     ]
     found = set()
     for view in views:

@@ -51,6 +51,8 @@ EXPECTED: dict[str, Permission] = {
     ActionId.CARD_DISMISS: CARD,
     ActionId.UNDO: CARD,
     ActionId.CHECKIN_MARK_SENT: CARD,
+    ActionId.SUMMARY_CREATE_OPPORTUNITY: CARD,
+    CallbackId.OPPORTUNITY_MODAL: CARD,
     CallbackId.SNOOZE_PICK_DATE: CARD,
     CallbackId.DISMISS_MODAL: CARD,
     ActionId.CARD_SUMMARY: MEMBER,
@@ -168,6 +170,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 CARD_VALUE = json.dumps({"v": 1, "account": "acc-1", "alerts": [1]})
 SNOOZE_VALUE = json.dumps({"v": 1, "snooze": "tomorrow", "account": "acc-1", "alerts": [1]})
 UNDO_VALUE = json.dumps({"v": 1, "op": "done", "account": "acc-1", "alerts": [1]})
+DRAFT = json.dumps({"v": 1, "account": "acc-1", "title": "More seats"})
 CARD_META = json.dumps({"v": 1, "card": json.loads(CARD_VALUE)})
 Build = Callable[[Bot, str], dict[str, Any]]
 
@@ -267,6 +270,11 @@ REFUSED: dict[str, tuple[Build, str]] = {
     ActionId.CARD_DISMISS: (clicked(ActionId.CARD_DISMISS, CARD_VALUE), "U0BOB"),
     ActionId.UNDO: (clicked(ActionId.UNDO, UNDO_VALUE), "U0BOB"),
     ActionId.CHECKIN_MARK_SENT: (clicked(ActionId.CHECKIN_MARK_SENT, "1"), "U0BOB"),
+    ActionId.SUMMARY_CREATE_OPPORTUNITY: (
+        clicked(ActionId.SUMMARY_CREATE_OPPORTUNITY, DRAFT),
+        "U0BOB",
+    ),
+    CallbackId.OPPORTUNITY_MODAL: (submitted(CallbackId.OPPORTUNITY_MODAL, DRAFT), "U0BOB"),
     CallbackId.SNOOZE_PICK_DATE: (submitted(CallbackId.SNOOZE_PICK_DATE, CARD_META), "U0BOB"),
     CallbackId.DISMISS_MODAL: (submitted(CallbackId.DISMISS_MODAL, CARD_META), "U0BOB"),
     ActionId.CARD_SUMMARY: (clicked(ActionId.CARD_SUMMARY, SUMMARY), "U0STRANGER"),

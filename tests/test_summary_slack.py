@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.db.models import Opportunity
 from bot.engine.summary.sections import SectionId
 from bot.engine.summary.visibility import hidden_sections
 from bot.ids import ActionId, CallbackId, Command
-from tests.bot_harness import Bot, add_fake_users, portfolio, running_bot
+from tests.bot_harness import Bot, add_fake_users, find_element, portfolio, running_bot
+from tests.portfolio import NOW
 from tests.slack_fakes import FakeSlack
 
 
@@ -97,3 +101,55 @@ def test_saved_versions_are_listed_opened_and_shared(bot: Bot) -> None:
     assert shared["response_type"] == "in_channel"
     assert "Shared by Ana CSM" in json.dumps(shared["blocks"])
     assert "Saved version 2 by Ana CSM" in json.dumps(shared["blocks"])
+
+
+def test_an_expansion_suggestion_becomes_an_opportunity(sqlite_url: str, tmp_path: Path) -> None:
+    p = portfolio()
+    p.activity(
+        "acc-1",
+        NOW - timedelta(days=3),
+        id="act-exp",
+        kind="note",
+        direction="internal",
+        body="Their finance department wants to roll it out to another team too.",
+    )
+    with FakeSlack() as fake:
+        add_fake_users(fake)
+        with running_bot(sqlite_url, tmp_path, fake, p) as bot:
+            bot.command(Command.ACCOUNT_SUMMARY, "globex")
+            summary = bot.wait("response_url")[0].params
+            button = find_element(summary["blocks"], ActionId.SUMMARY_CREATE_OPPORTUNITY)[1]
+            suggestion = json.loads(button["value"])["title"]
+            assert "another team" in suggestion
+
+            bot.click(summary, ActionId.SUMMARY_CREATE_OPPORTUNITY, ephemeral=True)
+            modal = bot.wait("views.open")[0].params["view"]
+            assert modal["callback_id"] == CallbackId.OPPORTUNITY_MODAL
+            assert modal["blocks"][1]["element"]["initial_value"] == suggestion  # pre-filled
+
+            values = {
+                "opportunity_title": {"opportunity_title": {"value": "  "}},
+                "opportunity_amount": {"opportunity_amount": {"value": "-5"}},
+            }
+            bad = bot.submit(modal, values, user="U0ANA").json()
+            assert set(bad["errors"]) == {"opportunity_title", "opportunity_amount"}
+            values = {
+                "opportunity_title": {"opportunity_title": {"value": "Finance team rollout"}},
+                "opportunity_amount": {"opportunity_amount": {"value": "12000"}},
+                "opportunity_close": {"opportunity_close": {"selected_date": "2027-01-31"}},
+            }
+            bot.submit(modal, values, user="U0ANA")
+            receipt = bot.wait("chat.postEphemeral")[0].params
+            assert "Opportunity created on *Globex*" in receipt["text"]
+            with bot.engine.connect() as conn:
+                row = conn.execute(select(Opportunity.__table__)).one()
+            assert (row.account_id, row.title, row.kind, row.status, row.amount) == (
+                "acc-1",
+                "Finance team rollout",
+                "expansion",
+                "open",
+                12000,
+            )
+            assert str(row.close_date) == "2027-01-31"
+            [(actor, _, details)] = bot.audit("opportunity.created")
+            assert actor == "u-ana" and details["opportunity"] == row.id

@@ -41,6 +41,7 @@ from bot.blocks.messages import (
     summary_picker_message,
     wakeup_message,
 )
+from bot.blocks.opportunities import opportunity_modal
 from bot.blocks.prep import prep_message
 from bot.blocks.style import local
 from bot.blocks.summary import (
@@ -49,7 +50,7 @@ from bot.blocks.summary import (
     summary_placeholder,
     summary_sections_modal,
 )
-from bot.blocks.values import CardRef, EscalationRef
+from bot.blocks.values import CardRef, EscalationRef, OpportunityDraft
 from bot.blocks.views import (
     dismiss_modal,
     home_view,
@@ -187,6 +188,11 @@ def demo_payloads(
             out["summary-picker.json"] = summary_picker_message(picker).to_dict()
         if admin is not None:
             out["modal-org-settings.json"] = org_settings_modal(admin, org).to_dict()
+            if top is not None:
+                out["modal-opportunity.json"] = opportunity_modal(
+                    OpportunityDraft(account=top.account, title="Roll it out to another team"),
+                    top.account_name,
+                ).to_dict()
             out["modal-summary-sections.json"] = summary_sections_modal(
                 admin.id, hidden_sections(conn)
             ).to_dict()

@@ -25,7 +25,7 @@ from slack_sdk.models.views import View
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
 from bot.blocks.message import SlackMessage
-from bot.blocks.values import SettingsModalMeta, SummaryRef
+from bot.blocks.values import OpportunityDraft, SettingsModalMeta, SummaryRef
 from bot.engine.summary.model import Generator, PeriodChoice, Section, Summary
 from bot.engine.summary.saved import SavedRef
 from bot.engine.summary.sections import EXECUTIVE_FEEDS, NEXT_STEPS_FEEDS, SECTION_ORDER, SectionId
@@ -165,16 +165,35 @@ def account_summary_message(
         text=m.button_text(":clipboard: Meeting prep"),
         value=SummaryRef(account=summary.account_id).dump(),
     )
+    elements = [share] if saved else [save, share, prep]
+    suggestion = _expansion_suggestion(summary)
+    if suggestion is not None and saved is None:
+        draft = OpportunityDraft(account=summary.account_id, title=suggestion)
+        elements.append(
+            ButtonElement(
+                action_id=ActionId.SUMMARY_CREATE_OPPORTUNITY,
+                text=m.button_text(":seedling: Create opportunity"),
+                value=draft.dump(),
+            )
+        )
     blocks.append(
         ActionsBlock(
             block_id=BlockId.SUMMARY_ACTIONS.at(summary.account_id),
-            elements=[share] if saved else [save, share, prep],
+            elements=elements,
         )
     )
     blocks.append(
         ContextBlock(elements=[m.context_text("Only you can see this until you share it.")])
     )
     return SlackMessage(text=text, blocks=blocks, channel=channel)
+
+
+def _expansion_suggestion(summary: Summary) -> str | None:
+    """The first suggested expansion opportunity (to pre-fill the modal), if any."""
+    for section in summary.sections:
+        if section.id is SectionId.EXPANSION_OPPORTUNITIES and section.bullets:
+            return m.fit(m.one_line(section.bullets[0].text), 300)
+    return None
 
 
 def summary_placeholder(account_name: str, *, channel: str | None = None) -> SlackMessage:

@@ -217,3 +217,11 @@ class EscalationRef(_Value):
     """An escalation's buttons and its reassign modal: ``{"v":1,"escalation":7}``."""
 
     escalation: int = Field(ge=1)
+
+
+class OpportunityDraft(_Value):
+    """The "Create opportunity" button of a summary: the account and the suggestion that
+    pre-fills the modal's title; also the modal's private_metadata (without the title)."""
+
+    account: AccountId
+    title: str | None = None

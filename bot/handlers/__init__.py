@@ -2,7 +2,8 @@
 
 ``build_app`` calls :func:`register_all`, which runs every module's ``register`` in
 :func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
-opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons), ``checkin`` (a
+opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons),
+``opportunities`` (the summary's Create opportunity and its modal), ``checkin`` (a
 check-in email draft's Mark sent), ``approvals`` (an approval request's Approve / Reject and the
 reject modal), ``escalations`` (an escalation's Acknowledge, Reassign and Nudge CSM), ``home``
 (App Home filters and settings), ``commands``
@@ -44,6 +45,7 @@ def registrars() -> list[Registrar]:
         escalations,
         events,
         home,
+        opportunities,
         summary,
     )
 
@@ -52,6 +54,7 @@ def registrars() -> list[Registrar]:
         events.register,
         cards.register,
         summary.register,
+        opportunities.register,
         checkin.register,
         approvals.register,
         escalations.register,
