@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     CARD_SNOOZE = "card_snooze"  # static_select; its "pick a date…" option opens the date modal
     CARD_DISMISS = "card_dismiss"  # opens the dismiss modal
     CARD_SUMMARY = "card_summary"
+    CARD_DO_ACTION = "card_do_action"  # "Do it" on a recommended action
     UNDO = "undo"  # after done/snooze/dismiss, and "wake now" on a snoozed card
     # App Home.
     HOME_FILTER_LANE = "home_filter_lane"

@@ -30,6 +30,7 @@ from bot.blocks.values import (
     CardRef,
     DismissModalMeta,
     HomeFilters,
+    OpportunityDraft,
     SettingsModalMeta,
     SnoozeModalMeta,
     SnoozeOption,
@@ -699,7 +700,16 @@ def test_summary_message_sections_and_buttons() -> None:
     assert "Includes activities from 2026-10-01 on" in text and "Nothing to report" in text
     assert "Covers activity from" in text and "written by rules" in text
     elements = {el["action_id"]: el for _, el in interactive(msg)}
-    assert set(elements) == {"summary_period", "summary_save", "summary_share", "summary_prep"}
+    assert set(elements) == {
+        "summary_period",
+        "summary_save",
+        "summary_share",
+        "summary_prep",
+        "summary_create_opportunity",  # the summary suggests an expansion
+    }
+    draft = OpportunityDraft.parse(elements["summary_create_opportunity"]["value"])
+    assert draft.account == "acc-1" and draft.title
+    assert "<!" not in (draft.title or "")  # the suggestion is escaped before it pre-fills
     assert SummaryRef.parse(elements["summary_save"]["value"]).account == "acc-1"
     assert SummaryRef.parse(elements["summary_prep"]["value"]).account == "acc-1"
     periods = [SummaryRef.parse(o["value"]).period for o in elements["summary_period"]["options"]]

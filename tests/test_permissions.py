@@ -52,6 +52,7 @@ EXPECTED: dict[str, Permission] = {
     ActionId.UNDO: CARD,
     ActionId.CHECKIN_MARK_SENT: CARD,
     ActionId.SUMMARY_CREATE_OPPORTUNITY: CARD,
+    ActionId.CARD_DO_ACTION: CARD,
     CallbackId.OPPORTUNITY_MODAL: CARD,
     CallbackId.SNOOZE_PICK_DATE: CARD,
     CallbackId.DISMISS_MODAL: CARD,
@@ -170,6 +171,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
 CARD_VALUE = json.dumps({"v": 1, "account": "acc-1", "alerts": [1]})
 SNOOZE_VALUE = json.dumps({"v": 1, "snooze": "tomorrow", "account": "acc-1", "alerts": [1]})
 UNDO_VALUE = json.dumps({"v": 1, "op": "done", "account": "acc-1", "alerts": [1]})
+DO_IT = json.dumps({"v": 1, "account": "acc-1", "action": "create_support_task"})
 DRAFT = json.dumps({"v": 1, "account": "acc-1", "title": "More seats"})
 CARD_META = json.dumps({"v": 1, "card": json.loads(CARD_VALUE)})
 Build = Callable[[Bot, str], dict[str, Any]]
@@ -275,6 +277,7 @@ REFUSED: dict[str, tuple[Build, str]] = {
         "U0BOB",
     ),
     CallbackId.OPPORTUNITY_MODAL: (submitted(CallbackId.OPPORTUNITY_MODAL, DRAFT), "U0BOB"),
+    ActionId.CARD_DO_ACTION: (clicked(ActionId.CARD_DO_ACTION, DO_IT, select=True), "U0BOB"),
     CallbackId.SNOOZE_PICK_DATE: (submitted(CallbackId.SNOOZE_PICK_DATE, CARD_META), "U0BOB"),
     CallbackId.DISMISS_MODAL: (submitted(CallbackId.DISMISS_MODAL, CARD_META), "U0BOB"),
     ActionId.CARD_SUMMARY: (clicked(ActionId.CARD_SUMMARY, SUMMARY), "U0STRANGER"),

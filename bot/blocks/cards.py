@@ -28,7 +28,14 @@ from slack_sdk.models.blocks import (
 
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
-from bot.blocks.values import PICK_DATE, CardRef, SnoozeOption, SummaryRef, UndoValue
+from bot.blocks.values import (
+    PICK_DATE,
+    CardRef,
+    DoActionValue,
+    SnoozeOption,
+    SummaryRef,
+    UndoValue,
+)
 from bot.engine.alerts import AlertState
 from bot.engine.digest import Handled
 from bot.engine.results import Card, Reason
@@ -196,6 +203,23 @@ def card_actions(card: Card) -> ActionsBlock:
                 text=m.button_text(":page_facing_up: Summary"),
                 value=SummaryRef(account=card.account).dump(),
             ),
+            *([do_it_select(card)] if card.suggested else []),
+        ],
+    )
+
+
+def do_it_select(card: Card) -> StaticSelectElement:
+    """The actions recommended for the card's account (automation level ``recommend``): one
+    chosen is taken as the segment matrix says (done now, or sent for a manager's approval)."""
+    return StaticSelectElement(
+        action_id=ActionId.CARD_DO_ACTION,
+        placeholder=m.placeholder(":zap: Do it…"),
+        options=[
+            Option(
+                value=DoActionValue(account=card.account, action=action_id).dump(),
+                text=m.option_text(title),
+            )
+            for action_id, title in card.suggested
         ],
     )
 

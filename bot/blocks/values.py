@@ -225,3 +225,11 @@ class OpportunityDraft(_Value):
 
     account: AccountId
     title: str | None = None
+
+
+class DoActionValue(_Value):
+    """An option of a card's "Do it…" menu: take this recommended action on the account."""
+
+    limit: ClassVar[int] = OPTION_VALUE
+    account: AccountId
+    action: str = Field(min_length=1, max_length=40)

@@ -165,6 +165,9 @@ class Card:
     crm_url: str | None = None
     renewal_date: str | None = None
     alert_ids: dict[str, int] = field(default_factory=dict)  # reason key_part -> alert id
+    # Actions recommended to the CSM (automation level "recommend"): (action id, title), shown
+    # with a "Do it" button.
+    suggested: list[tuple[str, str]] = field(default_factory=list)
     # Who wrote hook, summary and next step: None (the rules writer) or "ai" (bot.ai.cards).
     text_by: str | None = None
 
@@ -203,6 +206,8 @@ class Card:
         out["alert_ids"] = dict(self.alert_ids)
         if self.text_by is not None:
             out["text_by"] = self.text_by
+        if self.suggested:
+            out["suggested"] = [list(pair) for pair in self.suggested]
         return out
 
     @classmethod
@@ -232,6 +237,7 @@ class Card:
             renewal_date=data.get("renewal_date"),
             alert_ids={str(k): int(v) for k, v in (data.get("alert_ids") or {}).items()},
             text_by=data.get("text_by"),
+            suggested=[(str(a), str(t)) for a, t in data.get("suggested") or []],
         )
 
 

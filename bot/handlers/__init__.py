@@ -2,7 +2,8 @@
 
 ``build_app`` calls :func:`register_all`, which runs every module's ``register`` in
 :func:`registrars` order: ``errors`` (the one ``@app.error`` handler), ``events`` (App Home
-opened), ``cards`` (a card's buttons and modals), ``summary`` (summary buttons),
+opened), ``cards`` (a card's buttons and modals), ``suggestions`` (a card's "Do it…" menu),
+``summary`` (summary buttons),
 ``opportunities`` (the summary's Create opportunity and its modal), ``checkin`` (a
 check-in email draft's Mark sent), ``approvals`` (an approval request's Approve / Reject and the
 reject modal), ``escalations`` (an escalation's Acknowledge, Reassign and Nudge CSM), ``home``
@@ -46,6 +47,7 @@ def registrars() -> list[Registrar]:
         events,
         home,
         opportunities,
+        suggestions,
         summary,
     )
 
@@ -53,6 +55,7 @@ def registrars() -> list[Registrar]:
         errors.register,
         events.register,
         cards.register,
+        suggestions.register,
         summary.register,
         opportunities.register,
         checkin.register,

@@ -305,7 +305,7 @@ def _picked_date(view: Mapping[str, Any]) -> date | None:
 # -------------------------------------------------------------------- listeners
 
 
-def _action_value(body: Mapping[str, Any]) -> str | None:
+def action_value(body: Mapping[str, Any]) -> str | None:
     actions = body.get("actions") or [{}]
     action = actions[0] if isinstance(actions[0], Mapping) else {}
     selected = action.get("selected_option")
@@ -314,15 +314,15 @@ def _action_value(body: Mapping[str, Any]) -> str | None:
 
 
 def _card_account(body: Mapping[str, Any]) -> str:
-    return CardRef.parse(_action_value(body)).account
+    return CardRef.parse(action_value(body)).account
 
 
 def _snooze_account(body: Mapping[str, Any]) -> str:
-    return SnoozeOption.parse(_action_value(body)).card.account
+    return SnoozeOption.parse(action_value(body)).card.account
 
 
 def _undo_account(body: Mapping[str, Any]) -> str:
-    return UndoValue.parse(_action_value(body)).account
+    return UndoValue.parse(action_value(body)).account
 
 
 def _modal_account(

@@ -14,6 +14,7 @@ outbox (:mod:`bot.service.outbox`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from bot.engine.assessment import Assessment, assess, load_profile, load_profile
 from bot.engine.business_time import local_date
 from bot.engine.execution import evidence_parts, run_key, webhook_event
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, UserFacts, load_org, load_users
-from bot.engine.policy import Status, org_level
+from bot.engine.policy import AutomationLevel, Status, org_level
 from bot.engine.results import Reason
 from bot.engine.sweep import SweepResult, run_sweep
 from bot.service.executors import EXECUTORS, Done, Refused, Run
@@ -197,7 +198,15 @@ def _audit(
     )
 
 
-def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommendation) -> None:
+def _take(
+    conn: Connection,
+    ctx: _Context,
+    assessment: Assessment,
+    rec: Recommendation,
+    actor: str | None = None,
+) -> None:
+    """Run ``rec`` once for its evidence (or store it for approval); ``actor``: the user who
+    asked for it ("Do it" on a card), else it is automatic."""
     key = run_key(rec.account, rec.action.id, rec.evidence)
     name = assessment.profile.name
     earlier = conn.execute(
@@ -223,6 +232,7 @@ def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommen
         return
     if existing is None:
         pending = rec.status is Status.NEEDS_APPROVAL
+        decided = {} if pending or actor is None else {"decided_by": actor}
         run_id = conn.execute(
             insert(ActionRun)
             .values(
@@ -235,6 +245,7 @@ def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommen
                 priority=rec.priority.value,
                 rationale=rec.rationale,
                 created_at=ctx.now,
+                **decided,
             )
             .returning(ActionRun.id)
         ).scalar_one()
@@ -259,7 +270,7 @@ def _take(conn: Connection, ctx: _Context, assessment: Assessment, rec: Recommen
             )
             return
     # A run a manager approved before it was refused runs again in their name.
-    approver = existing.decided_by if existing is not None else None
+    approver = actor or (existing.decided_by if existing is not None else None)
     run = Run(run_id, key, rec, assessment, ctx.org, ctx.users, ctx.now, approved_by=approver)
     _execute(conn, ctx, run, existing.error if existing is not None else None, first=not existing)
 
@@ -399,3 +410,36 @@ def execute_approved(
             return ActionOutcome(row.account_id, name, row.action, "refused", reason)
         run = Run(run_id, row.key, rec, assessment, org, users, now, approved_by=approver)
         return _execute(conn, ctx, run, None, first=True)
+
+
+def take_action(
+    engine: Engine,
+    account_id: str,
+    action_id: str,
+    reasons: Sequence[Reason],
+    *,
+    actor: str,
+    now: datetime,
+    webhook: WebhookConfig | None = None,
+    clock: Clock = utc_now,
+) -> ActionOutcome | None:
+    """A CSM's "Do it" on a recommended action: it follows the segment matrix (and a major
+    blocker) — run now in ``actor``'s name, or stored for a manager's approval. None when the
+    account does not call for that action (any more) or it was taken already."""
+    with engine.connect() as conn:
+        org = load_org(conn)
+        users = load_users(conn, org.timezone)
+        profile = load_profile(conn, account_id, now, org, users)
+    if profile is None:
+        return None
+    assessment = assess(profile, org.rules.for_team(profile.team_id), now)
+    matrix = AutomationLevel.AUTONOMOUS  # the matrix value for every action
+    recs = recommend(assessment, list(reasons), matrix, org.fallback_csm_id)
+    rec = next((r for r in recs if r.action.id == action_id), None)
+    if rec is None:
+        return None
+    report = ActionsReport(now)
+    ctx = _Context(org, users, now, webhook, report, clock())
+    with serialized(engine, LOCK) as conn:
+        _take(conn, ctx, assessment, rec, actor=actor)
+    return report.outcomes[-1] if report.outcomes else None

@@ -32,6 +32,7 @@ from bot.engine.results import Card
 from bot.engine.rules import Lane
 from bot.engine.sweep import SweepResult, run_sweep
 from bot.service.people import load_people
+from bot.service.suggestions import attach_suggestions
 from bot.slack.delivery import (
     DEFAULT_LANES,
     Clock,
@@ -272,6 +273,10 @@ def deliver_digests(
             planned.append(Outcome(uid, user.name, Status.SKIPPED, "no cards today"))
             continue
         planned.append((digest, ident.slack_user_id))
+
+    with engine.connect() as conn:  # the "Do it…" menus (automation level "recommend")
+        listed = [c for job in planned if not isinstance(job, Outcome) for c in job[0].cards()]
+        attach_suggestions(conn, people, listed, as_of)
 
     def send(job: Outcome | tuple[Digest, str]) -> Outcome:
         if isinstance(job, Outcome):

@@ -25,6 +25,7 @@ from bot.engine.queue import QueueView, load_queue
 from bot.engine.sweep import SweepResult
 from bot.service.daily_dm import load_day_list
 from bot.service.people import People, load_people
+from bot.service.suggestions import attach_suggestions
 from bot.slack.users import resolve_users, user_for_slack_id
 
 
@@ -55,6 +56,7 @@ def home_for(
         people = load_people(conn)
         user = people.users[user_id]
         queue = queue_of(conn, people, user, now)
+        attach_suggestions(conn, people, queue.cards, now)
         snoozed = snoozed_alerts(conn, user_id, now)
     return home_view(
         user,
@@ -78,6 +80,7 @@ def today_digest(conn: Connection, people: People, user: UserFacts, now: datetim
     reader = replace(user, digest={**user.digest, "opt_out": False})
     org = replace(people.org, digest={**people.org.digest, "enabled": True})
     queue = queue_of(conn, people, user, now)
+    attach_suggestions(conn, people, queue.cards, now)
     as_of = queue.as_of or now
     return select_digest(SweepResult(as_of=as_of, cards=queue.cards, suppressed=[]), reader, org)
 
