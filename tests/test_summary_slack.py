@@ -153,3 +153,18 @@ def test_an_expansion_suggestion_becomes_an_opportunity(sqlite_url: str, tmp_pat
             assert str(row.close_date) == "2027-01-31"
             [(actor, _, details)] = bot.audit("opportunity.created")
             assert actor == "u-ana" and details["opportunity"] == row.id
+
+
+def test_the_app_home_lists_the_latest_saved_summaries_to_open(bot: Bot) -> None:
+    bot.command(Command.ACCOUNT_SUMMARY, "globex")
+    summary = bot.wait("response_url")[0].params
+    bot.click(summary, ActionId.SUMMARY_SAVE, ephemeral=True)
+    bot.wait("response_url", 2)
+    home = open_home(bot, "U0ANA")
+    listed = json.dumps(home["blocks"], ensure_ascii=False)
+    assert "Saved summaries" in listed and "*Globex* — version 1" in listed
+    bot.click_home(ActionId.SUMMARY_OPEN_SAVED)
+    opened = bot.wait("chat.postEphemeral")[0].params
+    assert "Saved version 1" in json.dumps(opened["blocks"])
+    # Bob's Home lists none of Ana's accounts' summaries.
+    assert "Saved summaries" not in json.dumps(open_home(bot, "U0BOB")["blocks"])

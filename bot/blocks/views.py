@@ -36,6 +36,7 @@ from bot.blocks.values import (
     HomeFilters,
     SettingsModalMeta,
     SnoozeModalMeta,
+    SummaryRef,
     UndoValue,
 )
 from bot.engine.digest import user_sensitivity
@@ -44,6 +45,7 @@ from bot.engine.overview import SnoozedAlert
 from bot.engine.policy import AutomationLevel, org_level
 from bot.engine.results import Card
 from bot.engine.rules import LANE_ORDER, SIGNALS, Severity
+from bot.engine.summary.saved import SavedItem
 from bot.ids import ActionId, BlockId, CallbackId
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
@@ -251,6 +253,37 @@ def _settings_blocks(user: UserFacts, org: OrgFacts) -> list[Block]:
     return blocks
 
 
+def _saved_blocks(saved: Sequence[SavedItem], tz: str) -> list[Block]:
+    """The latest saved account summaries, each with Open (the version as it was saved)."""
+    if not saved:
+        return []
+    lines = [
+        f"• *{m.esc(m.fit(m.one_line(item.account_name), 80))}* — version {item.ref.version}, "
+        f"{style.when_label(item.ref.saved_at, tz)}"
+        for item in saved
+    ]
+    return [
+        DividerBlock(),
+        SectionBlock(
+            block_id=BlockId.HOME_SAVED,
+            text=m.section_text("*:floppy_disk: Saved summaries*\n" + "\n".join(lines)),
+        ),
+        ActionsBlock(
+            block_id=BlockId.HOME_SAVED.at("open"),
+            elements=[
+                ButtonElement(
+                    action_id=ActionId.SUMMARY_OPEN_SAVED,
+                    text=m.button_text(
+                        f"Open {m.fit(m.one_line(item.account_name), 40)} v{item.ref.version}"
+                    ),
+                    value=SummaryRef(account=item.ref.account_id, saved=item.ref.id).dump(),
+                )
+                for item in saved
+            ],
+        ),
+    ]
+
+
 def home_view(
     user: UserFacts,
     org: OrgFacts,
@@ -260,6 +293,7 @@ def home_view(
     as_of: datetime | None = None,
     refreshing: bool = False,
     snoozed: Sequence[SnoozedAlert] = (),
+    saved: Sequence[SavedItem] = (),
     filters: HomeFilters | None = None,
     names: Mapping[str, str] | None = None,
 ) -> View:
@@ -284,7 +318,9 @@ def home_view(
         ),
         home_filters_block(filters),
     ]
-    tail = _snoozed_blocks(snoozed, tz, now) + _settings_blocks(user, org)
+    tail = (
+        _snoozed_blocks(snoozed, tz, now) + _saved_blocks(saved, tz) + _settings_blocks(user, org)
+    )
     budget = m.VIEW_BLOCKS - len(top) - len(tail) - 1  # 1: the showing / empty note
 
     body: list[Block] = []

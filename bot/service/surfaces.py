@@ -22,6 +22,7 @@ from bot.engine.digest import Digest, select_digest
 from bot.engine.facts import UserFacts
 from bot.engine.overview import snoozed_alerts
 from bot.engine.queue import QueueView, load_queue
+from bot.engine.summary.saved import recent_saved
 from bot.engine.sweep import SweepResult
 from bot.service.daily_dm import load_day_list
 from bot.service.people import People, load_people
@@ -58,6 +59,7 @@ def home_for(
         queue = queue_of(conn, people, user, now)
         attach_suggestions(conn, people, queue.cards, now)
         snoozed = snoozed_alerts(conn, user_id, now)
+        saved = recent_saved(conn, user_id)
     return home_view(
         user,
         people.org,
@@ -66,6 +68,7 @@ def home_for(
         as_of=queue.as_of,
         refreshing=user_id in refreshing,
         snoozed=snoozed,
+        saved=saved,
         filters=filters,
         names=people.names(),
     )

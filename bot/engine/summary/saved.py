@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
 
-from bot.db.models import AuditLog, SavedSummary
+from bot.db.models import Account, AuditLog, SavedSummary
 from bot.engine.summary.model import Summary
 
 LISTED = 20  # saved versions listed at once
@@ -117,3 +117,30 @@ def load_saved(conn: Connection, saved_id: int) -> tuple[SavedRef, Summary] | No
         row.content.get("period", {}),
     )
     return ref, Summary.from_json(row.content)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedItem:
+    """A saved summary as the App Home lists it."""
+
+    ref: SavedRef
+    account_name: str
+
+
+def recent_saved(conn: Connection, user_id: str, limit: int = 5) -> list[SavedItem]:
+    """The latest saved summaries of ``user_id``'s accounts or saved by them, newest first."""
+    s = SavedSummary
+    rows = conn.execute(
+        select(s.id, s.account_id, s.version, s.saved_at, s.saved_by, s.generator, Account.name)
+        .join(Account, Account.id == s.account_id)
+        .where(or_(Account.csm_id == user_id, s.saved_by == user_id))
+        .order_by(s.saved_at.desc(), s.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        SavedItem(
+            SavedRef(r.id, r.account_id, r.version, r.saved_at, r.saved_by, r.generator, {}),
+            str(r.name),
+        )
+        for r in rows
+    ]
