@@ -91,8 +91,13 @@ def test_the_same_evidence_is_served_from_the_cache_and_new_evidence_calls(
         changed.reasons[0].evidence = "task:t-acc-1@2026-11-15T20:00:00Z"  # re-dated task
         enrich(engine, fake, [changed])
         assert fake.calls == 3
+        # A day later the same task reads "overdue by 3 days": its numbers are asked again.
+        aged = cards[1]
+        aged.reasons[0].detail = aged.reasons[0].detail + " (a day later)"
+        enrich(engine, fake, [aged])
+        assert fake.calls == 4
     with engine.connect() as conn:
-        assert len(conn.execute(select(SummaryCache.key)).all()) == 3
+        assert len(conn.execute(select(SummaryCache.key)).all()) == 4
 
 
 @pytest.mark.parametrize("status", [429, 529])

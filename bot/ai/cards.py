@@ -3,8 +3,9 @@ written by the model from the card's evidence only.
 
 Each card is one Messages request that forces the ``write_card_text`` tool. The answer is kept
 in ``summary_cache`` under a key made of the model, the instructions and the card's evidence
-(its account, lane and the ``signal:evidence`` of each reason): the same evidence never calls
-the API twice, whatever day it is. Every field is checked against the card's evidence prompt
+(its account, lane and the ``signal:evidence`` and text of each reason): the same evidence
+never calls the API twice, and a reason whose text ages ("overdue by 2 days" → "3 days") asks
+again rather than reuse yesterday's numbers. Every field is checked against the card's evidence prompt
 (:func:`bot.ai.grounding.ungrounded_text`: a number, date or proper name the evidence does not
 hold drops it); a dropped field, an invalid answer or an API failure (after the client's
 retries) leaves the rules writer's text, logged and otherwise silent.
@@ -114,8 +115,8 @@ def evidence_prompt(card: Card) -> str:
 
 
 def evidence_key(config: AiConfig, card: Card) -> str:
-    """The cache key: the model, the instructions and the card's evidence ids."""
-    evidence = sorted(r.key_part for r in card.reasons)
+    """The cache key: the model, the instructions and the card's evidence (ids and texts)."""
+    evidence = sorted(f"{r.key_part}|{r.detail}" for r in card.reasons)
     return cache_key(
         config.model,
         {
