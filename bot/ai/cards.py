@@ -5,9 +5,9 @@ Each card is one Messages request that forces the ``write_card_text`` tool. The 
 in ``summary_cache`` under a key made of the model, the instructions and the card's evidence
 (its account, lane and the ``signal:evidence`` and text of each reason): the same evidence
 never calls the API twice, and a reason whose text ages ("overdue by 2 days" → "3 days") asks
-again rather than reuse yesterday's numbers. Every field is checked against the card's evidence prompt
-(:func:`bot.ai.grounding.ungrounded_text`: a number, date or proper name the evidence does not
-hold drops it); a dropped field, an invalid answer or an API failure (after the client's
+again rather than reuse yesterday's numbers. Every field is checked against the card's evidence
+prompt (:func:`bot.ai.grounding.ungrounded_text`: a number, date or proper name the evidence
+does not hold drops it); a dropped field, an invalid answer or an API failure (after the client's
 retries) leaves the rules writer's text, logged and otherwise silent.
 """
 
