@@ -440,3 +440,19 @@ def test_an_automatic_action_refused_then_gated_waits_for_approval(
     mine = {(o.account, o.action): o.status for o in later.actions.outcomes}
     assert mine[("acc-1", "escalate_to_specialist")] == "pending_approval"
     assert posts(fake, SPECIALISTS) == []
+
+
+def test_between_the_hourly_rounds_only_changed_accounts_are_assessed(
+    sqlite_url: str, tmp_path: Path, fake: FakeSlack
+) -> None:
+    engine = next(_engine(sqlite_url, tmp_path, portfolio(specialists=None)))
+    client = client_for(fake)
+    run_tick(engine, client, NOW, pacing=FAST)  # on the hour: every account (refused: no channel)
+    with engine.begin() as conn:
+        conn.execute(update(Org).values(specialists_channel=SPECIALISTS))
+    minute = run_tick(engine, client, NOW + timedelta(minutes=1), pacing=FAST)
+    assert minute.actions.outcomes == [] and minute.actions.unchanged == 0  # nothing assessed
+    hour = run_tick(engine, client, NOW + timedelta(hours=1), pacing=FAST)
+    assert ("acc-1", "escalate_to_specialist", "executed") in {
+        (o.account, o.action, o.status) for o in hour.actions.outcomes
+    }

@@ -55,6 +55,7 @@ class IncrementalResult:
     alerts_new: int = 0
     alerts_cleared: int = 0
     suppressed: list[Suppression] = field(default_factory=list)  # of the re-evaluated accounts
+    evaluated_ids: list[str] = field(default_factory=list)  # which ones (empty when full)
 
 
 def run_incremental_sweep(
@@ -124,6 +125,7 @@ def incremental_sweep_in(
         len(swept.changes.inserts),
         len(swept.changes.cleared),
         suppressed,
+        ids,
     )
 
 

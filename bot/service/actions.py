@@ -14,7 +14,7 @@ outbox (:mod:`bot.service.outbox`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,15 +105,19 @@ def run_actions(
     *,
     webhook: WebhookConfig | None = None,
     clock: Clock = utc_now,
+    only: Collection[str] | None = None,
 ) -> ActionsReport:
-    """Take every account's due actions at ``now``, the signals being those of ``result`` (a
-    recording sweep at ``now``); their messages wait in the outbox for a drain."""
+    """Take every account's due actions at ``now`` (or only those of ``only``: the accounts an
+    incremental sweep found changed), the signals being those of ``result`` (a recording sweep
+    at ``now``); their messages wait in the outbox for a drain."""
     report = ActionsReport(now)
     reasons: dict[str, list[Reason]] = {c.account: list(c.reasons) for c in result.cards}
     with engine.connect() as conn:
         org = load_org(conn)
         users = load_users(conn, org.timezone)
         accounts = _accounts(conn, now, org)
+    if only is not None:
+        accounts = [a for a in accounts if a in only]
     level = org_level(org.automation_level)
     ctx = _Context(org, users, now, webhook, report, clock())
     with engine.connect() as conn:

@@ -128,7 +128,12 @@ def run_round(
         tell_wakeups(engine, now, report.escalations)
 
     def actions() -> None:
-        report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock)
+        # An account's actions follow from its data and signals: between the hourly rounds
+        # that assess every account (time alone moves a renewal closer), only the accounts the
+        # sweep evaluated again can call for new ones.
+        hourly = now.minute == 0 or swept.full
+        only = None if hourly else set(swept.evaluated_ids)
+        report.actions = run_actions(engine, now, result, webhook=webhook, clock=clock, only=only)
 
     def approvals() -> None:
         report.approvals = post_approvals(engine, client, webhook=webhook, clock=clock)
