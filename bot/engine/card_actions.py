@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, select
 
-from bot.db.models import Account, Alert, Org
+from bot.db.models import Account, Alert
 from bot.engine import triage
 from bot.engine.alerts import AlertNotFound, AlertState, AlertStateConflict, shows
 from bot.engine.overview import UnknownAccount
@@ -61,17 +61,6 @@ class CardChanged(Exception):
         self.account_id = account_id
         self.handled = list(handled)
         super().__init__(f"card {account_id} changed: {[a.id for a in handled]}")
-
-
-def card_owner(conn: Connection, account_id: str) -> str | None:
-    """Whose card it is: the account's CSM, else the org's fallback CSM (None: nobody)."""
-    row = conn.execute(select(Account.csm_id).where(Account.id == account_id)).first()
-    if row is None:
-        raise UnknownAccount(account_id)
-    if row.csm_id is not None:
-        return str(row.csm_id)
-    fallback = conn.execute(select(Org.fallback_csm_id).order_by(Org.id).limit(1)).scalar()
-    return str(fallback) if fallback else None
 
 
 def account_name(conn: Connection, account_id: str) -> str:

@@ -21,7 +21,7 @@ from bot.handlers import Deps
 from bot.handlers.access import Permission, allow, caller_of
 from bot.handlers.errors import OPENED_VIEW, UnknownApproval, reporting
 from bot.handlers.refresh import Origin
-from bot.handlers.replies import Replier
+from bot.handlers.replies import Replier, action_value, modal_metadata
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.service.approvals import Decision, Verdict, decide, load_approval, rerender
@@ -31,16 +31,11 @@ NO_REASON = "Say why it is rejected — the CSM and the audit log will see it."
 
 
 def _button_run(body: Mapping[str, Any]) -> int:
-    actions = body.get("actions") or [{}]
-    action = actions[0] if isinstance(actions[0], Mapping) else {}
-    value = action.get("value")
-    return ApprovalRef.parse(value if isinstance(value, str) else None).run
+    return ApprovalRef.parse(action_value(body)).run
 
 
 def _modal_run(body: Mapping[str, Any]) -> int:
-    view = body.get("view")
-    raw = view.get("private_metadata") if isinstance(view, Mapping) else None
-    return ApprovalModalMeta.parse(raw if isinstance(raw, str) else None).run
+    return ApprovalModalMeta.parse(modal_metadata(body)).run
 
 
 def _reason(view: Mapping[str, Any]) -> str:

@@ -49,10 +49,11 @@ from bot.handlers import Deps
 from bot.handlers.access import Caller, Permission, allow, caller_of, owner_timezone
 from bot.handlers.errors import OPENED_VIEW, StaleCard, reporting
 from bot.handlers.refresh import Origin, refresh_after_change
-from bot.handlers.replies import Replier, slack_user_of, text_message
+from bot.handlers.replies import Replier, action_value, modal_metadata, slack_user_of, text_message
 from bot.handlers.summary import summary_for
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
+from bot.service.people import People, account_owner
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,10 @@ class Click:
 
 
 def _owner_and_name(deps: Deps, caller: Caller, account_id: str) -> tuple[UserFacts | None, str]:
+    """The card's owner (one rule: :func:`bot.service.people.account_owner`) and account name."""
     with deps.engine.connect() as conn:
-        owner_id = card_actions.card_owner(conn, account_id)
-        name = card_actions.account_name(conn, account_id)
-    return caller.owner(owner_id), name
+        found = account_owner(conn, People(caller.org, caller.users), account_id)
+    return found.owner, found.account_name
 
 
 def _alerts_of(deps: Deps, ref: CardRef) -> Sequence[int]:
@@ -305,14 +306,6 @@ def _picked_date(view: Mapping[str, Any]) -> date | None:
 # -------------------------------------------------------------------- listeners
 
 
-def action_value(body: Mapping[str, Any]) -> str | None:
-    actions = body.get("actions") or [{}]
-    action = actions[0] if isinstance(actions[0], Mapping) else {}
-    selected = action.get("selected_option")
-    value = selected.get("value") if isinstance(selected, Mapping) else action.get("value")
-    return value if isinstance(value, str) else None
-
-
 def _card_account(body: Mapping[str, Any]) -> str:
     return CardRef.parse(action_value(body)).account
 
@@ -329,9 +322,7 @@ def _modal_account(
     meta: type[SnoozeModalMeta] | type[DismissModalMeta],
 ) -> Callable[[Mapping[str, Any]], str]:
     def account(body: Mapping[str, Any]) -> str:
-        view = body.get("view")
-        raw = view.get("private_metadata") if isinstance(view, Mapping) else None
-        return meta.parse(raw).card.account
+        return meta.parse(modal_metadata(body)).card.account
 
     return account
 

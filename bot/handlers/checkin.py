@@ -13,7 +13,7 @@ from bot.db.models import ActionRun
 from bot.engine.overview import UnknownAccount
 from bot.handlers import Deps
 from bot.handlers.access import Permission, allow
-from bot.handlers.replies import Replier, slack_user_of
+from bot.handlers.replies import Replier, action_value, slack_user_of
 from bot.handlers.work import after_ack
 from bot.ids import ActionId
 from bot.service.checkin import mark_checkin_sent
@@ -22,8 +22,7 @@ from bot.service.checkin import mark_checkin_sent
 def register(app: App, deps: Deps) -> None:
     def run_account(body: Mapping[str, Any]) -> str:
         """The account of the draft's action run (the button's value is the run id)."""
-        actions = body.get("actions") or [{}]
-        raw = actions[0].get("value") if isinstance(actions[0], Mapping) else None
+        raw = action_value(body)
         with deps.engine.connect() as conn:
             account = conn.execute(
                 select(ActionRun.account_id).where(ActionRun.id == int(str(raw or "0")))

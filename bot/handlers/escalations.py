@@ -25,7 +25,7 @@ from bot.db.models import Account
 from bot.handlers import Deps
 from bot.handlers.access import Permission, allow, caller_of
 from bot.handlers.errors import OPENED_VIEW, UserError
-from bot.handlers.replies import Replier
+from bot.handlers.replies import Replier, action_value, modal_metadata
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.service import escalations as esc
@@ -41,9 +41,8 @@ STALE = frozenset({"message_not_found", "cant_update_message", "channel_not_foun
 
 def _ref(body: Mapping[str, Any]) -> EscalationRef:
     if body.get("type") == "view_submission":
-        return EscalationRef.parse(str(body.get("view", {}).get("private_metadata") or ""))
-    actions = body.get("actions") or [{}]
-    return EscalationRef.parse(str(actions[0].get("value") or ""))
+        return EscalationRef.parse(modal_metadata(body))
+    return EscalationRef.parse(action_value(body))
 
 
 def _account_of(deps: Deps) -> Callable[[Mapping[str, Any]], str]:

@@ -17,22 +17,18 @@ from bot.engine import card_actions
 from bot.handlers import Deps
 from bot.handlers.access import Permission, allow, caller_of
 from bot.handlers.errors import reporting
-from bot.handlers.replies import Replier
+from bot.handlers.replies import Replier, action_value, modal_metadata
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.service.opportunities import create_opportunity
 
 
 def _button_account(body: Mapping[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    raw = actions[0].get("value") if isinstance(actions[0], Mapping) else None
-    return OpportunityDraft.parse(raw).account
+    return OpportunityDraft.parse(action_value(body)).account
 
 
 def _modal_account(body: Mapping[str, Any]) -> str:
-    view = body.get("view")
-    raw = view.get("private_metadata") if isinstance(view, Mapping) else None
-    return OpportunityDraft.parse(raw).account
+    return OpportunityDraft.parse(modal_metadata(body)).account
 
 
 def _value(view: Mapping[str, Any], block: BlockId, action: ActionId) -> Mapping[str, Any]:

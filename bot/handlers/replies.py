@@ -30,6 +30,22 @@ _NOT_THERE = frozenset(
 )
 
 
+def action_value(body: Mapping[str, Any]) -> str | None:
+    """The value a block action carries: the chosen option's of a select, else the button's."""
+    actions = body.get("actions") or [{}]
+    action = actions[0] if isinstance(actions[0], Mapping) else {}
+    selected = action.get("selected_option")
+    value = selected.get("value") if isinstance(selected, Mapping) else action.get("value")
+    return value if isinstance(value, str) else None
+
+
+def modal_metadata(body: Mapping[str, Any]) -> str | None:
+    """The ``private_metadata`` of the modal a view submission comes from."""
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, Mapping) else None
+    return raw if isinstance(raw, str) else None
+
+
 def slack_user_of(body: Mapping[str, Any]) -> str | None:
     """The Slack user of an interaction, a slash command or an event."""
     user = body.get("user")

@@ -13,8 +13,7 @@ from slack_sdk import WebClient
 from bot.blocks.values import DoActionValue
 from bot.handlers import Deps
 from bot.handlers.access import Permission, allow, caller_of
-from bot.handlers.cards import action_value
-from bot.handlers.replies import Replier
+from bot.handlers.replies import Replier, action_value
 from bot.handlers.work import after_ack
 from bot.ids import ActionId
 from bot.service.suggestions import do_suggested
