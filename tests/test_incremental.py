@@ -26,6 +26,7 @@ from bot.db.models import Alert, QueueCard
 from bot.db.session import make_engine
 from bot.engine import triage
 from bot.engine.incremental import run_incremental_sweep
+from bot.engine.queue import queue_as_of
 from bot.engine.sweep import run_sweep
 from bot.importer import import_file
 from tests.conftest import _new_database_url
@@ -274,7 +275,8 @@ def _alert_rows(engine: Engine) -> dict[str, tuple[Any, ...]]:
 
 
 def _queue_rows(engine: Engine) -> dict[str, tuple[Any, ...]]:
-    """The stored cards, each naming its alerts by key (ids are numbered per database)."""
+    """The stored cards, each naming its alerts by key (ids are numbered per database), and
+    the time the whole queue is as of (under the key ``as of``)."""
     with engine.connect() as conn:
         keys = dict(conn.execute(select(Alert.id, Alert.key)).all())
         out = {}
@@ -286,9 +288,9 @@ def _queue_rows(engine: Engine) -> dict[str, tuple[Any, ...]]:
                 row["lane"],
                 row["severity"],
                 row["action_score"],
-                row["as_of"],
                 json.dumps(card, sort_keys=True),
             )
+        out["as of"] = (queue_as_of(conn),)
     return out
 
 

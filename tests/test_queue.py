@@ -16,6 +16,7 @@ from bot.db.models import Alert, QueueCard, Task
 from bot.db.session import make_engine
 from bot.engine import triage
 from bot.engine.facts import load_org
+from bot.engine.incremental import run_incremental_sweep
 from bot.engine.queue import load_queue
 from bot.engine.sweep import run_sweep
 from tests.portfolio import NOW, Portfolio, iso, load
@@ -95,6 +96,23 @@ def test_a_sweep_of_one_csm_replaces_only_their_cards(engine: Engine) -> None:
         conn.execute(update(Task).where(Task.id.in_(["t-acc-2", "t-acc-3"])).values(status="done"))
     run_sweep(engine, NOW + timedelta(hours=1), csm_id="u-ana")
     assert sorted(stored(engine)) == ["acc-1", "acc-3"]  # Bob's card waits for his sweep
+
+
+def test_the_queue_is_as_of_the_last_sweep_that_vouched_for_it(engine: Engine) -> None:
+    def as_of(user_id: str) -> object:
+        with engine.connect() as conn:
+            return load_queue(conn, load_org(conn), user_id, later, later.date()).as_of
+
+    later = NOW + timedelta(hours=3)
+    run_sweep(engine, NOW)
+    # an incremental sweep an hour later finds nothing to re-evaluate, yet the Home and
+    # /followup today say the queue is as of then: every card was shown not to change
+    assert run_incremental_sweep(engine, NOW + timedelta(hours=1)).evaluated == 0
+    assert as_of("u-ana") == as_of("u-bob") == NOW + timedelta(hours=1)
+    # Ana's Refresh re-sweeps her accounts only: her queue is newer, Bob's is not
+    run_sweep(engine, NOW + timedelta(hours=2), csm_id="u-ana")
+    assert as_of("u-ana") == NOW + timedelta(hours=2)
+    assert as_of("u-bob") == NOW + timedelta(hours=1)
 
 
 def test_the_queue_leaves_out_what_was_handled_since_and_excluded_accounts(engine: Engine) -> None:

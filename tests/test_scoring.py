@@ -20,7 +20,7 @@ def score(
     lane: Lane = Lane.OWE,
     oldest: datetime | None = None,
 ) -> float:
-    return action_score(severity, mrr, renewal, TODAY, lane, oldest, NOW)
+    return action_score(severity, mrr, renewal, TODAY, lane, oldest.date() if oldest else None)
 
 
 MRRS = [0, 1, 10, 99, 500, 1000, 2500, 10_000, 60_000, 250_000, 1_000_000, 10**8, 10**9]
@@ -53,6 +53,13 @@ def test_score_rises_as_renewal_nears() -> None:
 
 def test_older_obligation_scores_higher_in_owe_lane() -> None:
     assert score(oldest=NOW - timedelta(days=10)) > score(oldest=NOW - timedelta(days=1))
+
+
+def test_an_obligations_age_counts_whole_calendar_days() -> None:
+    # an email of 23:50 yesterday and one of 00:10 yesterday are both a day old all of today
+    late, early = datetime(2026, 11, 15, 23, 50, tzinfo=UTC), datetime(2026, 11, 15, 0, 10)
+    assert score(oldest=late) == score(oldest=early) > score(oldest=NOW)
+    assert score(oldest=NOW - timedelta(days=7)) == (45 + 10 + 5)  # a week: 5 points
 
 
 def test_score_stays_within_0_and_100() -> None:

@@ -15,10 +15,10 @@ from bot.engine import triage
 from bot.engine.business_time import BusinessHours, business_hours_between, business_instant
 from bot.engine.incremental import run_incremental_sweep
 from bot.engine.rules import Lane, Severity
-from bot.engine.scoring import action_score, score_changes_at
+from bot.engine.scoring import action_score
 from bot.engine.sweep import run_sweep
 from bot.engine.sweep_state import due_accounts
-from bot.engine.textfmt import ago, ago_changes_at
+from bot.engine.textfmt import ago, ago_changes_at, days_ago, next_midnight
 from bot.importer import import_file
 from tests.cli import run_cli
 from tests.portfolio import NOW, Portfolio, iso, ny
@@ -42,23 +42,41 @@ def test_ago_reads_the_same_until_it_changes() -> None:
     assert ago(start, start + timedelta(days=4)) == "4 days"
 
 
-def test_the_score_changes_no_earlier_than_said() -> None:
-    rng = random.Random(4)
-    today = date(2026, 1, 5)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+def test_ago_in_a_zone_reads_the_same_until_it_changes() -> None:
+    rng = random.Random(5)
+    start = datetime(2026, 3, 1, 5, 17, tzinfo=UTC)
     for _ in range(3000):
-        now = start + timedelta(days=rng.uniform(0, 60))
-        oldest = start + timedelta(days=rng.uniform(-5, 40))
-        mrr = rng.uniform(0, 1e5)
-        args = (Severity.HIGH, mrr, None, today, Lane.OWE)
-        change = score_changes_at(*args, oldest, now)
-        assert change is not None and change >= now
-        score = action_score(*args, oldest, now)
-        if change > now:
-            assert action_score(*args, oldest, change - US) == score
-        # and it does change soon after (the bound is tight)
-        assert action_score(*args, oldest, change + timedelta(seconds=5)) != score
-    assert score_changes_at(Severity.LOW, 1000, None, today, Lane.STAY, start, NOW) is None
+        tz = rng.choice(["America/New_York", "Europe/London", "Asia/Kolkata", "UTC"])
+        now = start + timedelta(seconds=rng.expovariate(1 / rng.choice([5_000, 200_000, 5e6])))
+        change = ago_changes_at(start, now, tz)
+        assert change > now
+        assert ago(start, change - US, tz) == ago(start, now, tz)
+        if now - start >= timedelta(hours=48):
+            assert change == next_midnight(now, tz)  # from two days on: at a local midnight
+
+
+def test_day_texts_count_local_midnights() -> None:
+    shipped = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)  # Nov 15, 22:00 in New York
+    assert days_ago(shipped, shipped + timedelta(hours=1), "America/New_York") == "today"
+    assert days_ago(shipped, shipped + timedelta(hours=3), "America/New_York") == "yesterday"
+    assert days_ago(shipped, shipped + timedelta(days=3), "America/New_York") == "3 days ago"
+    # Sunday 22:00 to Wednesday 09:00 is three days in conversation, not two
+    assert ago(shipped, ny(2026, 11, 18, 9, 0), "America/New_York") == "3 days"
+    assert ago(shipped, ny(2026, 11, 18, 9, 0)) == "2 days"
+
+
+def test_the_score_holds_all_day_and_moves_at_a_local_midnight() -> None:
+    rng = random.Random(4)
+    for _ in range(500):
+        oldest = date(2026, 1, 1) + timedelta(days=rng.randrange(40))
+        today = oldest + timedelta(days=rng.randrange(60))
+        args = (Severity.HIGH, rng.uniform(0, 1e5), None)
+        assert action_score(*args, today, Lane.OWE, oldest) < action_score(
+            *args, today + timedelta(days=1), Lane.OWE, oldest
+        )
+        assert action_score(*args, today, Lane.STAY, oldest) == action_score(
+            *args, today + timedelta(days=1), Lane.STAY, oldest
+        )
 
 
 def test_business_instant_inverts_business_hours() -> None:
@@ -133,7 +151,7 @@ def test_an_excluded_account_is_next_checked_when_its_exclusion_ends(
     assert _next_check(db_url, p, tmp_path, NOW, "acc-1") == ny(2026, 11, 21, 0, 0)
 
 
-def test_an_owe_card_is_next_checked_when_its_score_or_text_moves(
+def test_an_owe_card_is_next_checked_at_the_local_midnight_its_score_and_text_move(
     db_url: str, tmp_path: Path
 ) -> None:
     p = Portfolio()
@@ -141,9 +159,11 @@ def test_an_owe_card_is_next_checked_when_its_score_or_text_moves(
     due = NOW - timedelta(days=3, hours=1)
     p.add("tasks", id="t-1", account="acc-1", title="Send", due_at=iso(due), priority="high")
     at = _next_check(db_url, p, tmp_path, NOW, "acc-1")
-    score = action_score(Severity.HIGH, 5000, None, NOW.date(), Lane.OWE, due, NOW)
-    assert NOW < at < NOW + timedelta(hours=2)
-    assert action_score(Severity.HIGH, 5000, None, NOW.date(), Lane.OWE, due, at - US) == score
+    # "overdue by 3 days" and the score's age points both count New York days
+    assert at == ny(2026, 11, 17, 0, 0)
+    score = action_score(Severity.HIGH, 5000, None, NOW.date(), Lane.OWE, due.date())
+    later = action_score(Severity.HIGH, 5000, None, at.date(), Lane.OWE, due.date())
+    assert later > score
 
 
 # ------------------------------------------------------------------------ marks

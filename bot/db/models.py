@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -529,6 +530,10 @@ class SweepRun(Base):
     cards: Mapped[int] = mapped_column(Integer, default=0)
     alerts_new: Mapped[int] = mapped_column(Integer, default=0)
     alerts_cleared: Mapped[int] = mapped_column(Integer, default=0)
+    # a full or an incremental sweep: the whole stored queue holds as of ``as_of``
+    whole: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("ix_sweep_runs_whole_as_of", "whole", "as_of"),)
 
 
 class AuditLog(Base):

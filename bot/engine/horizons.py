@@ -17,7 +17,6 @@ little); a late one would be a bug, so every bound here is the exact crossing or
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 
@@ -25,14 +24,15 @@ from bot.engine.alerts import AlertState, StoredAlert, alert_key
 from bot.engine.business_time import business_instant, local_date, local_time_on
 from bot.engine.results import Card, Reason
 from bot.engine.rules import Lane, Severity
-from bot.engine.scoring import RENEWAL_HORIZON_DAYS, score_changes_at
+from bot.engine.scoring import RENEWAL_HORIZON_DAYS
 from bot.engine.signals import DAY, DETECTORS, HOUR, Ctx
-from bot.engine.textfmt import ago_changes_at
+from bot.engine.textfmt import ago_changes_at, next_midnight
 
 Instants = list[datetime | None]
 Horizon = Callable[[Ctx], Instants]
 
-# Signals whose detail (or card text) spells the age of their ``since`` with ``ago``.
+# Signals whose detail (or card text) spells the age of their ``since`` with ``ago``
+# (in hours for the first two days, then in local calendar days).
 AGED_DETAILS = frozenset(
     {
         "unreplied_customer_email",
@@ -40,13 +40,15 @@ AGED_DETAILS = frozenset(
         "overdue_task",
         "call_retry_due",
         "stale_high_impact_request",
-        "request_shipped",
-        "request_discussed",
         "no_recent_touch",
         "stale_meeting_cadence",
         "missing_next_step",
     }
 )
+
+# Signals whose detail says the day of their ``since`` ("today", "3 days ago"): it moves at a
+# local midnight.
+DAY_DETAILS = frozenset({"request_shipped", "request_discussed"})
 
 
 def _pulses(c: Ctx) -> Instants:
@@ -211,35 +213,24 @@ def _enabled_horizons(c: Ctx) -> tuple[Horizon, ...]:
     return found
 
 
-def _local_midnight_after(now: datetime, tz_name: str) -> datetime:
-    return local_time_on(local_date(now, tz_name) + timedelta(days=1), time(0), tz_name)
-
-
 def _card_instants(
     c: Ctx,
     card: Card,
     alerts: Mapping[str, StoredAlert],
     escalation_due: Callable[[Reason, StoredAlert], datetime | None],
 ) -> Iterator[datetime | None]:
-    """When the card's own parts can change: its score, "last touch N days", the upcoming
-    meeting flag, the renewal hook, escalation."""
+    """When the card's own parts can change: its score and "last touch N days" (at a local
+    midnight), the upcoming meeting flag, the renewal hook, escalation."""
     now, facts = c.now, c.account
-    owe = [r.since for r in card.reasons if r.lane is Lane.OWE and r.since is not None]
     today = local_date(now, facts.timezone)
-    yield score_changes_at(
-        card.severity,
-        facts.mrr,
-        facts.renewal_date,
-        today,
-        card.lane,
-        min(owe) if owe else None,
-        now,
-    )
+    if card.lane is Lane.OWE and any(r.lane is Lane.OWE and r.since for r in card.reasons):
+        # the age points count local days (bot.engine.scoring)
+        yield next_midnight(now, facts.timezone)
     renewal = facts.renewal_date
     if renewal is not None:
         days = (renewal - today).days
         if -1 <= days <= RENEWAL_HORIZON_DAYS:
-            yield _local_midnight_after(now, facts.timezone)
+            yield next_midnight(now, facts.timezone)
         elif days > RENEWAL_HORIZON_DAYS:
             first = renewal - timedelta(days=RENEWAL_HORIZON_DAYS)
             yield local_time_on(first, time(0), facts.timezone)
@@ -247,9 +238,8 @@ def _card_instants(
         hook_days = (renewal - now.date()).days
         if -1 <= hook_days <= 61:
             yield datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
-    touch = c.last_touch()
-    if touch is not None:
-        yield touch[0] + (math.floor(c.age_days(touch[0])) + 1) * DAY
+    if c.last_touch() is not None:
+        yield next_midnight(now, facts.timezone)  # "last touch N days ago" (local days)
     if facts.next_meeting_at is not None:
         yield facts.next_meeting_at - c.rules.upcoming_meeting_days * DAY
     for r in card.reasons:
@@ -280,7 +270,9 @@ def next_check_at(
         instants.extend(horizon(c))
     for r in reasons:
         if r.signal in AGED_DETAILS and r.since is not None:
-            instants.append(ago_changes_at(r.since, now))
+            instants.append(ago_changes_at(r.since, now, facts.timezone))
+        elif r.signal in DAY_DETAILS:
+            instants.append(next_midnight(now, facts.timezone))
         stored = alerts.get(alert_key(facts.id, r))
         if stored is not None and stored.state is AlertState.SNOOZED:
             instants.append(stored.snooze_until)

@@ -12,10 +12,11 @@ exclusion added or lifted.
 ``sweep --incremental`` then re-evaluates only the accounts that are due (changed, next check
 reached, or never swept) exactly as a full sweep does — same loading, signals, alert
 reconciliation and cards, for just those ids, their uncleared alerts included — replaces their
-stored cards, and stamps every stored card with its ``as_of`` (the others were shown not to
-change). The queue it leaves (cards and alerts) is the one a full sweep at the same ``as_of``
-would leave; alert ids differ only in the order new alerts were numbered. When at least
-``FULL_FROM`` of the accounts are due, it runs the full sweep instead (same result, cheaper).
+stored cards, and records a *whole* sweep run at its ``as_of``: the other cards were shown not to
+change, so the whole queue is as of then (:func:`bot.engine.queue.load_queue`). The queue it
+leaves (cards and alerts) is the one a full sweep at the same ``as_of`` would leave; alert ids
+differ only in the order new alerts were numbered. When at least ``FULL_FROM`` of the accounts
+are due, it runs the full sweep instead (same result, cheaper).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select
 
 from bot.db.locks import serialized
 from bot.db.models import Account, QueueCard, SweepRun
@@ -103,8 +104,6 @@ def incremental_sweep_in(
                 card.alert_ids[r.key_part] = alert_id
     store_queue(conn, swept.cards, as_of=now, scope_ids=ids, fallback_csm_id=fallback_csm(conn))
     record_checks(conn, now, swept.checks, due, whole=False, skipped=ids)
-    # Every other stored card was shown not to change by now: it is the queue as of now too.
-    conn.execute(update(QueueCard).where(QueueCard.as_of != now).values(as_of=now))
     conn.execute(
         insert(SweepRun).values(
             as_of=now,
@@ -114,6 +113,7 @@ def incremental_sweep_in(
             cards=len(swept.cards),
             alerts_new=len(swept.changes.inserts),
             alerts_cleared=len(swept.changes.cleared),
+            whole=True,  # every other stored card was shown not to change by now
         )
     )
     suppressed = sorted(swept.suppressed, key=lambda s: (s.account, s.signal, s.evidence))

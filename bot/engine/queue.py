@@ -156,7 +156,8 @@ def _excluded(conn: Connection, today: date) -> set[str]:
 def load_queue(
     conn: Connection, org: OrgFacts, owner_id: str | None, now: datetime, today: date
 ) -> QueueView:
-    """The stored queue of ``owner_id`` (None: everyone's) at ``now``: the cards of the accounts
+    """The stored queue of ``owner_id`` (None: everyone's) at ``now``, as of the latest of its
+    cards' sweeps and the last whole sweep (:func:`queue_as_of`): the cards of the accounts
     they own now (an account moved to another CSM since the sweep moves with its card), less
     excluded, churned and inactive accounts, each with the reasons still on it."""
     q = (
@@ -178,12 +179,24 @@ def load_queue(
             continue
         stored.append(card)
         as_of = card_as_of if as_of is None else max(as_of, card_as_of)
-    if as_of is None:
-        as_of = conn.execute(select(func.max(SweepRun.as_of))).scalar()
+    as_of = _latest(as_of, queue_as_of(conn))
     alerts = alert_views(conn, card_alert_ids(stored))
     cards = [c for c in (with_states(card, alerts, now) for card in stored) if c is not None]
     cards.sort(key=card_rank)
     return QueueView(as_of, cards)
+
+
+def queue_as_of(conn: Connection) -> datetime | None:
+    """When the latest sweep that vouches for the whole stored queue (a full or an incremental
+    one) ran; before any, the latest recording sweep of any scope."""
+    whole = conn.execute(select(func.max(SweepRun.as_of)).where(SweepRun.whole.is_(True))).scalar()
+    if whole is not None:
+        return whole
+    return conn.execute(select(func.max(SweepRun.as_of))).scalar()
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def stored_card(conn: Connection, account_id: str) -> Card | None:

@@ -9,15 +9,19 @@
 * renewal points (0–10) — ``10 × (1 − days_to_renewal / 180)`` for a renewal within 180 days,
   0 for none, further away or already past;
 * age points (0–10, Owe lane only) — ``10 × (1 − 1 / (1 + days / 7))`` for the oldest
-  obligation's age in days: a week-old obligation earns 5, a month-old one about 8.1.
+  obligation's age in whole calendar days (the account's time zone: an email of yesterday is 1
+  day old all of today): a week-old obligation earns 5, a month-old one about 8.1.
 
-Each part stays below its maximum, so the sum stays below 100; it is rounded to 2 decimals.
+Each part stays below its maximum, so the sum stays below 100; it is rounded to 2 decimals. The
+score is a function of the account's data and of the local date only: with the data unchanged it
+moves at a local midnight, never in between (which is what lets the incremental sweep leave a
+card alone for the rest of the day, bot.engine.horizons).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from bot.engine.rules import Lane, Severity
 
@@ -49,10 +53,11 @@ def renewal_points(renewal: date | None, today: date) -> float:
     return RENEWAL_POINTS * (1.0 - days / RENEWAL_HORIZON_DAYS)
 
 
-def age_points(oldest: datetime | None, now: datetime) -> float:
+def age_points(oldest: date | None, today: date) -> float:
+    """The age points of an obligation that arose on the local date ``oldest``."""
     if oldest is None:
         return 0.0
-    days = max(0.0, (now - oldest).total_seconds() / 86400.0)
+    days = max(0, (today - oldest).days)
     return AGE_POINTS * (1.0 - 1.0 / (1.0 + days / AGE_HALF_DAYS))
 
 
@@ -62,36 +67,11 @@ def action_score(
     renewal: date | None,
     today: date,
     lane: Lane,
-    oldest_obligation: datetime | None,
-    now: datetime,
+    oldest_obligation: date | None,
 ) -> float:
+    """The card's score on the local date ``today``; ``oldest_obligation`` is the local date of
+    its oldest Owe-lane reason."""
     total = SEVERITY_POINTS[severity] + mrr_points(mrr) + renewal_points(renewal, today)
     if lane is Lane.OWE:
-        total += age_points(oldest_obligation, now)
+        total += age_points(oldest_obligation, today)
     return round(total, 2)
-
-
-def score_changes_at(
-    severity: Severity,
-    mrr: float | None,
-    renewal: date | None,
-    today: date,
-    lane: Lane,
-    oldest_obligation: datetime | None,
-    now: datetime,
-) -> datetime | None:
-    """The earliest instant after ``now`` at which the (rounded) score can change while the
-    date stays ``today``: only the age points move within a day, and only in the Owe lane.
-    Slightly early (never late): the age points' crossing of the next rounding step, less a
-    margin for floating point. None when it cannot change within the day this way."""
-    if lane is not Lane.OWE or oldest_obligation is None:
-        return None
-    base = SEVERITY_POINTS[severity] + mrr_points(mrr) + renewal_points(renewal, today)
-    score = action_score(severity, mrr, renewal, today, lane, oldest_obligation, now)
-    target = score + 0.005 - base - 1e-7  # the age points at which the rounding moves up
-    if target <= age_points(oldest_obligation, now):
-        return now
-    if target >= AGE_POINTS:
-        return None
-    days = AGE_HALF_DAYS * (1.0 / (1.0 - target / AGE_POINTS) - 1.0)
-    return max(now, oldest_obligation + timedelta(days=days))

@@ -15,7 +15,7 @@ from bot.engine.business_time import BusinessHours, business_hours_between
 from bot.engine.facts import AccountFacts, MeetingFact, RequestFact
 from bot.engine.results import Reason, Suppression, iso_z
 from bot.engine.rules import TIER_RANK, Rules, Severity
-from bot.engine.textfmt import ago, plural, quote
+from bot.engine.textfmt import ago, days_ago, plural, quote
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -61,6 +61,14 @@ class Ctx:
     def age_days(self, moment: datetime) -> float:
         return (self.now - moment) / DAY
 
+    def ago(self, moment: datetime) -> str:
+        """How long ago ``moment`` was, as card texts say it (days count local midnights)."""
+        return ago(moment, self.now, self.account.timezone)
+
+    def days_ago(self, moment: datetime) -> str:
+        """'today', 'yesterday', '3 days ago' in the account's calendar."""
+        return days_ago(moment, self.now, self.account.timezone)
+
     def account_age_days(self) -> float | None:
         created = self.account.created_at
         return None if created is None else self.age_days(created)
@@ -98,10 +106,10 @@ def unreplied_customer_email(c: Ctx) -> list[Reason]:
             Reason(
                 "unreplied_customer_email",
                 Severity.CRITICAL if waited > critical_after else Severity.HIGH,
-                f"Email from {who} {quote(subject)}, unanswered {ago(since, c.now)}",
+                f"Email from {who} {quote(subject)}, unanswered {c.ago(since)}",
                 f"activity:{t.last_activity_id}",
                 since=since,
-                facts={"subject": subject, "contact": who, "waiting": ago(since, c.now)},
+                facts={"subject": subject, "contact": who, "waiting": c.ago(since)},
             )
         )
     return out
@@ -118,9 +126,10 @@ def no_first_response(c: Ctx) -> list[Reason]:
         Reason(
             "no_first_response",
             Severity.CRITICAL,
-            f"New account created {ago(created, c.now)} ago; nobody has reached out yet",
+            f"New account created {c.ago(created)} ago; nobody has reached out yet",
             f"created:{created.date().isoformat()}",
             since=created,
+            facts={"age": c.ago(created)},
         )
     ]
 
@@ -138,10 +147,10 @@ def overdue_task(c: Ctx) -> list[Reason]:
             Reason(
                 "overdue_task",
                 _sev(_TASK_SEVERITY.get(t.priority, "medium")),
-                f"Task {quote(title)} ({t.priority}) overdue by {ago(t.due_at, c.now)}",
+                f"Task {quote(title)} ({t.priority}) overdue by {c.ago(t.due_at)}",
                 f"task:{t.id}@{iso_z(t.due_at)}",
                 since=t.due_at,
-                facts={"title": title, "overdue": ago(t.due_at, c.now)},
+                facts={"title": title, "overdue": c.ago(t.due_at)},
             )
         )
     return out
@@ -162,7 +171,7 @@ def call_retry_due(c: Ctx) -> list[Reason]:
         Reason(
             "call_retry_due",
             Severity.MEDIUM,
-            f"Last call {ago(at, c.now)} ago: {how}; no touch since",
+            f"Last call {c.ago(at)} ago: {how}; no touch since",
             f"activity:{r.last_outbound_call_id}",
             since=at,
         )
@@ -191,7 +200,7 @@ def stale_high_impact_request(c: Ctx) -> list[Reason]:
             Reason(
                 "stale_high_impact_request",
                 Severity.HIGH,
-                f"High-impact request {quote(title)} has had no update for {ago(last, c.now)}",
+                f"High-impact request {quote(title)} has had no update for {c.ago(last)}",
                 f"request:{req.id}@{iso_z(last)}",
                 since=last,
                 facts={"title": title},
@@ -295,7 +304,7 @@ def request_shipped(c: Ctx) -> list[Reason]:
             Reason(
                 "request_shipped",
                 Severity.MEDIUM,
-                f"{title} shipped {ago(shipped, c.now)} ago; nobody told them",
+                f"{title} shipped {c.days_ago(shipped)}; nobody told them",
                 f"request:{req.id}@shipped",
                 since=shipped,
                 facts={"title": title},
@@ -334,7 +343,7 @@ def request_discussed(c: Ctx) -> list[Reason]:
             Reason(
                 "request_discussed",
                 Severity.LOW,
-                f"{title} was discussed internally {ago(discussed, c.now)} ago; "
+                f"{title} was discussed internally {c.days_ago(discussed)}; "
                 "the customer hasn't heard",
                 f"request:{req.id}@{iso_z(discussed)}",
                 since=discussed,
@@ -360,7 +369,7 @@ def no_recent_touch(c: Ctx) -> list[Reason]:
         Reason(
             "no_recent_touch",
             sev,
-            f"No customer touch for {ago(touch[0], c.now)} ({policy.replace('_', ' ')}: "
+            f"No customer touch for {c.ago(touch[0])} ({policy.replace('_', ' ')}: "
             f"every {limit} days)",
             touch[1],
             since=touch[0],
@@ -397,7 +406,7 @@ def stale_meeting_cadence(c: Ctx) -> list[Reason]:
     if held is not None and c.now - held[0] <= cadence * DAY:
         return []
     detail = (
-        f"Last meeting {ago(held[0], c.now)} ago" if held else "No meeting on record"
+        f"Last meeting {c.ago(held[0])} ago" if held else "No meeting on record"
     ) + f" ({policy.replace('_', ' ')} cadence: every {cadence} days)"
     return [
         Reason(
@@ -428,7 +437,7 @@ def missing_next_step(c: Ctx) -> list[Reason]:
             Reason(
                 "missing_next_step",
                 Severity.MEDIUM,
-                f"{quote(title)} ended {ago(m.ends_at, c.now)} ago with no next step or notes",
+                f"{quote(title)} ended {c.ago(m.ends_at)} ago with no next step or notes",
                 f"meeting:{m.id}",
                 since=m.ends_at,
                 facts={"meeting": title},

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import threading
@@ -43,6 +42,7 @@ from bot.engine.rules import LANE_ORDER, SIGNAL_IDS, Lane, Rules, Severity
 from bot.engine.scoring import action_score
 from bot.engine.signals import Ctx, evaluate, valid_ai_pulse, valid_csm_pulse
 from bot.engine.sweep_state import changes_seen, record_checks
+from bot.engine.textfmt import calendar_days
 from bot.engine.writer import CardDraft, CardWriter, RulesWriter
 from bot.gc_pause import gc_paused
 
@@ -308,6 +308,7 @@ def sweep_in(
                 cards=len(cards),
                 alerts_new=result.alerts_new,
                 alerts_cleared=result.alerts_cleared,
+                whole=whole,
             )
         )
     return result
@@ -350,7 +351,7 @@ def build_card(
     owe_since = [r.since for r in reasons if r.lane is Lane.OWE and r.since is not None]
     ctx = Ctx(facts, rules, now, portfolio.org.business_hours)
     touch = ctx.last_touch()
-    last_touch_days = math.floor(ctx.age_days(touch[0])) if touch else None
+    last_touch_days = calendar_days(touch[0], now, facts.timezone) if touch else None
     upcoming = facts.next_meeting_at is not None and facts.next_meeting_at <= now + timedelta(
         days=rules.upcoming_meeting_days
     )
@@ -385,8 +386,7 @@ def build_card(
             facts.renewal_date,
             local_date(now, facts.timezone),
             lane,
-            min(owe_since) if owe_since else None,
-            now,
+            local_date(min(owe_since), facts.timezone) if owe_since else None,
         ),
         severity=severity,
         mrr=facts.mrr,

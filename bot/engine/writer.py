@@ -85,6 +85,8 @@ class _Slots(dict[str, str]):
         if key == "n_items":
             return plural(len(f.get("items", [])) or 1, "action item")
         if key == "age":
+            if "age" in f:
+                return str(f["age"])
             return ago(self.reason.since, self.now) if self.reason.since else "a while"
         if key == "contact":
             return str(f.get("contact", "the customer"))

@@ -1,0 +1,33 @@
+"""sweep_runs.whole: the sweeps that vouch for the whole stored queue (a full sweep, or an
+incremental one, which shows every card it leaves alone to be unchanged) — the queue is "as of"
+the latest of them, instead of every stored card being stamped by each incremental sweep
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-05 04:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Earlier runs are not known to be whole: the stored cards' own as_of stand for them.
+    with op.batch_alter_table("sweep_runs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("whole", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.create_index("ix_sweep_runs_whole_as_of", ["whole", "as_of"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sweep_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_sweep_runs_whole_as_of")
+        batch_op.drop_column("whole")
