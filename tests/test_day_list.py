@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, update
 
+from bot.db.locks import try_lock
 from bot.db.models import Delivery, DeliveryCard, DeliveryMessage, Task
 from bot.ids import ActionId
 from bot.service import refresh_queue
@@ -143,7 +144,16 @@ def test_the_home_is_the_stored_queue_as_of_its_sweep(bot: Bot, fake: FakeSlack)
 
 def test_a_refresh_while_one_runs_is_told_so(bot: Bot, fake: FakeSlack) -> None:
     bot.open_home()
-    with refresh_queue.refreshing("u-ana"):
+    with refresh_queue.refreshing(bot.engine, "u-ana"):
+        bot.click_home(ActionId.HOME_REFRESH)
+        answer = bot.wait("chat.postEphemeral")[0].params
+    assert "being refreshed already" in answer["text"]
+
+
+def test_a_refresh_running_in_another_process_counts_too(bot: Bot, fake: FakeSlack) -> None:
+    bot.open_home()
+    with try_lock(bot.engine, "refresh-u-ana") as taken:  # what another replica's Refresh holds
+        assert taken
         bot.click_home(ActionId.HOME_REFRESH)
         answer = bot.wait("chat.postEphemeral")[0].params
     assert "being refreshed already" in answer["text"]

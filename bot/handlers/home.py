@@ -120,7 +120,7 @@ def refresh_home(deps: Deps, client: WebClient, caller: Caller, filters: HomeFil
     (recording), and the Home is published from the fresh queue."""
     user_id = caller.user.id
     try:
-        with refreshing(user_id):
+        with refreshing(deps.engine, user_id):
             republish_home(deps, client, caller.slack_user_id, filters)
             refresh_queue(deps.engine, user_id, deps.clock())
     except AlreadyRefreshing:

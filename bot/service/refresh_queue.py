@@ -1,8 +1,9 @@
 """Refresh: sweep one reader's accounts again (recording), so their stored queue is current.
 
 The App Home's Refresh button runs this after its answer to Slack. One refresh per user runs at
-a time in a process: a second click while one runs is told so and changes nothing. Recording
-sweeps of several processes take turns (:data:`bot.engine.sweep.RECORDING_SWEEP_LOCK`).
+a time, across every process on the database (a named lock, :func:`bot.db.locks.try_lock`): a
+second click while one runs is told so and changes nothing. Recording sweeps of several
+processes take turns (:data:`bot.engine.sweep.RECORDING_SWEEP_LOCK`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from bot.db.locks import try_lock
 from bot.engine.sweep import SweepResult, run_sweep
 
 _lock = threading.Lock()
@@ -21,7 +23,7 @@ _running: set[str] = set()
 
 
 def refreshing_users() -> frozenset[str]:
-    """The users whose queue this process is sweeping again right now."""
+    """The users whose queue this process is sweeping again right now (the Home says so)."""
     with _lock:
         return frozenset(_running)
 
@@ -31,15 +33,18 @@ class AlreadyRefreshing(Exception):
 
 
 @contextmanager
-def refreshing(user_id: str) -> Iterator[None]:
-    """Mark ``user_id``'s queue as being refreshed (the Home says so) for the block;
-    AlreadyRefreshing when it is already."""
+def refreshing(engine: Engine, user_id: str) -> Iterator[None]:
+    """Mark ``user_id``'s queue as being refreshed for the block (the Home says so);
+    AlreadyRefreshing when it is already, in this process or another."""
     with _lock:
         if user_id in _running:
             raise AlreadyRefreshing(user_id)
         _running.add(user_id)
     try:
-        yield
+        with try_lock(engine, f"refresh-{user_id}") as taken:
+            if not taken:
+                raise AlreadyRefreshing(user_id)
+            yield
     finally:
         with _lock:
             _running.discard(user_id)
