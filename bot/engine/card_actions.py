@@ -70,6 +70,16 @@ def account_name(conn: Connection, account_id: str) -> str:
     return str(name)
 
 
+def alert_details(conn: Connection, account_id: str, alert_ids: Sequence[int]) -> list[str]:
+    """The details of an account's alerts (what the Dismiss modal lists), oldest first."""
+    q = (
+        select(Alert.detail)
+        .where(Alert.id.in_(list(alert_ids)), Alert.account_id == account_id)
+        .order_by(Alert.id)
+    )
+    return [d for d in conn.execute(q).scalars() if d]
+
+
 def load_card_alerts(
     conn: Connection, account_id: str, alert_ids: Sequence[int]
 ) -> list[AlertSnapshot]:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from sqlalchemy import select
 
 from bot.blocks import mrkdwn as m
 from bot.blocks import style
@@ -29,25 +28,29 @@ from bot.blocks.values import (
     PICK_DATE,
     CardRef,
     DismissModalMeta,
-    HomeFilters,
     SnoozeModalMeta,
     SnoozeOption,
     SummaryRef,
     UndoValue,
     card_alert_ids,
 )
-from bot.blocks.views import DISMISS_REASON_MAX, dismiss_modal, snooze_modal
-from bot.db.models import Alert
+from bot.blocks.views import DISMISS_REASON_MAX
 from bot.engine import card_actions
 from bot.engine.alerts import AlertState
-from bot.engine.business_time import local_date
 from bot.engine.card_actions import CardChanged, CardOp
 from bot.engine.facts import UserFacts
 from bot.engine.queue import stored_card
 from bot.engine.triage import SnoozeChoice, snooze_to_date, snooze_until
 from bot.handlers import Deps
 from bot.handlers.access import Caller, Permission, allow, caller_of, owner_timezone
-from bot.handlers.errors import OPENED_VIEW, StaleCard, reporting
+from bot.handlers.card_modals import (
+    after_modal,
+    modal_state,
+    open_dismiss_modal,
+    open_snooze_modal,
+    picked_date,
+)
+from bot.handlers.errors import StaleCard, reporting
 from bot.handlers.refresh import Origin, refresh_after_change
 from bot.handlers.replies import Replier, action_value, modal_metadata, slack_user_of, text_message
 from bot.handlers.summary import summary_for
@@ -225,84 +228,6 @@ def undo_change(deps: Deps, click: Click, value: UndoValue) -> None:
         click.replier.say(text)
 
 
-# ----------------------------------------------------------------------- modals
-
-
-def _home_of(origin: Origin) -> HomeFilters | None:
-    """The App Home filters to keep through a modal opened from the App Home."""
-    return (origin.filters or HomeFilters()) if origin.home else None
-
-
-def _after_modal(meta: SnoozeModalMeta | DismissModalMeta) -> Origin:
-    """Where a modal's card was clicked, as the modal remembered it."""
-    return Origin(channel=meta.channel, ts=meta.ts, home=meta.home is not None, filters=meta.home)
-
-
-def _message_origin(origin: Origin) -> tuple[str | None, str | None]:
-    """(channel, ts) to remember in a modal: the DM message to update after its submission
-    (none for an ephemeral: only its channel, to answer in)."""
-    if origin.message is not None:
-        return origin.message
-    return origin.channel, None
-
-
-def _remember_opened(context: BoltContext, opened: Any) -> None:
-    view = opened.get("view") if opened is not None else None
-    if isinstance(view, Mapping):
-        context[OPENED_VIEW] = (view.get("id"), view.get("hash"))
-
-
-def open_snooze_modal(
-    deps: Deps, client: WebClient, body: Mapping[str, Any], ref: CardRef, context: BoltContext
-) -> None:
-    """ "Pick a date…": open the date modal first (two quick reads), then check the caller —
-    a refusal turns the open modal into a notice."""
-    origin = Origin.of(body)
-    channel, ts = _message_origin(origin)
-    with deps.engine.connect() as conn:
-        name = card_actions.account_name(conn, ref.account)
-        tz = owner_timezone(conn, ref.account, slack_user_of(body))
-    today = local_date(deps.clock(), tz)
-    view = snooze_modal(ref, name, today=today, channel=channel, ts=ts, home=_home_of(origin))
-    opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-    _remember_opened(context, opened)
-
-
-def open_dismiss_modal(
-    deps: Deps, client: WebClient, body: Mapping[str, Any], ref: CardRef, context: BoltContext
-) -> None:
-    origin = Origin.of(body)
-    channel, ts = _message_origin(origin)
-    with deps.engine.connect() as conn:
-        name = card_actions.account_name(conn, ref.account)
-        details = [
-            d
-            for d in conn.execute(
-                select(Alert.detail)
-                .where(Alert.id.in_(list(ref.alerts or ())), Alert.account_id == ref.account)
-                .order_by(Alert.id)
-            ).scalars()
-            if d
-        ]
-    view = dismiss_modal(ref, name, details, channel=channel, ts=ts, home=_home_of(origin))
-    opened = client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
-    _remember_opened(context, opened)
-
-
-def _state(view: Mapping[str, Any], block_id: str, action_id: str) -> Mapping[str, Any]:
-    values = view.get("state", {}).get("values", {})
-    found = values.get(block_id, {}).get(action_id, {})
-    return found if isinstance(found, Mapping) else {}
-
-
-def _picked_date(view: Mapping[str, Any]) -> date | None:
-    raw = _state(view, BlockId.SNOOZE_DATE, ActionId.SNOOZE_DATE).get("selected_date")
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        return None
-
-
 # -------------------------------------------------------------------- listeners
 
 
@@ -388,7 +313,7 @@ def register(app: App, deps: Deps) -> None:
     ) -> None:
         with reporting(ack, body, client, respond, context):
             meta = SnoozeModalMeta.parse(view.get("private_metadata"))
-            day = _picked_date(view)
+            day = picked_date(view)
             with deps.engine.connect() as conn:
                 tz = owner_timezone(conn, meta.card.account, slack_user_of(body))
             try:
@@ -402,7 +327,7 @@ def register(app: App, deps: Deps) -> None:
 
             def work() -> None:
                 click = Click.of(
-                    deps, client, body, context, origin=_after_modal(meta), channel=meta.channel
+                    deps, client, body, context, origin=after_modal(meta), channel=meta.channel
                 )
                 change_card(deps, click, meta.card, CardOp.SNOOZE, until=until)
 
@@ -441,10 +366,10 @@ def register(app: App, deps: Deps) -> None:
 
         def work() -> None:
             meta = DismissModalMeta.parse(view.get("private_metadata"))
-            raw = _state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
+            raw = modal_state(view, BlockId.DISMISS_REASON, ActionId.DISMISS_REASON).get("value")
             reason = str(raw or "").strip()[:DISMISS_REASON_MAX] or None
             click = Click.of(
-                deps, client, body, context, origin=_after_modal(meta), channel=meta.channel
+                deps, client, body, context, origin=after_modal(meta), channel=meta.channel
             )
             change_card(deps, click, meta.card, CardOp.DISMISS, reason=reason)
 
