@@ -121,7 +121,7 @@ class Account(Base):
     mrr: Mapped[float | None] = mapped_column(Float)
     segment: Mapped[str | None] = mapped_column(String(16))
     touch_policy: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16), index=True)
     csm_id: Mapped[str | None] = mapped_column(Id, ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime | None]
     renewal_date: Mapped[date | None] = mapped_column(Date)
@@ -511,6 +511,17 @@ class AccountSweepState(Base):
     before loading the account (see :mod:`bot.engine.sweep_state`)."""
 
     __tablename__ = "account_sweep_state"
+    __table_args__ = (
+        # what ``due_accounts`` reads, each branch from an index: the changed accounts (few) …
+        Index(
+            "ix_account_sweep_state_changed",
+            "account_id",
+            postgresql_where=text("changes <> swept_changes"),
+            sqlite_where=text("changes <> swept_changes"),
+        ),
+        # … and those never swept or swept later than the sweep's time
+        Index("ix_account_sweep_state_swept_at", "swept_at"),
+    )
 
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
     swept_at: Mapped[datetime | None]

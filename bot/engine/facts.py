@@ -394,7 +394,7 @@ def load_portfolio(
     _load_threads(conn, now, by_id, stale_set, org, teams, sub)
     _load_tasks(conn, now, by_id, sub)
     _load_meetings(conn, now, by_id, org, teams, sub)
-    _load_requests(conn, now, by_id)
+    _load_requests(conn, now, by_id, sub)
     _load_contact_names(conn, accounts)
     return Portfolio(now, org, users, accounts)
 
@@ -619,11 +619,12 @@ def _load_meetings(
                 recent[linked_id].has_linked_note = True
 
 
-def _load_requests(conn: Connection, now: datetime, by_id: dict[str, AccountFacts]) -> None:
+def _load_requests(
+    conn: Connection, now: datetime, by_id: dict[str, AccountFacts], scope: Scope
+) -> None:
     links: dict[str, list[str]] = defaultdict(list)
-    for req, acc in conn.execute(
-        select(RequestAccount.request_id, RequestAccount.account_id)
-    ).all():
+    q = select(RequestAccount.request_id, RequestAccount.account_id)
+    for req, acc in scope.run(conn, q, RequestAccount.account_id):
         if acc in by_id:
             links[req].append(acc)
     if not links:

@@ -34,11 +34,13 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
+    func,
     literal,
-    or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -46,7 +48,7 @@ from bot.db.bulk import bulk_insert, id_chunks, member_of
 from bot.db.models import Account, AccountSweepState, Exclusion, User
 from bot.db.types import UTCDateTime
 from bot.engine.business_time import local_date
-from bot.engine.facts import NEVER_FLAGGED_STATUSES, load_org
+from bot.engine.facts import load_org
 from bot.engine.horizons import exclusion_ends_at
 
 STATE = cast(Table, AccountSweepState.__table__)
@@ -125,26 +127,38 @@ def changes_seen(conn: Connection) -> dict[str, int]:
 def due_accounts(conn: Connection, now: datetime) -> dict[str, int]:
     """The accounts an incremental sweep at ``now`` re-evaluates, with their change counters:
     changed since their last sweep, their next check reached, swept at a later time than
-    ``now`` (time went back), or never swept (those in scope only)."""
-    due = select(STATE.c.account_id, STATE.c.changes).where(
-        or_(
-            STATE.c.changes != STATE.c.swept_changes,
-            STATE.c.next_check_at <= now,
-            STATE.c.swept_at.is_(None),
-            STATE.c.swept_at > now,
+    ``now`` (time went back), or never swept. Each reads only its own rows from an index.
+
+    Accounts without a row are due too, whatever their status (an account out of scope is
+    then written as skipped, so every account soon has a row): they are looked for only while
+    there are fewer rows than accounts (the rows' foreign key makes them a subset)."""
+    c = STATE.c
+    due = union_all(
+        *(
+            select(c.account_id, c.changes).where(where)
+            for where in (
+                c.changes != c.swept_changes,
+                c.next_check_at <= now,
+                c.swept_at.is_(None),
+                c.swept_at > now,
+            )
         )
     )
     found = {acc: n for acc, n in conn.execute(due)}
-    never = (
+    accounts = conn.execute(select(func.count()).select_from(Account)).scalar_one()
+    rows = conn.execute(select(func.count()).select_from(STATE)).scalar_one()
+    if rows < accounts:
+        found.update((str(acc), 0) for acc in conn.execute(_rowless()).scalars())
+    return found
+
+
+def _rowless() -> Select[Any]:
+    """The accounts without a row."""
+    return (
         select(Account.id)
         .outerjoin(STATE, STATE.c.account_id == Account.id)
-        .where(
-            STATE.c.account_id.is_(None),
-            or_(Account.status.is_(None), Account.status.not_in(NEVER_FLAGGED_STATUSES)),
-        )
+        .where(STATE.c.account_id.is_(None))
     )
-    found.update((acc, 0) for (acc,) in conn.execute(never))
-    return found
 
 
 def record_checks(
@@ -158,12 +172,16 @@ def record_checks(
 ) -> None:
     """Store what a recording sweep at ``now`` found: ``checks`` (next check by evaluated
     account) with the change counters ``seen`` before it loaded. ``skipped``: accounts it was
-    to evaluate but did not load (excluded, churned, inactive); ``whole``: every account was
-    in scope, so every stored row not evaluated is such an account too."""
+    to evaluate but did not load (excluded, churned, inactive). ``whole``: every account was in
+    scope, so every stored row not evaluated is such an account too; and a row is written for
+    every account that has none (out of scope, never swept), so that rows and accounts match."""
     rows: dict[str, datetime | None] = dict(checks)
     others = set(skipped)
     if whole:
         others |= seen.keys()
+        others.update(
+            str(acc) for acc in conn.execute(_rowless()).scalars()
+        )  # out of scope, never swept
     others -= rows.keys()
     if whole or others:
         org_tz = load_org(conn).timezone
