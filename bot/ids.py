@@ -98,6 +98,7 @@ class BlockId(StrEnum):
     HOME_SETTINGS = "home_settings"
     HOME_ORG_SETTINGS = "home_org_settings"
     HOME_SUMMARY_SECTIONS = "home_summary_sections"
+    HOME_OUTBOX = "home_outbox"  # admins: "N messages not sent — run followup-bot outbox"
     HOME_SAVED = "home_saved"  # the latest saved summaries (+ ":open" for their buttons)
     OPPORTUNITY_TITLE = "opportunity_title"
     OPPORTUNITY_AMOUNT = "opportunity_amount"

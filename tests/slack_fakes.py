@@ -4,7 +4,9 @@
   thread). It records every call (method, parameters from the query, form or JSON body) and
   answers like Slack: ``auth.test``, ``chat.postMessage`` (a ``D…`` channel and a ``ts``),
   ``chat.update`` / ``chat.delete`` (``message_not_found`` for a message it does not hold),
-  ``conversations.open``, ``users.info`` (with ``tz``), ``users.lookupByEmail``, ``views.*``,
+  ``conversations.open``, ``conversations.history`` (thread replies left out, as Slack does)
+  and ``conversations.replies`` (a thread, paged; both with metadata on
+  ``include_all_metadata``), ``users.info`` (with ``tz``), ``users.lookupByEmail``, ``views.*``,
   ``chat.postEphemeral`` and a ``response_url`` sink. It can be told to fail the next N calls
   of a method: ``ratelimited`` (HTTP 429 + ``Retry-After``), any Slack error (``invalid_blocks``,
   ``message_not_found`` …), an HTTP 5xx, or ``drop`` (do the work, then close the connection
@@ -361,6 +363,9 @@ class FakeSlack:
             metadata = p.get("metadata") or self.messages.get((channel, ts), {}).get("metadata")
             if metadata:
                 message["metadata"] = metadata
+            thread_ts = p.get("thread_ts") or self.messages.get((channel, ts), {}).get("thread_ts")
+            if thread_ts:
+                message["thread_ts"] = str(thread_ts)
             self.messages[(channel, ts)] = message
             return {**ok, "channel": channel, "ts": ts, "message": message}
         if method == "chat.delete":
@@ -382,7 +387,11 @@ class FakeSlack:
                 return {"ok": False, "error": "channel_not_found"}
             with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
             newest = sorted(
-                (m for (ch, _), m in self.messages.items() if ch == channel),
+                (
+                    m
+                    for (ch, ts), m in self.messages.items()
+                    if ch == channel and m.get("thread_ts", ts) == ts  # replies are not shown
+                ),
                 key=lambda m: float(m["ts"]),
                 reverse=True,
             )[: int(p.get("limit") or 100)]
@@ -392,6 +401,32 @@ class FakeSlack:
                     {k: v for k, v in m.items() if k != "metadata" or with_meta} for m in newest
                 ],
                 "has_more": False,
+            }
+        if method == "conversations.replies":  # the parent, then its replies, oldest first
+            channel, parent = str(p.get("channel", "")), str(p.get("ts", ""))
+            if channel[:1] not in ("D", "C", "G"):
+                return {"ok": False, "error": "channel_not_found"}
+            if (channel, parent) not in self.messages:
+                return {"ok": False, "error": "thread_not_found"}
+            with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+            thread = sorted(
+                (
+                    m
+                    for (ch, ts), m in self.messages.items()
+                    if ch == channel and (ts == parent or m.get("thread_ts") == parent)
+                ),
+                key=lambda m: float(m["ts"]),
+            )
+            start, limit = int(p.get("cursor") or 0), int(p.get("limit") or 1000)
+            page = thread[start : start + limit]
+            more = start + limit < len(thread)
+            return {
+                **ok,
+                "messages": [
+                    {k: v for k, v in m.items() if k != "metadata" or with_meta} for m in page
+                ],
+                "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""},
             }
         if method == "users.info":
             user = self.users.get(str(p.get("user", "")))

@@ -337,6 +337,34 @@ def test_one_reminder_in_thread_after_a_business_day(
     assert len(reminders(fake)) == len(parents)  # once
 
 
+def test_a_reminder_whose_answer_was_lost_is_posted_once(bot: Bot, fake: FakeSlack) -> None:
+    """The reminder went into the thread but Slack's answer was lost: the drain finds it in the
+    thread (conversations.replies; a thread's replies are not in the channel's history) and
+    records it instead of posting it again."""
+    tick(bot.engine, fake, ny(2026, 11, 16, 15))
+    parents = requests(fake)
+    fake.fail("chat.postMessage", "drop")
+    report = tick(bot.engine, fake, ny(2026, 11, 17, 15))
+    assert sorted(report.approvals.reminders) == sorted(parents)
+    assert fake.calls_to("conversations.replies", ok=True)
+    tick(bot.engine, fake, ny(2026, 11, 20, 15))
+    in_threads = [
+        m
+        for (channel, _), m in list(fake.messages.items())
+        if channel == APPROVALS and m.get("thread_ts")
+    ]
+    assert sorted(m["thread_ts"] for m in in_threads) == sorted(
+        m["ts"] for m in parents.values()
+    )  # one reminder in each thread
+    with bot.engine.connect() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.status, OutboxMessage.ts).where(
+                OutboxMessage.key.like("approval-reminder:%")
+            )
+        ).all()
+    assert sorted(rows) == sorted(("sent", m["ts"]) for m in in_threads)
+
+
 def test_a_decided_approval_gets_no_reminder(bot: Bot, fake: FakeSlack) -> None:
     tick(bot.engine, fake)
     run = run_of(bot.engine)

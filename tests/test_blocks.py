@@ -612,6 +612,22 @@ def test_home_view_without_admin_rights_has_no_org_settings() -> None:
     assert "home_open_org_settings" not in text
 
 
+def test_home_view_tells_admins_only_of_messages_not_sent() -> None:
+    admin, csm = make_user(role="admin"), make_user()
+    view = validate(home_view(admin, make_org(), mixed_cards(60), now=NOW, not_sent=3).to_dict())
+    assert len(view["blocks"]) <= 100
+    [line] = [b for b in view["blocks"] if b.get("block_id") == "home_outbox"]
+    assert line["type"] == "context"
+    assert "*3 messages not sent*" in all_text(line) and "`followup-bot outbox`" in all_text(line)
+    one = validate(home_view(admin, make_org(), [], now=NOW, not_sent=1).to_dict())
+    assert "*1 message not sent*" in all_text(one)
+    for view in (
+        home_view(admin, make_org(), [], now=NOW, not_sent=0).to_dict(),
+        home_view(csm, make_org(), [], now=NOW, not_sent=3).to_dict(),
+    ):
+        assert "home_outbox" not in json.dumps(view) and "not sent" not in all_text(view)
+
+
 def test_home_filters_carry_the_whole_state_and_filter_the_queue() -> None:
     cards = mixed_cards(9)
     cards[1].reasons = [reason("request_shipped", Severity.CRITICAL)]

@@ -9,7 +9,19 @@ import pytest
 
 from tests.cli import run_cli
 
-COMMANDS = ("import", "sweep", "digest", "exclude", "demo", "serve", "deliver", "db", "db upgrade")
+COMMANDS = (
+    "import",
+    "sweep",
+    "digest",
+    "exclude",
+    "demo",
+    "serve",
+    "deliver",
+    "db",
+    "db upgrade",
+    "outbox",
+    "outbox retry",
+)
 WIDE = {"COLUMNS": "200"}  # one line per entry, so a sentence is never cut by the terminal
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.db.models import Org, User
+from bot.db.models import Org, OutboxMessage, User
 from bot.ids import ActionId, CallbackId
+from bot.service.outbox import Kind, Message, enqueue
 from tests.bot_harness import (
     Bot,
     add_fake_users,
@@ -21,7 +22,7 @@ from tests.bot_harness import (
     portfolio,
     running_bot,
 )
-from tests.portfolio import Portfolio
+from tests.portfolio import NOW, Portfolio
 from tests.slack_fakes import FakeSlack
 
 
@@ -268,6 +269,25 @@ def test_an_admin_edits_the_org_digest_settings(bot: Bot) -> None:
         assert conn.execute(select(Org.automation_level)).scalar() == "autonomous"
     home = published(bot, 2)
     assert "*Automation level*\\nAutonomous" in json.dumps(home)
+
+
+def test_admins_see_how_many_messages_were_not_sent(bot: Bot) -> None:
+    assert "home_outbox" not in json.dumps(open_home(bot, "U0ADA"))  # nothing to say
+    with bot.engine.begin() as conn:
+        for n, status in enumerate(("failed", "parked", "unknown", "sent", "pending", "claimed")):
+            key = f"test:{n}"
+            enqueue(conn, Message(key, Kind.POST, "C0SPEC", {"text": "Hi"}), NOW)
+            conn.execute(
+                update(OutboxMessage).where(OutboxMessage.key == key).values(status=status)
+            )
+    home = open_home(bot, "U0ADA")
+    [line] = [b for b in home["blocks"] if b.get("block_id") == "home_outbox"]
+    assert "*3 messages not sent*" in json.dumps(line)
+    assert "followup-bot outbox" in json.dumps(line)
+    for user in ("U0ANA", "U0MGR"):  # a CSM, a manager: not theirs to fix
+        home = open_home(bot, user)
+        assert "My digest settings" in json.dumps(home)  # their own home, with nothing of it
+        assert "home_outbox" not in json.dumps(home) and "not sent" not in json.dumps(home)
 
 
 def test_only_admins_touch_the_org_settings(sqlite_bot: Bot) -> None:

@@ -30,6 +30,7 @@ from bot.service.webhook import WebhookConfig, verify
 from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.delivery import Pacing
+from bot.slack.posted import HISTORY_LOOKBACK
 from tests.portfolio import NOW, Portfolio, load
 from tests.slack_fakes import TOKEN, FakeSlack
 from tests.webhook_receiver import Receiver
@@ -214,6 +215,119 @@ def test_a_server_error_before_posting_is_retried_later(engine: Engine, fake: Fa
     assert run(engine, fake).sent == []  # not due yet
     assert run(engine, fake, NOW + backoff(1)).sent == ["k1"]
     assert len(fake.dms("U0ANA")) == 1
+
+
+# --------------------------------------------------------- a reply in a thread
+
+
+APPROVALS = "C0APPROVALS"
+
+
+def thread_parent(fake: FakeSlack) -> str:
+    """A message in the approvals channel (an approval request); its ts."""
+    posted = client_for(fake).chat_postMessage(channel=APPROVALS, text="Approve the discount?")
+    return str(posted["ts"])
+
+
+def reply(key: str, thread_ts: str) -> Message:
+    payload = {"text": "Still waiting for a decision", "thread_ts": thread_ts}
+    return Message(key, Kind.POST, APPROVALS, payload, subject=f"test:{key}")
+
+
+def replies_of(fake: FakeSlack, thread_ts: str) -> list[dict[str, Any]]:
+    with fake._lock:
+        found = [m for m in fake.messages.values() if m.get("thread_ts") == thread_ts]
+    return sorted(found, key=lambda m: float(m["ts"]))
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [{"error": "drop"}, {"status": 500, "carried_out": True}],
+    ids=["no-answer", "posted-then-500"],
+)
+def test_a_threaded_reply_whose_answer_was_lost_is_posted_once(
+    engine: Engine, fake: FakeSlack, lost: dict[str, Any]
+) -> None:
+    parent = thread_parent(fake)
+    for n in range(3):  # other replies in the thread before ours
+        client_for(fake).chat_postMessage(channel=APPROVALS, text=f"reply {n}", thread_ts=parent)
+    put(engine, reply("r1", parent))
+    fake.fail("chat.postMessage", **lost)
+    report = run(engine, fake)
+    assert report.sent == ["r1"] and report.unknown == []
+    [ours] = [m for m in replies_of(fake, parent) if m.get("metadata")]
+    assert ours["metadata"] == {"event_type": MARK, "event_payload": {"key": "r1"}}
+    assert len(replies_of(fake, parent)) == 4  # the three, and ours once
+    stored = row(engine, "r1")
+    assert (stored.status, stored.channel, stored.ts) == ("sent", APPROVALS, ours["ts"])
+    # It was found in the thread: the channel's history does not show replies.
+    [looked] = fake.calls_to("conversations.replies", ok=True)
+    assert looked.params["ts"] == parent and looked.params["include_all_metadata"] in ("1", True)
+    assert fake.calls_to("conversations.history") == []
+    assert run(engine, fake, NOW + timedelta(days=1)).sent == []
+    assert len(replies_of(fake, parent)) == 4
+
+
+def test_a_threaded_reply_is_searched_in_a_long_thread_page_after_page(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    parent = thread_parent(fake)
+    client = client_for(fake)
+    for n in range(2 * HISTORY_LOOKBACK + 5):
+        client.chat_postMessage(channel=APPROVALS, text=f"reply {n}", thread_ts=parent)
+    put(engine, reply("r1", parent))
+    fake.fail("chat.postMessage", "drop")
+    assert run(engine, fake).sent == ["r1"]
+    assert len(fake.calls_to("conversations.replies", ok=True)) == 3  # ours: the 3rd page
+    [ours] = [m for m in replies_of(fake, parent) if m.get("metadata")]
+    assert ours["ts"] == row(engine, "r1").ts
+
+
+def test_a_threaded_reply_not_in_its_thread_is_posted_after_a_lost_answer(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    parent = thread_parent(fake)
+    put(engine, reply("r1", parent))
+    fake.fail("chat.postMessage", status=500)  # refused before posting (not carried out)
+    fake.fail("chat.postMessage", "drop")  # then the retry's answer is lost
+    report = run(engine, fake)
+    assert [k for k, _ in report.retrying] == ["r1"] and replies_of(fake, parent) == []
+    assert run(engine, fake, NOW + backoff(1)).sent == ["r1"]
+    assert len(replies_of(fake, parent)) == 1
+
+
+def test_a_dead_drains_threaded_reply_is_found_in_its_thread(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    parent = thread_parent(fake)
+    put(engine, reply("r1", parent), reply("r2", parent))
+    _as_if_a_drain_died(engine, "r1")
+    _as_if_a_drain_died(engine, "r2")
+    # The dead drain had posted r1 (not r2) before it could record it.
+    client_for(fake).chat_postMessage(
+        channel=APPROVALS,
+        text="Still waiting for a decision",
+        thread_ts=parent,
+        metadata={"event_type": MARK, "event_payload": {"key": "r1"}},
+    )
+    report = run(engine, fake)
+    assert sorted(report.sent) == ["r1", "r2"]
+    keys = [m["metadata"]["event_payload"]["key"] for m in replies_of(fake, parent)]
+    assert keys == ["r1", "r2"]
+
+
+def test_when_the_thread_cannot_be_read_a_lost_reply_is_unknown(
+    engine: Engine, fake: FakeSlack
+) -> None:
+    parent = thread_parent(fake)
+    put(engine, reply("r1", parent))
+    fake.fail("chat.postMessage", "drop")
+    fake.fail("conversations.replies", "missing_scope")
+    report = run(engine, fake)
+    assert [k for k, _ in report.unknown] == ["r1"]
+    assert len(replies_of(fake, parent)) == 1  # posted once, never again
+    assert run(engine, fake, NOW + timedelta(days=1)).sent == []
+    assert len(replies_of(fake, parent)) == 1
 
 
 # ------------------------------------------------------------------ refusals

@@ -184,7 +184,7 @@ def _send_at(user: UserFacts, org: OrgFacts) -> str:
     return str(user.digest.get("send_at") or org.digest.get("send_at") or "08:30")
 
 
-def _settings_blocks(user: UserFacts, org: OrgFacts) -> list[Block]:
+def _settings_blocks(user: UserFacts, org: OrgFacts, not_sent: int = 0) -> list[Block]:
     sens = user_sensitivity(user, org)
     own = user.digest.get("sensitivity")
     sens_text = style.SENSITIVITY_LABEL.get(sens, m.esc(sens)) + ("" if own else " _(org default)_")
@@ -250,7 +250,27 @@ def _settings_blocks(user: UserFacts, org: OrgFacts) -> list[Block]:
                 ),
             )
         )
+        blocks += outbox_blocks(not_sent)
     return blocks
+
+
+def outbox_blocks(not_sent: int) -> list[Block]:
+    """The admins' line about the messages the outbox did not send (failed, parked, unknown);
+    nothing when there are none."""
+    if not_sent <= 0:
+        return []
+    what = "1 message" if not_sent == 1 else f"{not_sent} messages"
+    return [
+        ContextBlock(
+            block_id=BlockId.HOME_OUTBOX,
+            elements=[
+                m.context_text(
+                    f":warning: *{what} not sent* · admin — run `followup-bot outbox` to see "
+                    "why, and `followup-bot outbox retry` to send them again."
+                )
+            ],
+        )
+    ]
 
 
 def _saved_blocks(saved: Sequence[SavedItem], tz: str) -> list[Block]:
@@ -296,11 +316,13 @@ def home_view(
     saved: Sequence[SavedItem] = (),
     filters: HomeFilters | None = None,
     names: Mapping[str, str] | None = None,
+    not_sent: int = 0,
 ) -> View:
     """The App Home: ``user``'s whole queue (``cards``, ranked as the sweep ranks them, as of the
     sweep at ``as_of``; ``refreshing``: a sweep of theirs is under way) under
     lane / severity / signal filters, their snoozed cards with wake times, their digest
-    settings (and the org's, for admins). At most 100 blocks, with a "showing N of M" note
+    settings (and the org's, for admins, with the count of outbox messages ``not_sent``). At
+    most 100 blocks, with a "showing N of M" note
     when the queue does not fit."""
     filters = filters or HomeFilters()
     owners = {user.id: user.name, **(names or {})}
@@ -319,7 +341,9 @@ def home_view(
         home_filters_block(filters),
     ]
     tail = (
-        _snoozed_blocks(snoozed, tz, now) + _saved_blocks(saved, tz) + _settings_blocks(user, org)
+        _snoozed_blocks(snoozed, tz, now)
+        + _saved_blocks(saved, tz)
+        + _settings_blocks(user, org, not_sent)
     )
     budget = m.VIEW_BLOCKS - len(top) - len(tail) - 1  # 1: the showing / empty note
 

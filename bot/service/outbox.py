@@ -11,7 +11,8 @@ to the next drain once the lease has run out.
 
 Slack posts carry metadata naming their key (:mod:`bot.slack.posted`). When a post's answer is
 lost, or a dead drain left a row claimed, the channel's newest messages are searched for it
-before posting again: found → recorded as sent; absent → posted; Slack cannot tell → ``unknown``
+(or, for a reply, its thread's) before posting again: found → recorded as sent; absent →
+posted; Slack cannot tell → ``unknown``
 (never posted again, and the audit log says so). Slack refusals that will not change by waiting
 (``not_in_channel``, ``channel_not_found``, a user with no Slack account …) mark the row
 ``failed``; others are retried with exponential backoff and ``parked`` after
@@ -321,9 +322,6 @@ class _Drain:
 
     def _find(self, row: _Claimed, channel: str) -> Posted | NotFound:
         assert self.client is not None
-        if row.payload.get("thread_ts"):
-            # A reply in a thread is not in the channel's history: Slack cannot tell.
-            return NotFound.UNKNOWN
         meta = marker(MARK, {"key": row.key})
         if row.kind is Kind.DM:
             try:
@@ -331,7 +329,9 @@ class _Drain:
             except Exception as exc:
                 log.warning("outbox %s: cannot open the DM (%s)", row.key, error_code(exc))
                 return NotFound.UNKNOWN
-        return find_posted(self.client, channel, meta)
+        # A reply in a thread is not in the channel's history: its thread is searched.
+        thread = row.payload.get("thread_ts")
+        return find_posted(self.client, channel, meta, thread_ts=str(thread) if thread else None)
 
     def _slack(self, row: _Claimed) -> None:
         if self.client is None:

@@ -25,6 +25,7 @@ from bot.engine.queue import QueueView, load_queue
 from bot.engine.summary.saved import recent_saved
 from bot.engine.sweep import SweepResult
 from bot.service.daily_dm import load_day_list
+from bot.service.outbox_admin import count_not_sent
 from bot.service.people import People, load_people
 from bot.service.suggestions import attach_suggestions
 from bot.slack.users import resolve_users, user_for_slack_id
@@ -60,6 +61,7 @@ def home_for(
         attach_suggestions(conn, people, queue.cards, now)
         snoozed = snoozed_alerts(conn, user_id, now)
         saved = recent_saved(conn, user_id)
+        not_sent = count_not_sent(conn) if user.role == "admin" else 0
     return home_view(
         user,
         people.org,
@@ -71,6 +73,7 @@ def home_for(
         saved=saved,
         filters=filters,
         names=people.names(),
+        not_sent=not_sent,
     )
 
 

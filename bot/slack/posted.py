@@ -3,15 +3,17 @@
 Every post carries Slack message metadata naming it (``event_type`` + ``event_payload``). When
 a post's answer is lost (a timeout, a 5xx, a process that died in flight), the post may have gone
 through: :func:`find_posted` looks for that metadata among the channel's newest messages
-(``conversations.history``) and tells whether it is there, absent, or whether Slack cannot
-tell. :func:`paced_call` makes one chat write behind a :class:`~bot.slack.delivery.Pacer`,
-holding the channel for a 429's ``Retry-After`` and retrying.
+(``conversations.history``) — or, for a reply in a thread, which the channel's history does not
+show, among the thread's messages (``conversations.replies``) — and tells whether it is there,
+absent, or whether Slack cannot tell. :func:`paced_call` makes one chat write behind a
+:class:`~bot.slack.delivery.Pacer`, holding the channel for a 429's ``Retry-After`` and
+retrying.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_LOOKBACK = 20  # newest messages searched for a post whose answer was lost
+THREAD_PAGES = 10  # pages of a thread (``lookback`` replies each) searched at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +103,51 @@ def find_posted(
     channel: str,
     meta: Mapping[str, Any],
     *,
+    thread_ts: str | None = None,
     lookback: int = HISTORY_LOOKBACK,
 ) -> Posted | NotFound:
     """The message of ``channel`` (a ``C…``/``D…`` id) whose metadata is ``meta``, if Slack
-    shows it among the newest ``lookback``."""
+    shows it among the newest ``lookback``; with ``thread_ts``, the reply in that thread whose
+    metadata is ``meta`` (a thread's replies are not in the channel's history)."""
     try:
+        if thread_ts:
+            return _find_in_thread(client, channel, thread_ts, meta, lookback)
         history = client.conversations_history(
             channel=channel, limit=lookback, include_all_metadata=True
         )
     except Exception as exc:
         log.warning("cannot look a post up in %s (%s)", channel, error_code(exc))
         return NotFound.UNKNOWN
-    for message in history.get("messages") or []:
+    return _match(history.get("messages") or [], channel, meta) or NotFound.ABSENT
+
+
+def _find_in_thread(
+    client: WebClient, channel: str, thread_ts: str, meta: Mapping[str, Any], page: int
+) -> Posted | NotFound:
+    """Search the thread (``conversations.replies``: its parent, then the replies, oldest
+    first), page after page; a thread longer than :data:`THREAD_PAGES` pages cannot tell."""
+    cursor: str | None = None
+    for _ in range(THREAD_PAGES):
+        replies = client.conversations_replies(
+            channel=channel, ts=thread_ts, limit=page, include_all_metadata=True, cursor=cursor
+        )
+        found = _match(replies.get("messages") or [], channel, meta)
+        if found is not None:
+            return found
+        cursor = (replies.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return NotFound.ABSENT
+    log.warning("cannot look a post up in the thread %s of %s: too long", thread_ts, channel)
+    return NotFound.UNKNOWN
+
+
+def _match(
+    messages: Sequence[Mapping[str, Any]], channel: str, meta: Mapping[str, Any]
+) -> Posted | None:
+    for message in messages:
         found = message.get("metadata") or {}
         if found.get("event_type") == meta["event_type"] and found.get("event_payload") == dict(
             meta["event_payload"]
         ):
             return Posted(channel, str(message["ts"]))
-    return NotFound.ABSENT
+    return None
