@@ -42,6 +42,7 @@ from bench.bench_sweep import REFERENCE, database, nullcluster, time_floor  # no
 from bench.generate import cached_dataset  # noqa: E402
 from bot.db.models import Account, AccountSweepState, Alert, QueueCard  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
+from bot.engine.queue import queue_as_of  # noqa: E402
 from bot.engine.sweep_state import mark_changed  # noqa: E402
 from bot.importer import import_file  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
@@ -139,7 +140,9 @@ def change_file(path: Path, account_ids: list[str]) -> Path:
 
 
 def queue_digest(engine: Engine) -> tuple[int, int, str]:
-    """The stored cards and the alerts, whole, as a digest (and how many of each)."""
+    """The stored cards, the time the queue is as of, and the alerts, whole, as a digest (and
+    how many cards and alerts). A card's own ``as_of`` is left out: it says which sweep
+    computed it, and a full sweep recomputes every card."""
     h = hashlib.sha256()
     with engine.connect() as conn:
         cards = conn.execute(
@@ -149,12 +152,12 @@ def queue_digest(engine: Engine) -> tuple[int, int, str]:
                 QueueCard.lane,
                 QueueCard.severity,
                 QueueCard.action_score,
-                QueueCard.as_of,
                 QueueCard.card,
             ).order_by(QueueCard.account_id)
         ).all()
         for row in cards:
-            h.update(json.dumps([str(v) for v in row[:6]] + [row[6]], sort_keys=True).encode())
+            h.update(json.dumps([str(v) for v in row[:5]] + [row[5]], sort_keys=True).encode())
+        h.update(str(queue_as_of(conn)).encode())
         alerts = conn.execute(select(Alert).order_by(Alert.id)).all()
         for row in alerts:
             h.update(repr(tuple(row)).encode())
