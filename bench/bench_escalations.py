@@ -37,7 +37,7 @@ from sqlalchemy import func, insert, select, text, update  # noqa: E402
 from bot.db.bulk import bulk_insert  # noqa: E402
 from bot.db.models import Account, Alert, Org, Team, User  # noqa: E402
 from bot.db.session import make_engine, upgrade  # noqa: E402
-from bot.service.escalations import due_escalations  # noqa: E402
+from bot.service.escalation_scan import due_escalations  # noqa: E402
 from bot.service.people import load_people  # noqa: E402
 from tests.pgcluster import throwaway_cluster  # noqa: E402
 
