@@ -32,6 +32,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    literal_column,
     or_,
     select,
 )
@@ -107,8 +108,10 @@ def _due_query(groups: int, dialect: str) -> Select[int, str, str, str | None]:
     found = (
         select(Alert.id, Alert.account_id, Alert.signal, Alert.first_critical_at, csm.label("csm"))
         .where(
-            Alert.state == AlertState.OPEN.value,
-            Alert.severity == Severity.CRITICAL.value,
+            # Written out, not bound: the conditions of ix_alerts_escalation_due, so that a
+            # prepared (generic) plan may use that partial index too.
+            Alert.state == literal_column(f"'{AlertState.OPEN.value}'"),
+            Alert.severity == literal_column(f"'{Severity.CRITICAL.value}'"),
             Alert.escalated_at.is_(None),
             Alert.cleared_at.is_(None),
             or_(Alert.signal == TIER_DROP_SIGNAL, Alert.first_critical_at <= _at("latest")),
