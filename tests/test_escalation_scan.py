@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 
 from bot.db.models import Account, Alert, Org, Team, User
 from bot.engine.business_time import BusinessHours, business_hours_between, business_start_for
@@ -171,3 +171,35 @@ def test_the_scan_finds_what_a_per_alert_check_finds(engine: Engine, seed: int) 
             sla += sum(d.reason == SLA for d in expected)
     # The data is not degenerate: most alerts are due at some moments and not at others.
     assert sla > 100 and 0 < len(due_somewhere) < len(alerts)
+
+
+@pytest.mark.postgres
+def test_the_scan_reads_the_partial_index_even_in_a_generic_plan(pg_engine: Engine) -> None:
+    """The query names the conditions of ix_alerts_escalation_due as written (state and severity
+    are not bound), so PostgreSQL may read that partial index even in a generic plan (a
+    statement psycopg prepared)."""
+    engine = pg_engine
+    rng = random.Random(7)
+    data = _data(rng)
+    with engine.begin() as conn:
+        conn.execute(insert(Org).values(id=1, name="Org", timezone="UTC"))
+        conn.execute(insert(Team), [{"id": t, "name": t} for t in TEAM_HOURS])
+        conn.execute(insert(User), data["users"])
+        conn.execute(insert(Account), data["accounts"])
+        conn.execute(insert(Alert), _alerts(rng, data, 50))
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "FROM alerts" in statement:
+            seen.append((statement, parameters))
+
+    with engine.begin() as conn:
+        event.listen(conn, "before_cursor_execute", capture)
+        due_escalations(conn, load_people(conn), MOMENTS[0])
+        event.remove(conn, "before_cursor_execute", capture)
+        [(statement, parameters)] = seen
+        assert "'open'" in statement and "'critical'" in statement
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a small table
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        plan = " ".join(str(r) for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+    assert "ix_alerts_escalation_due" in plan, plan
