@@ -453,14 +453,29 @@ class Exclusion(Base):
     created_by: Mapped[str | None] = mapped_column(Id)
 
 
+ESCALATION_DUE_WHERE = (
+    "state = 'open' AND severity = 'critical' AND escalated_at IS NULL AND cleared_at IS NULL"
+)
+
+
 class Alert(Base):
     """One (account, signal, evidence) with its lifecycle (followup-rules.md "Alert lifecycle")."""
 
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_account_state", "account_id", "state"),
-        # The escalation scan (bot/service/escalations.py): open critical alerts not escalated.
+        # Open critical alerts by escalation: the escalation scan read it before 0016; now the
+        # count of open critical alerts it is measured against (bench/bench_escalations.py).
         Index("ix_alerts_state_severity_escalated", "state", "severity", "escalated_at"),
+        # The escalation scan (bot/service/escalation_scan.py): only the alerts that may still
+        # escalate, by when they became critical (the tier drops found by signal).
+        Index(
+            "ix_alerts_escalation_due",
+            "first_critical_at",
+            "signal",
+            postgresql_where=text(ESCALATION_DUE_WHERE),
+            sqlite_where=text(ESCALATION_DUE_WHERE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -10,6 +10,7 @@ round jobs (:mod:`bot.service.rounds`) and the use cases behind an escalation's 
   manager (the user's ``manager``, else their team's); an account with no CSM goes to the org's
   ``fallback_csm``; with nobody of those, to every admin. Only alerts on a stored card (the
   queue of the round's sweep) are escalated: excluded, churned and inactive accounts never are.
+  Which alerts are due is one query (:mod:`bot.service.escalation_scan`).
 * :func:`remind_due` — an escalation nobody acknowledged gets one reminder in the thread of each
   of its posts ``escalation_reminder_business_hours`` after the post went out (not while its
   alert is done, dismissed, snoozed or no longer firing).
@@ -27,7 +28,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
@@ -43,17 +44,15 @@ from bot.blocks.messages import (
 from bot.blocks.values import EscalationRef
 from bot.db.models import Account, Alert, AuditLog, Escalation, OutboxMessage, QueueCard
 from bot.engine.alerts import AlertState
-from bot.engine.business_time import business_hours_between, business_start_for
+from bot.engine.business_time import business_hours_between
 from bot.engine.facts import UserFacts
 from bot.engine.results import Card
-from bot.engine.rules import Rules, Severity
+from bot.service.escalation_scan import Due, due_escalations, rules_for, zone_for
 from bot.service.outbox import Kind, Message, enqueue
 from bot.service.people import People, load_people
 from bot.slack.sql import insert_ignore
 
 ESCALATIONS_TABLE = cast(Table, Escalation.__table__)
-SLA = "sla"
-TIER_DROP = "tier_drop"
 ADMIN = "admin"
 
 
@@ -120,80 +119,6 @@ class EscalationReport:
         out.append(f"Wake-ups: {len(self.woken)} DMs")
         out += [f"  {line}" for line in self.woken]
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Due:
-    alert_id: int
-    account_id: str
-    csm_id: str | None
-    reason: str
-
-
-def _rules(people: People, csm_id: str | None) -> Rules:
-    csm = people.get(csm_id)
-    return people.org.rules.for_team(csm.team_id if csm is not None else None)
-
-
-def _tz(people: People, csm_id: str | None) -> str:
-    csm = people.get(csm_id)
-    return csm.timezone if csm is not None else people.org.timezone
-
-
-def candidates(conn: Connection, latest_start: datetime) -> list[Any]:
-    """Open, uncleared critical alerts not escalated yet that could be due — a tier drop, or
-    critical since ``latest_start`` or before (the latest start any zone's SLA allows) — with
-    their account's CSM. Uses the index on (state, severity, escalated_at); the CSM is looked
-    up by key for each alert found (a join made PostgreSQL read the whole accounts table)."""
-    csm = select(Account.csm_id).where(Account.id == Alert.account_id).scalar_subquery()
-    return list(
-        conn.execute(
-            select(
-                Alert.id,
-                Alert.account_id,
-                Alert.signal,
-                Alert.first_critical_at,
-                csm.label("csm_id"),
-            )
-            .where(
-                Alert.state == AlertState.OPEN.value,
-                Alert.severity == Severity.CRITICAL.value,
-                Alert.escalated_at.is_(None),
-                Alert.cleared_at.is_(None),
-                or_(Alert.signal == "health_drop", Alert.first_critical_at <= latest_start),
-            )
-            .order_by(Alert.id)
-        )
-    )
-
-
-def due_escalations(conn: Connection, people: People, now: datetime) -> list[Due]:
-    """The alerts to escalate at ``now`` (before checking that they are on a stored card).
-
-    "Critical for ``escalate_after_business_hours`` of business time in the CSM's zone" is
-    "critical since a cutoff or before": one cutoff per (zone, threshold), computed once."""
-    hours = people.org.business_hours
-    cutoffs: dict[tuple[str, float], datetime | None] = {}
-
-    def cutoff(csm_id: str | None) -> datetime | None:
-        key = (_tz(people, csm_id), _rules(people, csm_id).escalate_after_business_hours)
-        if key not in cutoffs:
-            cutoffs[key] = business_start_for(now, key[1], key[0], hours)
-        return cutoffs[key]
-
-    for csm_id in [None, *people.users]:
-        cutoff(csm_id)
-    starts = [c for c in cutoffs.values() if c is not None]
-    latest = max(starts) if starts else now - timedelta(days=36_500)
-    out = []
-    for row in candidates(conn, latest):
-        if row.signal == "health_drop":
-            out.append(Due(row.id, row.account_id, row.csm_id, TIER_DROP))
-            continue
-        limit = cutoff(row.csm_id)
-        if limit is not None and (row.first_critical_at or now) <= limit:
-            out.append(Due(row.id, row.account_id, row.csm_id, SLA))
-    return out
 
 
 def _stored_cards(conn: Connection, account_ids: Sequence[str]) -> dict[str, Card]:
@@ -376,10 +301,10 @@ def remind_due(engine: Engine, now: datetime, report: EscalationReport) -> None:
             )
             if not posts:
                 continue
-            hours = _rules(people, esc.csm_id).escalation_reminder_business_hours
+            hours = rules_for(people, esc.csm_id).escalation_reminder_business_hours
             sent_at = min(p.sent_at for p in posts)
             waited = business_hours_between(
-                sent_at, now, _tz(people, esc.csm_id), people.org.business_hours, cap=hours + 1
+                sent_at, now, zone_for(people, esc.csm_id), people.org.business_hours, cap=hours + 1
             )
             if waited < hours:
                 continue
