@@ -14,7 +14,7 @@ minimum of ``--runs``:
 * scan — :func:`bot.service.escalation_scan.due_escalations`: one query that returns only the
   due alerts (each alert's business-time cutoff chosen in SQL by its account's CSM, computed
   once per zone and threshold), with each one's CSM;
-* the same scan without the partial index ``ix_alerts_escalation_due`` (migration 0016), to
+* the same scan without the partial index ``ix_alerts_escalation_due`` (migration 0015), to
   show what the index buys.
 
 Two scenarios: a steady state (``--due`` alerts due) and a backlog (500 more critical alerts

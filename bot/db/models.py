@@ -464,7 +464,7 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_account_state", "account_id", "state"),
-        # Open critical alerts by escalation: the escalation scan read it before 0016; now the
+        # Open critical alerts by escalation: the escalation scan read it before 0015; now the
         # count of open critical alerts it is measured against (bench/bench_escalations.py).
         Index("ix_alerts_state_severity_escalated", "state", "severity", "escalated_at"),
         # The escalation scan (bot/service/escalation_scan.py): only the alerts that may still

@@ -1,9 +1,9 @@
 """alerts: a partial index of the alerts that may still escalate (open, critical, still firing,
 not escalated), by when they became critical, for the escalation scan
 
-Revision ID: 0016
-Revises: 0013
-Create Date: 2026-12-05 06:00:00
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-05 05:00:00
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
