@@ -33,7 +33,7 @@ from bot.engine.policy import Status
 from bot.ids import ActionId
 from bot.service.actions import execute_approved
 from bot.service.checkin import mark_checkin_sent
-from bot.service.outbox import drain
+from bot.service.drain import drain
 from bot.service.rounds import RoundReport as TickReport
 from bot.service.rounds import run_round as run_tick
 from bot.service.webhook import WebhookConfig, verify

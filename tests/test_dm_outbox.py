@@ -189,7 +189,7 @@ def test_a_refused_dm_is_a_failed_outbox_row_with_an_audit_entry(
 
 
 def test_a_drain_never_sends_a_daily_dm_row(engine: Engine, fake: FakeSlack) -> None:
-    from bot.service.outbox import drain
+    from bot.service.drain import drain
     from tests.test_deliver import FAST
 
     fake.fail("chat.postMessage", "ratelimited", times=20, retry_after=0)  # gives up: pending

@@ -32,7 +32,8 @@ from bot.engine.queue import alert_views, card_alert_ids
 from bot.engine.results import Card
 from bot.engine.rules import Lane
 from bot.engine.sweep import SweepResult, run_sweep
-from bot.service.dm_delivery import Payload, delivered_today, send_daily_dm
+from bot.service.dm_delivery import Payload, send_daily_dm
+from bot.service.dm_slot import delivered_today
 from bot.service.people import load_people
 from bot.service.suggestions import attach_suggestions
 from bot.slack.delivery import (

@@ -1,10 +1,10 @@
 """The daily DM: one per user and local day, each message posted once through the outbox and
 afterwards updated in place.
 
-A ``deliveries`` row unique on ``(user_id, local_date)`` is inserted with ON CONFLICT DO
-NOTHING, and a fencing lease on it (a token that every later write must still hold) gives one
-run at a time the right to touch that day's DM: compose it, post its new messages, ``chat.update``
-the ones in Slack, ``chat.delete`` the surplus of a shorter one.
+The day's slot (:mod:`bot.service.dm_slot`: a ``deliveries`` row unique on ``(user_id,
+local_date)`` and a fencing lease on it) gives one run at a time the right to touch that day's
+DM: compose it, post its new messages, ``chat.update`` the ones in Slack, ``chat.delete`` the
+surplus of a shorter one.
 
 Each message is an outbox row (:mod:`bot.service.outbox`, kind ``daily_dm``, key
 ``daily:USER:LOCAL_DATE:POSITION``) holding its delivery and position, and it is posted by the
@@ -25,18 +25,25 @@ new outbox row (its key gets ``~RUN``); the old row keeps its delivery but loses
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy import Connection, Engine, Table, func, or_, select, update
+from sqlalchemy import Connection, Engine, or_, update
 
-from bot.db.models import Delivery, OutboxMessage
+from bot.db.models import OutboxMessage
+from bot.service.dm_slot import (
+    MAYBE_POSTED,
+    LostLease,
+    Slot,
+    Stored,
+    claim_slot,
+    release_slot,
+)
 from bot.service.outbox import (
     MARK,
     NOT_SENT,
@@ -53,26 +60,15 @@ from bot.service.outbox import (
 from bot.slack.client import error_code
 from bot.slack.delivery import Clock, Outcome, Pacer, Pacing, Status, utc_now
 from bot.slack.posted import marker, paced_call
-from bot.slack.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
 # chat.update errors after which the message is posted anew.
 REPOST_ON = frozenset(
     {"message_not_found", "cant_update_message", "channel_not_found", "edit_window_closed"}
 )
 # chat.delete errors that mean the message is gone already.
 GONE_ON = frozenset({"message_not_found", "channel_not_found"})
-# A message that may be in Slack: posted, or its post's outcome not known yet.
-MAYBE_POSTED = (State.SENT.value, State.CLAIMED.value, State.UNKNOWN.value)
-
-
-# -------------------------------------------------------------------- the claim
-
-
-class LostLease(Exception):
-    """Another run took this delivery over (our lease expired): stop touching it."""
 
 
 class NotPosted(Exception):
@@ -83,160 +79,7 @@ class NotPosted(Exception):
         self.done = done
 
 
-@dataclass(slots=True)
-class _Stored:
-    """The outbox row of one position of the day's DM."""
-
-    row_id: int
-    key: str
-    position: int
-    status: str
-    channel: str | None
-    ts: str | None
-
-    @property
-    def in_slack(self) -> bool:
-        return self.status == State.SENT.value and bool(self.channel and self.ts)
-
-
-@dataclass(slots=True)
-class _Lease:
-    delivery_id: int
-    token: str
-    run: int  # the delivery's attempts, this run included
-    messages: dict[int, _Stored]
-    clock: Clock
-
-    def renew(self, conn: Connection) -> None:
-        """Fencing: every write first proves the lease is still ours (and extends it)."""
-        done = conn.execute(
-            update(Delivery)
-            .where(Delivery.id == self.delivery_id, Delivery.lease_token == self.token)
-            .values(lease_until=self.clock() + LEASE)
-        )
-        if done.rowcount != 1:
-            raise LostLease(f"delivery {self.delivery_id}")
-
-
-def _messages(conn: Connection, delivery_id: int) -> dict[int, _Stored]:
-    return {
-        r.position: _Stored(r.id, r.key, r.position, r.status, r.channel, r.ts)
-        for r in conn.execute(
-            select(
-                OutboxMessage.id,
-                OutboxMessage.key,
-                OutboxMessage.position,
-                OutboxMessage.status,
-                OutboxMessage.channel,
-                OutboxMessage.ts,
-            )
-            .where(OutboxMessage.delivery_id == delivery_id, OutboxMessage.position.is_not(None))
-            .order_by(OutboxMessage.position)
-        )
-    }
-
-
-def _claim(
-    engine: Engine,
-    user_id: str,
-    day: date,
-    slack_user_id: str,
-    as_of: datetime,
-    clock: Clock,
-) -> _Lease | str:
-    """The lease on ``user_id``'s delivery of ``day`` (created if need be), or why not."""
-    token = uuid.uuid4().hex
-    now = clock()
-    with engine.begin() as conn:
-        delivery_id = insert_ignore(
-            conn,
-            cast(Table, Delivery.__table__),
-            {
-                "user_id": user_id,
-                "local_date": day,
-                "status": "claimed",
-                "slack_user_id": slack_user_id,
-                "lease_token": token,
-                "lease_until": now + LEASE,
-                "attempts": 1,
-                "as_of": as_of,
-                "created_at": now,
-            },
-            ("user_id", "local_date"),
-            returning=Delivery.__table__.c.id,
-        )
-        if delivery_id is None:
-            delivery_id = conn.execute(
-                select(Delivery.id).where(Delivery.user_id == user_id, Delivery.local_date == day)
-            ).scalar_one()
-            taken = conn.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == delivery_id,
-                    or_(Delivery.lease_token.is_(None), Delivery.lease_until < now),
-                )
-                .values(
-                    lease_token=token,
-                    lease_until=now + LEASE,
-                    attempts=Delivery.attempts + 1,
-                    slack_user_id=slack_user_id,
-                )
-            )
-            if taken.rowcount != 1:
-                return "another run is delivering it right now"
-        run = conn.execute(select(Delivery.attempts).where(Delivery.id == delivery_id)).scalar()
-        messages = _messages(conn, int(delivery_id))
-    return _Lease(int(delivery_id), token, int(run or 1), messages, clock)
-
-
 _UNKNOWN = "an earlier post may have gone through (its answer was lost): not posted again today"
-
-
-def _finish(engine: Engine, lease: _Lease, as_of: datetime, error: str | None) -> None:
-    """Release the lease; the status follows from the messages' outbox rows."""
-    now = lease.clock()
-    with engine.begin() as conn:
-        states = {m.status for m in _messages(conn, lease.delivery_id).values()}
-        if states & {State.CLAIMED.value, State.UNKNOWN.value}:
-            status = "unknown"
-        elif State.SENT.value in states:
-            status = "sent"
-        else:
-            status = "failed"
-        values: dict[str, Any] = {
-            "status": status,
-            "lease_token": None,
-            "lease_until": None,
-            "error": error,
-            "updated_at": now,
-        }
-        if status == "sent" and error is None:
-            values["as_of"] = as_of
-            values["sent_at"] = func.coalesce(Delivery.sent_at, now)
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id == lease.delivery_id, Delivery.lease_token == lease.token)
-            .values(**values)
-        )
-
-
-def delivered_today(engine: Engine, user_id: str, day: date) -> bool:
-    """Whether ``user_id`` has a DM of ``day`` in Slack (that a rerun would update)."""
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                select(OutboxMessage.id)
-                .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
-                .where(
-                    Delivery.user_id == user_id,
-                    Delivery.local_date == day,
-                    OutboxMessage.position.is_not(None),
-                    OutboxMessage.status == State.SENT.value,
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
 
 
 # -------------------------------------------------------------------- one user
@@ -246,7 +89,7 @@ def delivered_today(engine: Engine, user_id: str, day: date) -> bool:
 class _Sender:
     engine: Engine
     poster: Poster
-    lease: _Lease
+    slot: Slot
     user_id: str
     day: date
     slack_user_id: str
@@ -254,24 +97,24 @@ class _Sender:
 
     def send(self, payloads: Sequence[Mapping[str, Any]]) -> None:
         for position, payload in enumerate(payloads):
-            stored = self.lease.messages.get(position)
+            stored = self.slot.messages.get(position)
             if stored is not None and stored.in_slack:
                 self._update(stored, payload)
             else:
                 self._post(position, payload)
-        for position in sorted(p for p in self.lease.messages if p >= len(payloads)):
-            self._delete(self.lease.messages[position])
+        for position in sorted(p for p in self.slot.messages if p >= len(payloads)):
+            self._delete(self.slot.messages[position])
 
     def resolve_in_flight(self) -> bool:
         """Posts of an earlier run whose outcome is not known: each is looked up in the DM by
         its metadata and recorded as sent if it is there, or released (to be posted now) if
         not. False when Slack cannot tell: then nothing is posted today."""
-        for stored in list(self.lease.messages.values()):
+        for stored in list(self.slot.messages.values()):
             if stored.status not in (State.CLAIMED.value, State.UNKNOWN.value):
                 continue
-            now = self.lease.clock()
+            now = self.slot.clock()
             with self.engine.begin() as conn:
-                self.lease.renew(conn)
+                self.slot.renew(conn)
                 row = claim(
                     conn,
                     stored.row_id,
@@ -290,7 +133,7 @@ class _Sender:
             self._record(stored, settled)
         return True
 
-    def _record(self, stored: _Stored, done: Done) -> None:
+    def _record(self, stored: Stored, done: Done) -> None:
         stored.status = done.state.value
         if done.posted is not None:
             stored.channel, stored.ts = done.posted.channel, done.posted.ts
@@ -311,8 +154,8 @@ class _Sender:
     def _row(self, conn: Connection, position: int, payload: Mapping[str, Any]) -> Claimed:
         """The claimed outbox row that posts ``position``: its row claimed again when its post
         surely did not go out, else a new row (one the DM showed before loses its position)."""
-        now = self.lease.clock()
-        stored = self.lease.messages.get(position)
+        now = self.slot.clock()
+        stored = self.slot.messages.get(position)
         if stored is not None and stored.status in NOT_SENT:
             row = claim(
                 conn, stored.row_id, now, OutboxMessage.status.in_(NOT_SENT), payload=payload
@@ -325,37 +168,37 @@ class _Sender:
                 update(OutboxMessage).where(OutboxMessage.id == stored.row_id).values(position=None)
             )
         base = f"daily:{self.user_id}:{self.day.isoformat()}:{position}"
-        for key in (base, f"{base}~{self.lease.run}"):
+        for key in (base, f"{base}~{self.slot.run}"):
             message = Message(
                 key,
                 Kind.DAILY_DM,
                 self.user_id,
                 payload,
-                subject=f"delivery:{self.lease.delivery_id}",
+                subject=f"delivery:{self.slot.delivery_id}",
             )
-            row_id = add(conn, message, now, delivery_id=self.lease.delivery_id, position=position)
+            row_id = add(conn, message, now, delivery_id=self.slot.delivery_id, position=position)
             if row_id is not None:
                 row = claim(conn, row_id, now, OutboxMessage.status == State.PENDING.value)
                 assert row is not None
                 return row
-        raise LostLease(f"outbox key {base}~{self.lease.run} is taken")
+        raise LostLease(f"outbox key {base}~{self.slot.run} is taken")
 
     def _post(self, position: int, payload: Mapping[str, Any]) -> None:
         with self.engine.begin() as conn:
-            self.lease.renew(conn)
+            self.slot.renew(conn)
             row = self._row(conn, position, payload)
-        self.lease.messages[position] = _Stored(
+        self.slot.messages[position] = Stored(
             row.id, row.key, position, State.CLAIMED.value, None, None
         )
         done = self.poster.post(row, self.slack_user_id, again_at_once=True)
         if not done.recorded:
             raise LostLease(f"outbox row {row.key}")
-        self._record(self.lease.messages[position], done)
+        self._record(self.slot.messages[position], done)
         if done.state is not State.SENT:
             raise NotPosted(done)
         self.outcome.posted += 1
 
-    def _update(self, stored: _Stored, payload: Mapping[str, Any]) -> None:
+    def _update(self, stored: Stored, payload: Mapping[str, Any]) -> None:
         assert stored.channel is not None and stored.ts is not None
         try:
             self._call(
@@ -372,14 +215,14 @@ class _Sender:
                 raise
             log.info(
                 "delivery %s message %s: chat.update answered %s; posting it anew",
-                self.lease.delivery_id,
+                self.slot.delivery_id,
                 stored.position,
                 code,
             )
             self._post(stored.position, payload)
             return
         with self.engine.begin() as conn:
-            self.lease.renew(conn)
+            self.slot.renew(conn)
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == stored.row_id)
@@ -387,7 +230,7 @@ class _Sender:
             )
         self.outcome.updated += 1
 
-    def _delete(self, stored: _Stored) -> None:
+    def _delete(self, stored: Stored) -> None:
         if stored.in_slack:
             assert stored.channel is not None and stored.ts is not None
             try:
@@ -397,17 +240,17 @@ class _Sender:
                 if code not in GONE_ON:
                     log.warning(
                         "delivery %s: chat.delete of message %s failed (%s); kept for next time",
-                        self.lease.delivery_id,
+                        self.slot.delivery_id,
                         stored.position,
                         code,
                     )
                     return
         with self.engine.begin() as conn:
-            self.lease.renew(conn)
+            self.slot.renew(conn)
             conn.execute(
                 update(OutboxMessage).where(OutboxMessage.id == stored.row_id).values(position=None)
             )
-        self.lease.messages.pop(stored.position, None)
+        self.slot.messages.pop(stored.position, None)
         if stored.in_slack:
             self.outcome.deleted += 1
 
@@ -435,7 +278,7 @@ def send_daily_dm(
     what an earlier run left in flight, ``compose`` the messages, send them; never two DMs for
     one day. ``client`` should have no 429 retries of its own
     (:func:`~bot.slack.delivery.paced_client`): they go through ``pacer``."""
-    claimed = _claim(engine, user_id, day, slack_user_id, as_of, clock)
+    claimed = claim_slot(engine, user_id, day, slack_user_id, as_of, clock)
     if isinstance(claimed, str):
         return Outcome(user_id, name, Status.SKIPPED, claimed)
     seen = any(m.status in MAYBE_POSTED for m in claimed.messages.values())
@@ -444,7 +287,7 @@ def send_daily_dm(
     sender = _Sender(engine, poster, claimed, user_id, day, slack_user_id, outcome)
     try:
         if not sender.resolve_in_flight():
-            _finish(engine, claimed, as_of, "an earlier post's outcome is unknown")
+            release_slot(engine, claimed, as_of, "an earlier post's outcome is unknown")
             return Outcome(user_id, name, Status.SKIPPED, _UNKNOWN)
         with engine.begin() as conn:
             claimed.renew(conn)
@@ -457,21 +300,21 @@ def send_daily_dm(
     except NotPosted as refused:
         error, reason = _why(refused.done)
         log.error("daily DM of %s: %s", user_id, reason)
-        _finish(engine, claimed, as_of, error)
+        release_slot(engine, claimed, as_of, error)
         outcome.status, outcome.reason = Status.FAILED, reason
         return outcome
     except SlackApiError as exc:  # a chat.update or chat.delete refused
         code = error_code(exc)
         log.error("daily DM of %s: Slack answered %s", user_id, code)
-        _finish(engine, claimed, as_of, f"slack: {code}")
+        release_slot(engine, claimed, as_of, f"slack: {code}")
         outcome.status, outcome.reason = Status.FAILED, f"Slack answered {code}"
         return outcome
     except Exception as exc:
         log.exception("daily DM of %s: %s", user_id, type(exc).__name__)
-        _finish(engine, claimed, as_of, f"{type(exc).__name__}: {exc}")
+        release_slot(engine, claimed, as_of, f"{type(exc).__name__}: {exc}")
         outcome.status, outcome.reason = Status.FAILED, f"{type(exc).__name__}: {exc}"
         return outcome
-    _finish(engine, claimed, as_of, None)
+    release_slot(engine, claimed, as_of, None)
     return outcome
 
 

@@ -17,8 +17,8 @@ says so). Slack refusals that will not change by waiting (``not_in_channel``,
 retried with exponential backoff and ``parked`` after :data:`MAX_ATTEMPTS`. Every failed,
 parked or unknown row gets an audit-log entry.
 
-Who claims a row, and when, depends on its kind. A **drain** (:func:`drain`, every scheduler
-round, and at once after a click that queued a DM) takes the due rows oldest first. The
+Who claims a row, and when, depends on its kind. A **drain** (:mod:`bot.service.drain`, every
+scheduler round, and at once after a click that queued a DM) takes the due rows oldest first. The
 messages of a **daily DM** (kind ``daily_dm``, key ``daily:USER:LOCAL_DATE:POSITION``, with their
 delivery and position) are never drained: their delivery (:mod:`bot.service.dm_delivery`)
 claims each one under its day's lease, in the fan-out's pace, and re-arms one that failed at its
@@ -31,31 +31,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    Table,
-    and_,
-    insert,
-    or_,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, insert, select, update
 
 from bot.db.models import AuditLog, OutboxMessage
-from bot.service.webhook import WebhookConfig, post_webhook
 from bot.slack.client import error_code
-from bot.slack.delivery import Clock, Pacer, Pacing, paced_client, utc_now
+from bot.slack.delivery import Clock, Pacer
 from bot.slack.posted import (
     NotFound,
     Posted,
@@ -66,7 +54,6 @@ from bot.slack.posted import (
     surely_not_posted,
 )
 from bot.slack.sql import insert_ignore
-from bot.slack.users import resolve_users
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +62,6 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)  # after the 1st failure; doubles each time
 BACKOFF_CAP = timedelta(hours=1)
-BATCH = 50
 # Slack errors worth trying again later; any other refusal is final.
 TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -216,15 +202,6 @@ def claim(
 def in_flight(now: datetime) -> ColumnElement[bool]:
     """A row a dead sender left claimed (its lease ran out)."""
     return and_(OutboxMessage.status == State.CLAIMED.value, OutboxMessage.lease_until < now)
-
-
-def _due(now: datetime, webhooks: bool) -> ColumnElement[bool]:
-    due = or_(
-        and_(OutboxMessage.status == State.PENDING.value, OutboxMessage.next_attempt_at <= now),
-        in_flight(now),
-    )
-    skipped = [Kind.DAILY_DM.value] + ([] if webhooks else [Kind.WEBHOOK.value])
-    return and_(due, OutboxMessage.kind.not_in(skipped))
 
 
 def _finish(
@@ -403,123 +380,3 @@ def _meta(row: Claimed) -> dict[str, Any]:
     names the metadata its message was posted with)."""
     legacy = row.payload.get("metadata")
     return dict(legacy) if isinstance(legacy, Mapping) else marker(MARK, {"key": row.key})
-
-
-# ---------------------------------------------------------------------- the drain
-
-
-@dataclass(slots=True)
-class DrainReport:
-    sent: list[str] = field(default_factory=list)
-    retrying: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    parked: list[tuple[str, str]] = field(default_factory=list)
-    unknown: list[tuple[str, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{len(self.sent)} sent, {len(self.retrying)} to retry, {len(self.failed)} failed, "
-            f"{len(self.parked)} parked, {len(self.unknown)} unknown"
-        )
-
-    def lines(self) -> list[str]:
-        out = []
-        for what, rows in (
-            ("to retry", self.retrying),
-            ("failed", self.failed),
-            ("parked", self.parked),
-            ("unknown", self.unknown),
-        ):
-            out += [f"{key}: {what}: {error}" for key, error in rows]
-        return out
-
-    def add(self, key: str, done: Done) -> None:
-        if not done.recorded:
-            return
-        if done.state is State.SENT:
-            self.sent.append(key)
-            return
-        {
-            State.PENDING: self.retrying,
-            State.FAILED: self.failed,
-            State.PARKED: self.parked,
-            State.UNKNOWN: self.unknown,
-        }[done.state].append((key, done.error or ""))
-
-
-@dataclass(slots=True)
-class _Drain:
-    poster: Poster
-    webhook: WebhookConfig | None
-
-    def run(self, row: Claimed) -> Done:
-        poster = self.poster
-        if row.kind is Kind.WEBHOOK:
-            assert self.webhook is not None  # webhook rows are only claimed with one
-            outcome = post_webhook(
-                row.target, self.webhook.secret, row.payload, row.key, poster.clock()
-            )
-            if outcome.ok:
-                return poster.done(row, State.SENT)
-            return poster.retry_or_park(row, outcome.error or "failed")
-        if poster.client is None:
-            return poster.retry_or_park(row, "no Slack client (SLACK_BOT_TOKEN is not set)")
-        channel = self._channel(poster.client, row)
-        if isinstance(channel, Done):
-            return channel
-        if row.resumed:
-            settled = poster.settle(row, channel)
-            if settled is not None:
-                return settled
-        return poster.post(row, channel)
-
-    def _channel(self, client: WebClient, row: Claimed) -> str | Done:
-        """Where the row posts (a Slack user id for a DM, a channel id), or the row failed."""
-        if not row.target:
-            return self.poster.done(row, State.FAILED, "no channel is set")
-        if row.kind is Kind.POST:
-            return row.target
-        ident = resolve_users(self.poster.engine, client, [row.target]).get(row.target)
-        if ident is None or ident.slack_user_id is None:
-            why = ident.problem if ident is not None and ident.problem else "not in Slack"
-            error = f"{row.target} has no Slack user ({why})"
-            return self.poster.done(row, State.FAILED, error)
-        return ident.slack_user_id
-
-
-def drain(
-    engine: Engine,
-    client: WebClient | None,
-    *,
-    webhook: WebhookConfig | None = None,
-    clock: Clock = utc_now,
-    pacing: Pacing | None = None,
-    only: Sequence[str] | None = None,
-) -> DrainReport:
-    """Send every due outbox row once, oldest first (``only``: just the rows of those keys, as
-    a click that queued a DM sends it at once). Webhook rows wait while no webhook is
-    configured; daily DM rows are left to their delivery."""
-    report = DrainReport()
-    slack = paced_client(client) if client is not None else None
-    sender = _Drain(Poster(engine, slack, Pacer(pacing or Pacing()), clock), webhook)
-    after = 0
-    while True:
-        with engine.connect() as conn:
-            due = list(
-                conn.execute(
-                    select(OutboxMessage.id)
-                    .where(OutboxMessage.id > after, _due(clock(), webhook is not None))
-                    .where(OutboxMessage.key.in_(list(only)) if only is not None else true())
-                    .order_by(OutboxMessage.id)
-                    .limit(BATCH)
-                ).scalars()
-            )
-        if not due:
-            return report
-        for row_id in due:
-            after = row_id
-            now = clock()
-            with engine.begin() as conn:
-                row = claim(conn, row_id, now, _due(now, webhook is not None))
-            if row is not None:
-                report.add(row.key, sender.run(row))

@@ -33,8 +33,8 @@ from bot.db.locks import try_lock
 from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.approvals import ApprovalsReport, post_approvals
+from bot.service.drain import DrainReport, drain
 from bot.service.escalations import EscalationReport, escalate_due, remind_due, tell_wakeups
-from bot.service.outbox import DrainReport, drain
 from bot.service.prep_dm import PrepReport, queue_prep_dms
 from bot.service.schedule import send_due_digests
 from bot.service.webhook import WebhookConfig
