@@ -59,14 +59,16 @@ from sqlalchemy import func, select, update  # noqa: E402
 from bench import generate  # noqa: E402
 from bench.bench_sweep import database, nullcluster  # noqa: E402
 from bot.blocks.digest import digest_payloads  # noqa: E402
+from bot.db.locks import try_lock  # noqa: E402
 from bot.db.models import Delivery, Org  # noqa: E402
 from bot.db.session import ensure_schema, make_engine  # noqa: E402
 from bot.engine.digest import select_digest  # noqa: E402
-from bot.engine.facts import load_org, load_users  # noqa: E402
 from bot.engine.sweep import run_sweep  # noqa: E402
 from bot.importer import import_file  # noqa: E402
 from bot.service.daily_dm import deliver_digests, digest_readers  # noqa: E402
+from bot.service.people import load_people  # noqa: E402
 from bot.service.rounds import run_round  # noqa: E402
+from bot.service.suggestions import attach_suggestions  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack.client import make_client  # noqa: E402
 from bot.slack.delivery import DEFAULT_LANES, Pacing  # noqa: E402
@@ -263,25 +265,32 @@ class Result:
 
 def expected_dms(url: str) -> dict[str, list[dict[str, Any]]]:
     """Slack user id → the chat.postMessage payloads of their DM, rendered from the database
-    (a dry-run sweep at the same time: the same cards the delivery posted)."""
+    (a dry-run sweep at the same time: the same cards the delivery posted, with the "Do it…"
+    menus of the automation level ``recommend``)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            org = load_org(conn)
-            users = load_users(conn, org.timezone)
+            people = load_people(conn)
+            org, users = people.org, people.users
             readers = digest_readers(conn, org)
         result = run_sweep(engine, REFERENCE, dry_run=True)
+        digests = {
+            uid: select_digest(result, users[uid], org)
+            for uid in readers
+            if uid in users and users[uid].active and users[uid].slack_user_id
+        }
+        with engine.connect() as conn:
+            cards = [c for d in digests.values() for c in d.cards()]
+            attach_suggestions(conn, people, cards, REFERENCE)
     finally:
         engine.dispose()
-    names = {u.id: u.name for u in users.values()}
+    names = people.names()
     expected: dict[str, list[dict[str, Any]]] = {}
-    for uid in readers:
-        user = users.get(uid)
-        if user is None or not user.active or not user.slack_user_id:
-            continue
-        payloads = digest_payloads(select_digest(result, user, org), names=names)
-        if payloads:
-            expected[user.slack_user_id] = payloads
+    for uid, digest in digests.items():
+        sid = users[uid].slack_user_id
+        payloads = digest_payloads(digest, names=names)
+        if sid and payloads:
+            expected[sid] = payloads
     return expected
 
 
@@ -335,7 +344,12 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, console: Conso
                 )
         started = time.perf_counter()
         if args.round:
-            rounded = run_round(engine, client, REFERENCE, pacing=pacing, clock=_now)
+            # The round's sweep raises escalations too (to the managers' DMs); the bench holds
+            # their job's lock, as another process doing that job would, so that the round's
+            # messages are the daily DMs alone.
+            with try_lock(engine, "round-escalations") as held:
+                assert held
+                rounded = run_round(engine, client, REFERENCE, pacing=pacing, clock=_now)
             assert rounded.digests is not None, rounded.lines()
             outcomes = rounded.digests.outcomes
         else:

@@ -33,7 +33,7 @@ from bot.engine.policy import Status
 from bot.ids import ActionId
 from bot.service.actions import execute_approved
 from bot.service.checkin import mark_checkin_sent
-from bot.service.outbox import drain
+from bot.service.drain import drain
 from bot.service.rounds import RoundReport as TickReport
 from bot.service.rounds import run_round as run_tick
 from bot.service.webhook import WebhookConfig, verify
@@ -105,11 +105,13 @@ def client_for(fake: FakeSlack) -> Any:
 
 
 def outbox_posts(fake: FakeSlack) -> list[Any]:
-    """The posts of the outbox (the round also sends the daily DMs due)."""
+    """The posts of the outbox but the daily DMs (the round also sends the daily DMs due)."""
     return [
         c
         for c in fake.calls_to("chat.postMessage", ok=True)
-        if "key" in ((c.params.get("metadata") or {}).get("event_payload") or {})
+        if not str(
+            ((c.params.get("metadata") or {}).get("event_payload") or {}).get("key", "daily:")
+        ).startswith("daily:")
     ]
 
 

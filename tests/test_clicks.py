@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.db.models import Delivery, DeliveryMessage
+from bot.db.models import Delivery, OutboxMessage
 from bot.engine import triage
 from bot.ids import ActionId, CallbackId
 from tests.bot_harness import (
@@ -64,9 +64,9 @@ def sqlite_bot(sqlite_url: str, tmp_path: Path, fake: FakeSlack) -> Iterator[Bot
 def stored_dm(bot: Bot, user_id: str = "u-ana") -> tuple[str, str]:
     with bot.engine.connect() as conn:
         row = conn.execute(
-            select(DeliveryMessage.channel, DeliveryMessage.ts)
-            .join(Delivery, Delivery.id == DeliveryMessage.delivery_id)
-            .where(Delivery.user_id == user_id)
+            select(OutboxMessage.channel, OutboxMessage.ts)
+            .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
+            .where(Delivery.user_id == user_id, OutboxMessage.position.is_not(None))
         ).one()
     return str(row.channel), str(row.ts)
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from bot.db.locks import try_lock
-from bot.db.models import Delivery, DeliveryCard, DeliveryMessage, Task
+from bot.db.models import Delivery, DeliveryCard, OutboxMessage, Task
 from bot.ids import ActionId
 from bot.service import refresh_queue
 from tests.bot_harness import (
@@ -113,7 +113,7 @@ def test_a_click_on_a_dm_whose_delivery_is_gone_changes_the_card_and_no_message(
     dm = bot.deliver(as_of=NOW)
     with bot.engine.begin() as conn:
         conn.execute(delete(DeliveryCard))
-        conn.execute(delete(DeliveryMessage))
+        conn.execute(delete(OutboxMessage).where(OutboxMessage.delivery_id.is_not(None)))
         conn.execute(delete(Delivery))
 
     bot.click(dm, ActionId.CARD_DONE, "acc-1")

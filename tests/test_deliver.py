@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from bot.blocks.digest import digest_payloads
-from bot.db.models import Alert, Delivery, DeliveryMessage, Org, Task, User
+from bot.db.models import Alert, Delivery, Org, OutboxMessage, Task, User
 from bot.db.session import make_engine
 from bot.engine.digest import select_digest
 from bot.engine.facts import load_org, load_users
@@ -106,14 +106,20 @@ def posts(fake: FakeSlack, channel: str | None = None) -> list[Any]:
 
 
 def stored(engine: Engine, user_id: str) -> list[tuple[int, str | None, str | None]]:
+    """(position, channel, ts) of the user's DM messages that are (or may be) in Slack: their
+    outbox rows sent, or whose post is in flight (no ts yet)."""
     with engine.connect() as conn:
         return [
             tuple(r)
             for r in conn.execute(
-                select(DeliveryMessage.position, DeliveryMessage.channel, DeliveryMessage.ts)
-                .join(Delivery, Delivery.id == DeliveryMessage.delivery_id)
-                .where(Delivery.user_id == user_id)
-                .order_by(Delivery.local_date, DeliveryMessage.position)
+                select(OutboxMessage.position, OutboxMessage.channel, OutboxMessage.ts)
+                .join(Delivery, Delivery.id == OutboxMessage.delivery_id)
+                .where(
+                    Delivery.user_id == user_id,
+                    OutboxMessage.position.is_not(None),
+                    OutboxMessage.status.in_(("sent", "claimed", "unknown")),
+                )
+                .order_by(Delivery.local_date, OutboxMessage.position)
             )
         ]
 
@@ -308,7 +314,15 @@ def test_a_post_left_in_flight_by_a_dead_run_is_posted_when_absent(
     [(_, channel, ts)] = stored(sqlite_engine, "u-ana")
     fake.forget_message(channel or "", ts or "")
     with sqlite_engine.begin() as conn:  # as if a run died between claiming and posting
-        conn.execute(update(DeliveryMessage).values(channel=None, ts=None))
+        conn.execute(
+            update(OutboxMessage).values(
+                status="claimed",
+                lease_token="dead",
+                lease_until=NOW - timedelta(minutes=1),
+                channel=None,
+                ts=None,
+            )
+        )
         conn.execute(update(Delivery).values(status="unknown"))
     report = deliver(sqlite_engine, fake, user_id="u-ana")
     assert statuses(report) == {"u-ana": "updated"} and report.outcomes[0].posted == 1

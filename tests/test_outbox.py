@@ -16,16 +16,8 @@ from sqlalchemy import Engine, select, update
 
 from bot.db.models import AuditLog, OutboxMessage
 from bot.db.session import make_engine
-from bot.service.outbox import (
-    MARK,
-    MAX_ATTEMPTS,
-    DrainReport,
-    Kind,
-    Message,
-    backoff,
-    drain,
-    enqueue,
-)
+from bot.service.drain import DrainReport, drain
+from bot.service.outbox import MARK, MAX_ATTEMPTS, Kind, Message, backoff, enqueue
 from bot.service.webhook import WebhookConfig, verify
 from bot.settings import Settings
 from bot.slack.client import make_client

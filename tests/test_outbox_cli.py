@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from bot.db.models import AuditLog, OutboxMessage
 from bot.db.session import make_engine
-from bot.service.outbox import Kind, Message, drain, enqueue
+from bot.service.drain import drain
+from bot.service.outbox import Kind, Message, enqueue
 from bot.settings import Settings
 from bot.slack.client import make_client
 from bot.slack.delivery import Pacing
@@ -292,3 +293,26 @@ def test_retry_help_warns_that_an_unknown_message_may_post_twice() -> None:
     assert done.returncode == 0, done.stderr
     assert "may have been posted already" in done.stdout
     assert "--force" in done.stdout and "posted twice" in done.stdout
+
+
+def test_a_daily_dm_message_is_left_to_its_days_delivery(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(OutboxMessage).values(
+                key="daily:u-ana:2026-11-16:0",
+                kind=Kind.DAILY_DM.value,
+                target="u-ana",
+                payload={},
+                status="failed",
+                attempts=1,
+                error="Slack answered not_in_channel",
+                next_attempt_at=NOW,
+                created_at=NOW,
+            )
+        )
+    listed = json.loads(outbox(engine, "--format", "json").stdout)
+    assert [m["key"] for m in listed["messages"]] == ["daily:u-ana:2026-11-16:0"]
+    result = outbox(engine, "retry", str(ids(engine)["daily:u-ana:2026-11-16:0"]))
+    assert result.returncode == 1
+    assert "followup-bot deliver --user u-ana" in result.stderr
+    assert status_of(engine, "daily:u-ana:2026-11-16:0")[0] == "failed"  # nothing changed

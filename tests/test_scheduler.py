@@ -56,7 +56,9 @@ def posted(fake: FakeSlack) -> list[str]:
     return sorted(
         c.params["channel"]
         for c in fake.calls_to("chat.postMessage", ok=True)
-        if (c.params.get("metadata") or {}).get("event_type") == "followup_daily_dm"
+        if str(
+            ((c.params.get("metadata") or {}).get("event_payload") or {}).get("key", "")
+        ).startswith("daily:")
     )
 
 

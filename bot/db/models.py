@@ -629,7 +629,8 @@ class Delivery(Base):
     lease is the only one allowed to post, update or delete that day's messages.
     ``status``: ``claimed`` (being delivered), ``sent``, ``failed`` (Slack refused; a later
     run may try again) or ``unknown`` (a post may have gone through: never posted again that
-    day, so that no one gets the DM twice).
+    day, so that no one gets the DM twice). Its messages are outbox rows (kind ``daily_dm``,
+    with this ``delivery_id`` and their ``position``).
     """
 
     __tablename__ = "deliveries"
@@ -654,24 +655,6 @@ class Delivery(Base):
     list_as_of: Mapped[datetime | None]
     sensitivity: Mapped[str | None] = mapped_column(String(16))
     more: Mapped[dict[str, Any] | None] = mapped_column(Json)
-
-
-class DeliveryMessage(Base):
-    """One Slack message of a delivery (a digest can take two): where it is, to update it.
-
-    ``ts`` is None while its chat.postMessage is in flight; a row left so means the post's
-    outcome is unknown.
-    """
-
-    __tablename__ = "delivery_messages"
-    __table_args__ = (Index("ix_delivery_messages_channel_ts", "channel", "ts"),)
-
-    delivery_id: Mapped[int] = mapped_column(Integer, ForeignKey("deliveries.id"), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str | None] = mapped_column(String(32))
-    ts: Mapped[str | None] = mapped_column(String(32))
-    posted_at: Mapped[datetime]
-    updated_at: Mapped[datetime | None]
 
 
 class DeliveryCard(Base):
@@ -785,10 +768,18 @@ class OutboxMessage(Base):
     ``lease_token`` until ``lease_until``), ``sent`` (with ``channel``/``ts`` of a Slack
     post), ``failed`` (refused for good:
     ``not_in_channel``, no Slack user …), ``parked`` (gave up after repeated failures) or
-    ``unknown`` (a post may have gone through and Slack cannot tell: never sent again)."""
+    ``unknown`` (a post may have gone through and Slack cannot tell: never sent again).
+
+    A daily DM's message (kind ``daily_dm``) names its delivery and its ``position`` in that
+    day's DM; one the DM no longer shows (deleted as surplus, or posted anew after it was gone)
+    keeps its delivery with no position. ``(channel, ts)`` finds the message a click came from."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_ts", "channel", "ts"),
+        UniqueConstraint("delivery_id", "position"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -806,6 +797,8 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    delivery_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("deliveries.id"))
+    position: Mapped[int | None] = mapped_column(Integer)
 
 
 class Escalation(Base):

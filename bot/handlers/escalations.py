@@ -29,7 +29,7 @@ from bot.handlers.replies import Replier, action_value, modal_metadata
 from bot.handlers.work import after_ack
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.service import escalations as esc
-from bot.service.outbox import drain
+from bot.service.drain import drain
 from bot.service.people import load_people
 from bot.slack.client import error_code
 

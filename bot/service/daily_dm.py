@@ -1,12 +1,13 @@
 """The daily DM is that day's list (followup-rules.md "Surfaces").
 
 ``deliver`` sweeps (recording: the stored queue is replaced), then sends every reader their DM
-through the claim-then-post slot of :func:`bot.slack.delivery.send_daily_dm`. The first send of a
-local day stores the cards it shows, in order, with the sweep's ``as_of`` (:func:`store_day_list`);
-from then on that DM is only ever rendered from those cards plus their alerts' current states
-(:func:`load_day_list`): after a click, or a second ``deliver`` the same local day. So the date,
-the cards and their order stay; a card whose reasons were all handled collapses to one line, and
-lane counts follow. New alerts wait for the App Home and the next day's DM.
+through the claim-then-post slot of :func:`bot.service.dm_delivery.send_daily_dm` (each message
+an outbox row, posted once). The first send of a local day stores the cards it shows, in order,
+with the sweep's ``as_of`` (:func:`store_day_list`); from then on that DM is only ever rendered
+from those cards plus their alerts' current states (:func:`load_day_list`): after a click, or a
+second ``deliver`` the same local day. So the date, the cards and their order stay; a card whose
+reasons were all handled collapses to one line, and lane counts follow. New alerts wait for the
+App Home and the next day's DM.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from bot.engine.queue import alert_views, card_alert_ids
 from bot.engine.results import Card
 from bot.engine.rules import Lane
 from bot.engine.sweep import SweepResult, run_sweep
+from bot.service.dm_delivery import Payload, send_daily_dm
+from bot.service.dm_slot import delivered_today
 from bot.service.people import load_people
 from bot.service.suggestions import attach_suggestions
 from bot.slack.delivery import (
@@ -40,11 +43,8 @@ from bot.slack.delivery import (
     Outcome,
     Pacer,
     Pacing,
-    Payload,
     Status,
-    delivered_today,
     paced_client,
-    send_daily_dm,
     utc_now,
 )
 from bot.slack.users import resolve_users

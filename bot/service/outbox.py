@@ -1,42 +1,49 @@
-"""One outbox for every outgoing message: a DM, a channel post, a webhook call — each sent
-exactly once, across processes.
+"""One outbox for every outgoing message: a DM, a channel post, a webhook call, each message of
+a daily DM — each sent exactly once, across processes.
 
 A message is **enqueued** as an ``outbox`` row under a unique idempotency key (INSERT … ON
 CONFLICT DO NOTHING), in the same transaction as whatever made it due (an executed action): a
-second enqueue of the same key is a no-op. A **drain** claims due rows one at a time with a
-fencing lease (an UPDATE that succeeds only on a row that is pending and due, or claimed by a
-lease that has run out), sends it, and records the outcome only while it still holds the lease.
-Two drains at once therefore never send one row twice, and a drain killed mid-way leaves its row
-to the next drain once the lease has run out.
+second enqueue of the same key is a no-op. A row is sent only by whoever **claims** it with a
+fencing lease (an UPDATE that succeeds only while the row is free to take) and its outcome is
+recorded only while that lease still holds. Two senders at once therefore never send one row
+twice, and one killed mid-way leaves its row to the next once the lease has run out.
 
-Slack posts carry metadata naming their key (:mod:`bot.slack.posted`). When a post's answer is
-lost, or a dead drain left a row claimed, the channel's newest messages are searched for it
-(or, for a reply, its thread's) before posting again: found → recorded as sent; absent →
-posted; Slack cannot tell → ``unknown``
-(never posted again, and the audit log says so). Slack refusals that will not change by waiting
-(``not_in_channel``, ``channel_not_found``, a user with no Slack account …) mark the row
-``failed``; others are retried with exponential backoff and ``parked`` after
-:data:`MAX_ATTEMPTS`. Every failed, parked or unknown row gets an audit-log entry.
+Slack posts go through one code path, :class:`Poster`: each carries metadata naming its key
+(:mod:`bot.slack.posted`). When a post's answer is lost, or a dead sender left a row claimed,
+the channel's newest messages (a reply: its thread's) are searched for it before posting again:
+found → recorded as sent; absent → posted; Slack cannot tell → ``unknown`` (never posted again,
+and the audit log says so). Slack refusals that will not change by waiting (``not_in_channel``,
+``channel_not_found``, a user with no Slack account …) mark the row ``failed``; others are
+retried with exponential backoff and ``parked`` after :data:`MAX_ATTEMPTS`. Every failed,
+parked or unknown row gets an audit-log entry.
+
+Who claims a row, and when, depends on its kind. A **drain** (:mod:`bot.service.drain`, every
+scheduler round, and at once after a click that queued a DM) takes the due rows oldest first. The
+messages of a **daily DM** (kind ``daily_dm``, key ``daily:USER:LOCAL_DATE:POSITION``, with their
+delivery and position) are never drained: their delivery (:mod:`bot.service.dm_delivery`)
+claims each one under its day's lease, in the fan-out's pace, and re-arms one that failed at its
+next run. Only two things differ for them: a post whose answer was lost and that is not in the
+DM is posted again at once (the DM is due now), and an ``unknown`` row is looked up again at the
+next run (found → sent; absent → posted then).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, Engine, Table, and_, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, insert, select, update
 
 from bot.db.models import AuditLog, OutboxMessage
-from bot.service.webhook import WebhookConfig, post_webhook
 from bot.slack.client import error_code
-from bot.slack.delivery import Clock, Pacer, Pacing, paced_client, utc_now
+from bot.slack.delivery import Clock, Pacer
 from bot.slack.posted import (
     NotFound,
     Posted,
@@ -47,7 +54,6 @@ from bot.slack.posted import (
     surely_not_posted,
 )
 from bot.slack.sql import insert_ignore
-from bot.slack.users import resolve_users
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,6 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)  # after the 1st failure; doubles each time
 BACKOFF_CAP = timedelta(hours=1)
-BATCH = 50
 # Slack errors worth trying again later; any other refusal is final.
 TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
@@ -72,6 +77,7 @@ class Kind(StrEnum):
     DM = "dm"  # target: our user id (its Slack id is looked up when sending)
     POST = "post"  # target: a Slack channel id
     WEBHOOK = "webhook"  # target: the URL
+    DAILY_DM = "daily_dm"  # target: our user id; sent by its delivery, never by a drain
 
 
 class State(StrEnum):
@@ -81,6 +87,10 @@ class State(StrEnum):
     FAILED = "failed"
     PARKED = "parked"
     UNKNOWN = "unknown"
+
+
+# A row whose post surely did not go out: its daily DM's next run may claim it again.
+NOT_SENT = (State.PENDING.value, State.FAILED.value, State.PARKED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +103,8 @@ class Message:
     subject: str | None = None  # what it is about, e.g. "action_run:12"
 
 
-def enqueue(conn: Connection, message: Message, now: datetime) -> bool:
-    """Queue ``message`` unless its key is queued already; True when it was added."""
+def add(conn: Connection, message: Message, now: datetime, **columns: Any) -> int | None:
+    """Insert ``message`` (pending) unless its key exists: the new row's id, or None."""
     added = insert_ignore(
         conn,
         cast(Table, OutboxMessage.__table__),
@@ -108,10 +118,17 @@ def enqueue(conn: Connection, message: Message, now: datetime) -> bool:
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            **columns,
         },
         ("key",),
+        returning=OutboxMessage.__table__.c.id,
     )
-    return added is not None
+    return int(added) if added is not None else None
+
+
+def enqueue(conn: Connection, message: Message, now: datetime) -> bool:
+    """Queue ``message`` unless its key is queued already; True when it was added."""
+    return add(conn, message, now) is not None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,40 +137,13 @@ def backoff(attempts: int) -> timedelta:
     return min(wait, BACKOFF_CAP)
 
 
-# ---------------------------------------------------------------------- the report
-
-
-@dataclass(slots=True)
-class DrainReport:
-    sent: list[str] = field(default_factory=list)
-    retrying: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    parked: list[tuple[str, str]] = field(default_factory=list)
-    unknown: list[tuple[str, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{len(self.sent)} sent, {len(self.retrying)} to retry, {len(self.failed)} failed, "
-            f"{len(self.parked)} parked, {len(self.unknown)} unknown"
-        )
-
-    def lines(self) -> list[str]:
-        out = []
-        for what, rows in (
-            ("to retry", self.retrying),
-            ("failed", self.failed),
-            ("parked", self.parked),
-            ("unknown", self.unknown),
-        ):
-            out += [f"{key}: {what}: {error}" for key, error in rows]
-        return out
-
-
 # ---------------------------------------------------------------------- the claim
 
 
 @dataclass(slots=True)
-class _Claimed:
+class Claimed:
+    """A row whose lease this process holds."""
+
     id: int
     key: str
     kind: Kind
@@ -162,59 +152,69 @@ class _Claimed:
     subject: str | None
     attempts: int  # including this one
     token: str
-    resumed: bool  # an earlier drain held it and died: its post may have gone through
+    was: str  # its status before this claim
+
+    @property
+    def resumed(self) -> bool:
+        """An earlier holder died or lost its answer: its post may have gone through."""
+        return self.was in (State.CLAIMED.value, State.UNKNOWN.value)
 
 
-def _due(now: datetime, webhooks: bool) -> Any:
-    due = or_(
-        and_(OutboxMessage.status == State.PENDING.value, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == State.CLAIMED.value, OutboxMessage.lease_until < now),
-    )
-    return due if webhooks else and_(due, OutboxMessage.kind != Kind.WEBHOOK.value)
-
-
-def _claim(engine: Engine, row_id: int, now: datetime, webhooks: bool) -> _Claimed | None:
+def claim(
+    conn: Connection,
+    row_id: int,
+    now: datetime,
+    when: ColumnElement[bool],
+    *,
+    payload: Mapping[str, Any] | None = None,
+) -> Claimed | None:
+    """The lease of row ``row_id`` if ``when`` holds for it (None: someone else has it), in
+    ``conn``'s transaction; ``payload`` replaces what it will post."""
     token = uuid.uuid4().hex
-    with engine.begin() as conn:
-        before = conn.execute(
-            select(OutboxMessage.status).where(OutboxMessage.id == row_id)
-        ).scalar()
-        taken = conn.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, _due(now, webhooks))
-            .values(
-                status=State.CLAIMED.value,
-                lease_token=token,
-                lease_until=now + LEASE,
-                attempts=OutboxMessage.attempts + 1,
-            )
-        )
-        if taken.rowcount != 1:
-            return None
-        row = conn.execute(select(OutboxMessage.__table__).where(OutboxMessage.id == row_id)).one()
-        return _Claimed(
-            row.id,
-            row.key,
-            Kind(row.kind),
-            row.target,
-            dict(row.payload),
-            row.subject,
-            row.attempts,
-            token,
-            resumed=before == State.CLAIMED.value,
-        )
+    before = conn.execute(select(OutboxMessage.status).where(OutboxMessage.id == row_id)).scalar()
+    values: dict[str, Any] = {
+        "status": State.CLAIMED.value,
+        "lease_token": token,
+        "lease_until": now + LEASE,
+        "attempts": OutboxMessage.attempts + 1,
+    }
+    if payload is not None:
+        values["payload"] = dict(payload)
+    taken = conn.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id, when).values(**values)
+    )
+    if taken.rowcount != 1:
+        return None
+    row = conn.execute(select(OutboxMessage.__table__).where(OutboxMessage.id == row_id)).one()
+    return Claimed(
+        row.id,
+        row.key,
+        Kind(row.kind),
+        row.target,
+        dict(row.payload),
+        row.subject,
+        row.attempts,
+        token,
+        was=str(before),
+    )
+
+
+def in_flight(now: datetime) -> ColumnElement[bool]:
+    """A row a dead sender left claimed (its lease ran out)."""
+    return and_(OutboxMessage.status == State.CLAIMED.value, OutboxMessage.lease_until < now)
 
 
 def _finish(
     engine: Engine,
-    row: _Claimed,
+    row: Claimed,
     state: State,
     now: datetime,
     *,
     error: str | None = None,
     posted: Posted | None = None,
+    retry_at: datetime | None = None,
 ) -> bool:
-    """Record the outcome while the lease is ours (False: another drain took the row over)."""
+    """Record the outcome while the lease is ours (False: another sender took the row over)."""
     values: dict[str, Any] = {
         "status": state.value,
         "lease_token": None,
@@ -226,7 +226,7 @@ def _finish(
         if posted is not None:
             values["channel"], values["ts"] = posted.channel, posted.ts
     if state is State.PENDING:
-        values["next_attempt_at"] = now + backoff(row.attempts)
+        values["next_attempt_at"] = retry_at or now + backoff(row.attempts)
     with engine.begin() as conn:
         done = conn.execute(
             update(OutboxMessage)
@@ -234,9 +234,10 @@ def _finish(
             .values(**values)
         )
         if done.rowcount != 1:
-            log.warning("outbox %s: another drain took it over", row.key)
+            log.warning("outbox %s: another sender took it over", row.key)
             return False
-        if state in (State.FAILED, State.PARKED, State.UNKNOWN):
+        told = state is State.UNKNOWN and row.was == State.UNKNOWN.value  # still cannot tell
+        if state in (State.FAILED, State.PARKED, State.UNKNOWN) and not told:
             conn.execute(
                 insert(AuditLog).values(
                     at=now,
@@ -255,75 +256,58 @@ def _finish(
     return True
 
 
-# ---------------------------------------------------------------------- sending
+# ---------------------------------------------------------------------- posting
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What became of a claimed row: its new ``state`` (``recorded`` unless another sender took
+    the row over meanwhile), the message when sent, the exception behind a failure."""
+
+    state: State
+    error: str | None = None
+    posted: Posted | None = None
+    exc: Exception | None = None
+    recorded: bool = True
 
 
 @dataclass(slots=True)
-class _Drain:
+class Poster:
+    """The one code path that posts a claimed row to Slack: paced, found again when its answer
+    is lost, its outcome recorded (failed, parked and unknown audited)."""
+
     engine: Engine
+    # Without 429 retries of its own (paced_client): the pacer retries them. None: no Slack
+    # (SLACK_BOT_TOKEN is not set), only outcomes are recorded.
     client: WebClient | None
-    webhook: WebhookConfig | None
     pacer: Pacer
     clock: Clock
-    report: DrainReport
 
-    def run(self, row: _Claimed) -> None:
-        if row.kind is Kind.WEBHOOK:
-            self._webhook(row)
-        else:
-            self._slack(row)
+    def done(
+        self,
+        row: Claimed,
+        state: State,
+        error: str | None = None,
+        *,
+        posted: Posted | None = None,
+        exc: Exception | None = None,
+        retry_at: datetime | None = None,
+    ) -> Done:
+        recorded = _finish(
+            self.engine, row, state, self.clock(), error=error, posted=posted, retry_at=retry_at
+        )
+        return Done(state, error, posted, exc, recorded)
 
-    def _retry_or_park(self, row: _Claimed, error: str) -> None:
-        now = self.clock()
+    def retry_or_park(self, row: Claimed, error: str, exc: Exception | None = None) -> Done:
         if row.attempts >= MAX_ATTEMPTS:
             error = f"{error} (gave up after {row.attempts} attempts)"
-            if _finish(self.engine, row, State.PARKED, now, error=error):
-                self.report.parked.append((row.key, error))
-        elif _finish(self.engine, row, State.PENDING, now, error=error):
-            self.report.retrying.append((row.key, error))
+            return self.done(row, State.PARKED, error, exc=exc)
+        return self.done(row, State.PENDING, error, exc=exc)
 
-    def _end(self, row: _Claimed, state: State, error: str) -> None:
-        if _finish(self.engine, row, state, self.clock(), error=error):
-            {State.FAILED: self.report.failed, State.UNKNOWN: self.report.unknown}[state].append(
-                (row.key, error)
-            )
-
-    def _sent(self, row: _Claimed, posted: Posted | None = None) -> None:
-        if _finish(self.engine, row, State.SENT, self.clock(), posted=posted):
-            self.report.sent.append(row.key)
-
-    # ------------------------------------------------------------------ webhook
-
-    def _webhook(self, row: _Claimed) -> None:
-        assert self.webhook is not None  # webhook rows are only claimed with one
-        outcome = post_webhook(row.target, self.webhook.secret, row.payload, row.key, self.clock())
-        if outcome.ok:
-            self._sent(row)
-        else:
-            self._retry_or_park(row, outcome.error or "failed")
-
-    # ------------------------------------------------------------------ Slack
-
-    def _channel(self, row: _Claimed) -> str | None:
-        """Where the row posts (a Slack user id for a DM, a channel id), or None after marking
-        the row failed."""
-        if not row.target:
-            self._end(row, State.FAILED, "no channel is set")
-            return None
-        if row.kind is Kind.POST:
-            return row.target
+    def find(self, row: Claimed, channel: str) -> Posted | NotFound:
+        """``row``'s message in ``channel`` (a Slack user id for a DM), by its metadata."""
         assert self.client is not None
-        ident = resolve_users(self.engine, self.client, [row.target]).get(row.target)
-        if ident is None or ident.slack_user_id is None:
-            why = ident.problem if ident is not None and ident.problem else "not in Slack"
-            self._end(row, State.FAILED, f"{row.target} has no Slack user ({why})")
-            return None
-        return ident.slack_user_id
-
-    def _find(self, row: _Claimed, channel: str) -> Posted | NotFound:
-        assert self.client is not None
-        meta = marker(MARK, {"key": row.key})
-        if row.kind is Kind.DM:
+        if row.kind in (Kind.DM, Kind.DAILY_DM):
             try:
                 channel = dm_channel(self.client, channel)
             except Exception as exc:
@@ -331,98 +315,69 @@ class _Drain:
                 return NotFound.UNKNOWN
         # A reply in a thread is not in the channel's history: its thread is searched.
         thread = row.payload.get("thread_ts")
-        return find_posted(self.client, channel, meta, thread_ts=str(thread) if thread else None)
+        return find_posted(
+            self.client, channel, _meta(row), thread_ts=str(thread) if thread else None
+        )
 
-    def _slack(self, row: _Claimed) -> None:
-        if self.client is None:
-            self._retry_or_park(row, "no Slack client (SLACK_BOT_TOKEN is not set)")
-            return
-        channel = self._channel(row)
-        if channel is None:
-            return
-        if row.resumed:
-            found = self._find(row, channel)
-            if isinstance(found, Posted):
-                log.info("outbox %s: a dead drain had posted it; recorded", row.key)
-                self._sent(row, found)
-                return
-            if found is NotFound.UNKNOWN:
-                self._end(row, State.UNKNOWN, "an earlier post may have gone through")
-                return
-        try:
-            response = paced_call(
-                self.pacer,
-                channel,
-                self.client.chat_postMessage,
-                channel=channel,
-                text=row.payload.get("text") or "",
-                blocks=row.payload.get("blocks"),
-                thread_ts=row.payload.get("thread_ts"),
-                metadata=marker(MARK, {"key": row.key}),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except Exception as exc:
-            self._post_failed(row, channel, exc)
-            return
-        self._sent(row, Posted(str(response["channel"]), str(response["ts"])))
-
-    def _post_failed(self, row: _Claimed, channel: str, exc: Exception) -> None:
-        code = error_code(exc)
-        if surely_not_posted(exc):
-            if isinstance(exc, SlackApiError) and code not in TRANSIENT:
-                detail = EXPLAIN.get(code)
-                error = f"Slack answered {code}" + (f": {detail}" if detail else "")
-                self._end(row, State.FAILED, error)
-            else:
-                self._retry_or_park(row, f"Slack answered {code}")
-            return
-        found = self._find(row, channel)  # the answer is lost: the post may have gone through
+    def settle(self, row: Claimed, channel: str) -> Done | None:
+        """A resumed row, looked up before anything is posted: sent when found, unknown when
+        Slack cannot tell; None when it is not there (still claimed: to be posted)."""
+        found = self.find(row, channel)
         if isinstance(found, Posted):
-            self._sent(row, found)
-        elif found is NotFound.ABSENT:
-            self._retry_or_park(row, f"no answer from Slack ({code}); not posted")
-        else:
-            self._end(row, State.UNKNOWN, f"no answer from Slack ({code}); it may have posted")
+            log.info("outbox %s: an earlier sender had posted it; recorded", row.key)
+            return self.done(row, State.SENT, posted=found)
+        if found is NotFound.UNKNOWN:
+            return self.done(row, State.UNKNOWN, "an earlier post may have gone through")
+        return None
+
+    def post(self, row: Claimed, channel: str, *, again_at_once: bool = False) -> Done:
+        """Post ``row`` to ``channel`` once. A lost answer is looked up; when the message is not
+        there it is posted again at once (``again_at_once``, once) or retried later."""
+        assert self.client is not None
+        for attempt in (1, 2):
+            try:
+                response = paced_call(
+                    self.pacer,
+                    channel,
+                    self.client.chat_postMessage,
+                    channel=channel,
+                    text=row.payload.get("text") or "",
+                    blocks=row.payload.get("blocks"),
+                    thread_ts=row.payload.get("thread_ts"),
+                    metadata=_meta(row),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except Exception as exc:
+                code = error_code(exc)
+                if surely_not_posted(exc):
+                    if isinstance(exc, SlackApiError) and code not in TRANSIENT:
+                        detail = EXPLAIN.get(code)
+                        error = f"Slack answered {code}" + (f": {detail}" if detail else "")
+                        return self.done(row, State.FAILED, error, exc=exc)
+                    return self.retry_or_park(row, f"Slack answered {code}", exc)
+                found = self.find(row, channel)  # the answer is lost: it may have gone through
+                if isinstance(found, Posted):
+                    log.info("outbox %s: no answer (%s), but it is posted", row.key, code)
+                    return self.done(row, State.SENT, posted=found)
+                if found is NotFound.ABSENT and again_at_once and attempt == 1:
+                    log.warning(
+                        "outbox %s: no answer (%s), not posted; posting again", row.key, code
+                    )
+                    continue
+                if found is NotFound.ABSENT:
+                    return self.retry_or_park(
+                        row, f"no answer from Slack ({code}); not posted", exc
+                    )
+                error = f"no answer from Slack ({code}); it may have posted"
+                return self.done(row, State.UNKNOWN, error, exc=exc)
+            posted = Posted(str(response["channel"]), str(response["ts"]))
+            return self.done(row, State.SENT, posted=posted)
+        raise AssertionError("unreachable")
 
 
-def drain(
-    engine: Engine,
-    client: WebClient | None,
-    *,
-    webhook: WebhookConfig | None = None,
-    clock: Clock = utc_now,
-    pacing: Pacing | None = None,
-    only: Sequence[str] | None = None,
-) -> DrainReport:
-    """Send every due outbox row once, oldest first (``only``: just the rows of those keys, as
-    a click that queued a DM sends it at once). Webhook rows wait while no webhook is
-    configured."""
-    report = DrainReport()
-    sender = _Drain(
-        engine,
-        paced_client(client) if client is not None else None,
-        webhook,
-        Pacer(pacing or Pacing()),
-        clock,
-        report,
-    )
-    after = 0
-    while True:
-        with engine.connect() as conn:
-            due = list(
-                conn.execute(
-                    select(OutboxMessage.id)
-                    .where(OutboxMessage.id > after, _due(clock(), webhook is not None))
-                    .where(OutboxMessage.key.in_(list(only)) if only is not None else true())
-                    .order_by(OutboxMessage.id)
-                    .limit(BATCH)
-                ).scalars()
-            )
-        if not due:
-            return report
-        for row_id in due:
-            after = row_id
-            row = _claim(engine, row_id, clock(), webhook is not None)
-            if row is not None:
-                sender.run(row)
+def _meta(row: Claimed) -> dict[str, Any]:
+    """The metadata ``row``'s message carries (a row migrated from the daily DM's own store
+    names the metadata its message was posted with)."""
+    legacy = row.payload.get("metadata")
+    return dict(legacy) if isinstance(legacy, Mapping) else marker(MARK, {"key": row.key})

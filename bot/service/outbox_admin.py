@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, true, update
 
 from bot.db.models import AuditLog, OutboxMessage
-from bot.service.outbox import State
+from bot.service.outbox import Kind, State
 
 NOT_SENT = (State.FAILED, State.PARKED, State.UNKNOWN)
 RETRYABLE = (State.FAILED, State.PARKED)  # and UNKNOWN when forced
@@ -173,6 +173,12 @@ def parked_ids(conn: Connection) -> list[int]:
 
 
 def _refusal(row: OutboxRow, force: bool) -> str | None:
+    if row.kind == Kind.DAILY_DM.value and row.status != State.PENDING.value:
+        return (
+            f"{row.id} ({row.key}) is a daily DM message: its day's delivery sends it (a "
+            f"refused one again at that day's next delivery); `followup-bot deliver --user "
+            f"{row.target}` reruns today's"
+        )
     if row.status in {s.value for s in RETRYABLE}:
         return None
     if row.status == State.UNKNOWN.value:

@@ -12,9 +12,9 @@ prep DMs, approvals, specialist posts, the actions webhook).
 
 Each job after the sweep runs under a lock of its own, taken only if it is free
 (:func:`bot.db.locks.try_lock`): when another process's round is doing that job right now, this
-round leaves it to that one. That is an economy, not the guarantee: every message goes through
-a claim that lets exactly one process send it (the daily DM's slot per user and local day, the
-outbox row), so two rounds at once still send each message once. Recording sweeps take turns
+round leaves it to that one. That is an economy, not the guarantee: every message is an outbox
+row that exactly one process can claim and send (a daily DM's messages under its slot per user
+and local day), so two rounds at once still send each message once. Recording sweeps take turns
 (:data:`bot.engine.sweep.RECORDING_SWEEP_LOCK`).
 """
 
@@ -33,8 +33,8 @@ from bot.db.locks import try_lock
 from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.approvals import ApprovalsReport, post_approvals
+from bot.service.drain import DrainReport, drain
 from bot.service.escalations import EscalationReport, escalate_due, remind_due, tell_wakeups
-from bot.service.outbox import DrainReport, drain
 from bot.service.prep_dm import PrepReport, queue_prep_dms
 from bot.service.schedule import send_due_digests
 from bot.service.webhook import WebhookConfig

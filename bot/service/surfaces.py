@@ -16,7 +16,7 @@ from bot.blocks.digest import digest_messages
 from bot.blocks.message import SlackMessage
 from bot.blocks.values import HomeFilters
 from bot.blocks.views import home_view, not_set_up_view
-from bot.db.models import Delivery, DeliveryCard, DeliveryMessage
+from bot.db.models import Delivery, DeliveryCard, OutboxMessage
 from bot.engine.business_time import local_date
 from bot.engine.digest import Digest, select_digest
 from bot.engine.facts import UserFacts
@@ -112,10 +112,17 @@ class StoredDm:
     messages: list[tuple[str, str]]
 
 
+# A daily DM's messages: its delivery's outbox rows with a position (bot.service.dm_delivery).
+
+
 def dm_of_message(conn: Connection, channel: str, ts: str) -> int | None:
     found = conn.execute(
-        select(DeliveryMessage.delivery_id)
-        .where(DeliveryMessage.channel == channel, DeliveryMessage.ts == ts)
+        select(OutboxMessage.delivery_id)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.ts == ts,
+            OutboxMessage.position.is_not(None),
+        )
         .limit(1)
     ).scalar()
     return int(found) if found is not None else None
@@ -124,8 +131,12 @@ def dm_of_message(conn: Connection, channel: str, ts: str) -> int | None:
 def latest_dm(conn: Connection, user_id: str) -> int | None:
     found = conn.execute(
         select(Delivery.id)
-        .join(DeliveryMessage, DeliveryMessage.delivery_id == Delivery.id)
-        .where(Delivery.user_id == user_id, DeliveryMessage.ts.is_not(None))
+        .join(OutboxMessage, OutboxMessage.delivery_id == Delivery.id)
+        .where(
+            Delivery.user_id == user_id,
+            OutboxMessage.position.is_not(None),
+            OutboxMessage.status == "sent",
+        )
         .order_by(Delivery.local_date.desc(), Delivery.id.desc())
         .limit(1)
     ).scalar()
@@ -137,14 +148,14 @@ def load_dm(conn: Connection, delivery_id: int) -> StoredDm | None:
     if user_id is None:
         return None
     rows = conn.execute(
-        select(DeliveryMessage.channel, DeliveryMessage.ts)
-        .where(DeliveryMessage.delivery_id == delivery_id)
-        .order_by(DeliveryMessage.position)
+        select(OutboxMessage.status, OutboxMessage.channel, OutboxMessage.ts)
+        .where(OutboxMessage.delivery_id == delivery_id, OutboxMessage.position.is_not(None))
+        .order_by(OutboxMessage.position)
     ).all()
-    # A message whose post is still in flight (ts NULL) ends what can be updated.
+    # A message not in Slack (its post in flight, or refused) ends what can be updated.
     messages: list[tuple[str, str]] = []
-    for channel, ts in rows:
-        if not channel or not ts:
+    for status, channel, ts in rows:
+        if status != "sent" or not channel or not ts:
             break
         messages.append((channel, ts))
     return StoredDm(delivery_id, str(user_id), messages)

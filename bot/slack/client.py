@@ -102,7 +102,7 @@ class SafeConnectionErrorRetryHandler(_SparePosts, ConnectionErrorRetryHandler):
 
 class SafeServerErrorRetryHandler(_SparePosts, ServerErrorRetryHandler):
     """slack_sdk's 500/503 retries, never of a post: a server error may come after the message
-    was posted. The daily DM looks such a post up instead (bot.slack.delivery)."""
+    was posted. The outbox looks such a post up instead (bot.service.outbox)."""
 
 
 def background_retry_handlers(

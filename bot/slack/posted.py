@@ -1,4 +1,4 @@
-"""Posting so that a lost answer never doubles a message (the daily DM and the outbox).
+"""Posting so that a lost answer never doubles a message (the outbox, :mod:`bot.service.outbox`).
 
 Every post carries Slack message metadata naming it (``event_type`` + ``event_payload``). When
 a post's answer is lost (a timeout, a 5xx, a process that died in flight), the post may have gone
