@@ -40,6 +40,30 @@ def test_top_level_help_lists_each_command_in_one_whole_sentence() -> None:
     assert "docs/" in done.stdout and "Example:" in done.stdout
 
 
+def test_top_level_help_lists_the_commands_in_their_order() -> None:
+    # Each module of bot/cli/ registers its commands when imported: bot/cli/__init__.py
+    # imports them in this order.
+    done = run_cli("--help", env=WIDE)
+    listed = [m[1] for m in re.finditer(r"^│ (\w+) +\S", done.stdout, re.M)]
+    assert listed[listed.index("import") :] == [
+        "import",
+        "sweep",
+        "digest",
+        "exclude",
+        "policy",
+        "actions",
+        "summary",
+        "prep",
+        "demo",
+        "serve",
+        "deliver",
+        "tick",
+        "scheduler",
+        "db",
+        "outbox",
+    ]
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_command_help_has_no_flag_placeholder_and_an_example(command: str) -> None:
     done = run_cli(*command.split(), "--help", env=WIDE)
