@@ -12,13 +12,18 @@ from sqlalchemy import Engine, select
 
 from bot.db.models import AccountSweepState, Alert
 from bot.engine import triage
-from bot.engine.business_time import BusinessHours, business_hours_between, business_instant
+from bot.engine.business_time import (
+    BusinessHours,
+    business_hours_between,
+    business_instant,
+    next_midnight,
+)
 from bot.engine.incremental import run_incremental_sweep
 from bot.engine.rules import Lane, Severity
 from bot.engine.scoring import action_score
 from bot.engine.sweep import run_sweep
 from bot.engine.sweep_state import due_accounts
-from bot.engine.textfmt import ago, ago_changes_at, days_ago, next_midnight
+from bot.engine.textfmt import ago, ago_changes_at, days_ago
 from bot.importer import import_file
 from tests.cli import run_cli
 from tests.portfolio import NOW, Portfolio, iso, ny

@@ -137,6 +137,11 @@ def local_time_on(day: date, clock: time, tz_name: str) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone(tz_name)).astimezone(UTC)
 
 
+def next_midnight(now: datetime, tz_name: str) -> datetime:
+    """The first local midnight of ``tz_name`` after ``now`` (as UTC)."""
+    return local_time_on(local_date(now, tz_name) + timedelta(days=1), time(0), tz_name)
+
+
 def business_instant(
     start: datetime,
     hours_needed: float,

@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 
 from bot.engine.alerts import AlertState, StoredAlert, alert_key
-from bot.engine.business_time import business_instant, local_date, local_time_on
+from bot.engine.business_time import business_instant, local_date, local_time_on, next_midnight
 from bot.engine.results import Card, Reason
 from bot.engine.rules import Lane, Severity
 from bot.engine.scoring import RENEWAL_HORIZON_DAYS
 from bot.engine.signals import DAY, DETECTORS, HOUR, Ctx
-from bot.engine.textfmt import ago_changes_at, next_midnight
+from bot.engine.textfmt import ago_changes_at
 
 Instants = list[datetime | None]
 Horizon = Callable[[Ctx], Instants]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from bot.engine.business_time import local_date, local_time_on
+from bot.engine.business_time import local_date, next_midnight
 
 MAX_QUOTED = 80
 
@@ -52,11 +52,6 @@ def days_ago(start: datetime, now: datetime, tz: str) -> str:
     if days == 1:
         return "yesterday"
     return _days(days) + " ago"
-
-
-def next_midnight(now: datetime, tz: str) -> datetime:
-    """The first local midnight of ``tz`` after ``now``."""
-    return local_time_on(local_date(now, tz) + timedelta(days=1), time(0), tz)
 
 
 def quote(text: str, limit: int = MAX_QUOTED) -> str:
