@@ -5,10 +5,11 @@ python bench/sweep_once.py DATABASE_URL AS_OF [WORKERS | incremental | increment
 
 With ``incremental``: ``sweep --incremental`` instead ("cards" is then the number of accounts
 it re-evaluated, "accounts" of those in scope), timed as the scheduler runs it — in a process
-that has run a round before: before the clock starts, a read-only pass over 50 of the due
-accounts (rolled back) configures the ORM and compiles the sweep's reading statements, which
-SQLAlchemy then keeps per engine. The writing statements stay cold. ``incremental-cold``: in a
-fresh process, as ``followup-bot sweep --incremental`` from cron would.
+that has frozen its start-up heap and run a round before: before the clock starts, an
+incremental sweep of 50 of the due accounts (rolled back) configures the ORM and compiles the
+sweep's statements, which SQLAlchemy then keeps per engine (:func:`warm_up`).
+``incremental-cold``: in a fresh process, as ``followup-bot sweep --incremental`` from cron
+would.
 """
 
 from __future__ import annotations
@@ -25,19 +26,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine
 
 from bot.db.session import make_engine
-from bot.engine.facts import Scope, load_portfolio
-from bot.engine.incremental import run_incremental_sweep
-from bot.engine.sweep import run_sweep, sweep_portfolio
+from bot.engine.incremental import run_incremental_sweep, sweep_due
+from bot.engine.sweep import run_sweep
+from bot.engine.sweep_pool import POOL_FROM, SweepPool
 from bot.engine.sweep_state import due_accounts
-from bot.engine.writer import RulesWriter
+from bot.gc_pause import freeze_startup_heap
 
 
-def warm_up(engine: Engine, as_of: datetime) -> None:
-    """What a scheduler process has done before its next round, read-only and rolled back."""
+def warm_up(engine: Engine, as_of: datetime, pool: SweepPool) -> None:
+    """What a scheduler process has done before its next round: frozen its start-up heap and
+    started its sweep worker (``followup-bot scheduler`` does), and run a round — here an
+    incremental sweep of POOL_FROM of the due accounts, shared with the worker and rolled back,
+    which compiles the sweep's statements in both processes."""
     with engine.connect() as conn:
-        ids = sorted(due_accounts(conn, as_of))[:50]
-        portfolio = load_portfolio(conn, as_of, account_ids=ids)
-        sweep_portfolio(conn, portfolio, RulesWriter(), Scope(ids), checks=True)
+        due = due_accounts(conn, as_of)
+        some = {acc: due[acc] for acc in sorted(due)[:POOL_FROM]}
+        sweep_due(conn, as_of, some, accounts=len(due), started=as_of, pool=pool)
         conn.rollback()
 
 
@@ -58,11 +62,14 @@ def main() -> None:
     engine = make_engine(url)
     with engine.connect() as conn:  # connect before timing: the sweep, not the handshake
         conn.exec_driver_sql("SELECT 1")
+    pool = None
     if mode == "incremental":
-        warm_up(engine, as_of)
+        pool = SweepPool(url)
+        freeze_startup_heap()
+        warm_up(engine, as_of, pool)
     started = time.perf_counter()
     if incremental:
-        done = run_incremental_sweep(engine, as_of)
+        done = run_incremental_sweep(engine, as_of, pool=pool)
         elapsed = time.perf_counter() - started
         out = {"sweep_s": elapsed, "rss_mb": peak_rss_mb(), "worker_rss_mb": 0.0}
         out |= {"cards": done.evaluated, "accounts": done.accounts, "full": done.full}

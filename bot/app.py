@@ -11,7 +11,6 @@ serves it with waitress; :func:`run_socket_mode` runs the app over Socket Mode i
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import threading
@@ -26,6 +25,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.gc_pause import freeze_startup_heap
 from bot.handlers import Deps, register_all
 from bot.handlers.errors import WORK_SLOTS
 from bot.handlers.work import FORWARD
@@ -166,8 +166,7 @@ def settle_heap() -> None:
     And a shorter GIL switch interval (1 ms, not 5): a request thread waiting to answer Slack gets
     the interpreter back sooner from the listeners still working after their ``ack()`` — the
     p99 of the HTTP answers fell by half in the same benchmark."""
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 

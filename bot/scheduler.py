@@ -23,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.engine.sweep_pool import SweepPool
 from bot.service.rounds import run_round
 from bot.service.webhook import WebhookConfig
 
@@ -48,9 +49,10 @@ def build_scheduler(
     interval: float = ROUND_SECONDS,
     clock: Callable[[], datetime] = utc_now,
     ai: AiConfig | None = None,
+    sweep_pool: SweepPool | None = None,
 ) -> Any:
     """A scheduler (not started) whose one job runs a round every ``interval`` seconds, the
-    first at once."""
+    first at once; its incremental sweeps share their accounts with ``sweep_pool``'s worker."""
     kind = BackgroundScheduler if background else BlockingScheduler
     scheduler = kind(
         timezone=UTC,
@@ -58,7 +60,7 @@ def build_scheduler(
     )
 
     def one_round() -> None:
-        report = run_round(engine, client, clock(), webhook=webhook, ai=ai)
+        report = run_round(engine, client, clock(), webhook=webhook, ai=ai, sweep_pool=sweep_pool)
         for line in report.lines():
             log.info("round: %s", line)
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,8 @@ from bot.db.session import make_engine
 from bot.engine import triage
 from bot.engine.incremental import run_incremental_sweep
 from bot.engine.queue import queue_as_of
-from bot.engine.sweep import run_sweep
+from bot.engine.sweep import Swept, run_sweep
+from bot.engine.sweep_pool import SweepPool
 from bot.importer import import_file
 from tests.conftest import _new_database_url
 from tests.portfolio import iso
@@ -345,6 +349,8 @@ def test_incremental_sweep_leaves_the_full_sweeps_queue(
     monkeypatch: pytest.MonkeyPatch,
     seed: int,
 ) -> None:
+    """With odd seeds the incremental sweeps share their accounts with a worker process, as
+    the scheduler's do (from two due accounts on, here)."""
     kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
     twin_dir = tmp_path / "twin"
     twin_dir.mkdir()
@@ -353,6 +359,7 @@ def test_incremental_sweep_leaves_the_full_sweeps_queue(
     rng = random.Random(seed)
     world = World(rng, 40)
     now = T0
+    pool = SweepPool(db_url, share_from=2) if seed % 2 else None
     try:
         path = tmp_path / "first.json"
         path.write_text(json.dumps(world.first_file(now)))
@@ -387,11 +394,68 @@ def test_incremental_sweep_leaves_the_full_sweeps_queue(
                             triage.exclude_account(
                                 conn, acc, reason=None, until=None, actor="u-0", now=now
                             )
-            result = run_incremental_sweep(inc, now, full_from=1.1)
+            result = run_incremental_sweep(inc, now, full_from=1.1, pool=pool)
             run_sweep(full, now, workers=1)
             evaluated.append(result.evaluated)
             _assert_same(inc, full, step)
         assert min(evaluated) < len(world.accounts)  # it did skip accounts
     finally:
+        if pool is not None:
+            pool.close()
         inc.dispose()
         full.dispose()
+
+
+def _children() -> set[int]:
+    """This process's child processes (the sweep worker)."""
+    me = os.getpid()
+    return {int(pid) for pid in Path(f"/proc/{me}/task/{me}/children").read_text().split()}
+
+
+class _KilledMidShare(SweepPool):
+    """A pool whose worker is killed (as the kernel's OOM killer would) once it has been handed
+    its share of the next sweep."""
+
+    victims: list[int]
+
+    def submit(self, now: datetime, ids: Sequence[str]) -> Future[Swept]:
+        future = super().submit(now, ids)
+        for pid in self.victims:
+            os.kill(pid, signal.SIGKILL)
+        self.victims = []
+        return future
+
+
+def test_a_dead_sweep_worker_leaves_its_share_to_the_sweep(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(db_url)
+    world = World(random.Random(7), 30)
+    path = tmp_path / "first.json"
+    path.write_text(json.dumps(world.first_file(T0)))
+    import_file(engine, path, now=T0)
+    run_sweep(engine, T0, workers=1)
+    before = _children()
+    try:
+        with _KilledMidShare(db_url, share_from=2) as pool:
+            (worker,) = _children() - before
+            pool.victims = [worker]
+            now = T0 + timedelta(days=3)  # most accounts are due by then
+            result = run_incremental_sweep(engine, now, full_from=1.1, pool=pool)
+            share = len(pool.share(result.evaluated_ids))
+            assert share > 0
+            assert f"the sweep worker died; its {share} accounts are swept here" in caplog.text
+            # the queue a full sweep at that time leaves: one changes nothing
+            queue, alerts = _queue_rows(engine), _alert_rows(engine)
+            run_sweep(engine, now, workers=1)
+            assert (_queue_rows(engine), _alert_rows(engine)) == (queue, alerts)
+
+            # and the next sweep shares its accounts with a new worker
+            later = now + timedelta(days=2)
+            result = run_incremental_sweep(engine, later, full_from=1.1, pool=pool)
+            assert pool.share(result.evaluated_ids)
+            (new_worker,) = _children() - before
+            assert new_worker != worker
+            assert caplog.text.count("the sweep worker died") == 1  # the new one did its share
+    finally:
+        engine.dispose()

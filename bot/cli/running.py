@@ -290,6 +290,8 @@ def scheduler(ctx: typer.Context) -> None:
     number may run; each message is still sent once. On SQLite run one.
     """
     from bot.ai.client import AiConfig
+    from bot.engine.sweep_pool import SweepPool
+    from bot.gc_pause import freeze_startup_heap
     from bot.logs import setup_logging_from
     from bot.scheduler import build_scheduler
     from bot.service.webhook import webhook_from
@@ -305,8 +307,14 @@ def scheduler(ctx: typer.Context) -> None:
         webhook = webhook_from(settings)
     signal.signal(signal.SIGTERM, _interrupt)
     out.print("Scheduler running: a round every minute (Ctrl-C to stop)…")
-    try:
-        ai = AiConfig.from_settings(settings)
-        build_scheduler(engine, client, background=False, webhook=webhook, ai=ai).start()
-    except KeyboardInterrupt:
-        out.print("Stopped.")
+    # Its sweep worker is forked now, before the scheduler's threads start.
+    with SweepPool(engine.url.render_as_string(hide_password=False)) as pool:
+        try:
+            ai = AiConfig.from_settings(settings)
+            rounds = build_scheduler(
+                engine, client, background=False, webhook=webhook, ai=ai, sweep_pool=pool
+            )
+            freeze_startup_heap()  # (its rounds' sweeps then pay no walk over the modules)
+            rounds.start()
+        except KeyboardInterrupt:
+            out.print("Stopped.")

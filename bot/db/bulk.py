@@ -530,14 +530,20 @@ def many_chunks(conn: Connection, values: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def member_of_many(
-    conn: Connection, column: ColumnElement[Any], values: Sequence[Any]
+    conn: Connection,
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    values: Sequence[Any],
+    *,
+    any_length: bool = False,
 ) -> ColumnElement[bool]:
     """``column IN (values)`` for a long list: on SQLite, strings go as one JSON text parameter
     that ``json_each`` reads (a big import looks up hundreds of thousands of ids: as IN lists
     of 900 binds, building the statements cost more than running them); otherwise as
-    ``member_of``."""
+    ``member_of``. With ``any_length``, short lists go as JSON too: one statement whatever the
+    list's length, compiled once per process (a sweep of some accounts)."""
     sqlite = conn.dialect.name == "sqlite"
-    if sqlite and len(values) > SQLITE_CHUNK and all(type(v) is str for v in values):
+    long = any_length or len(values) > SQLITE_CHUNK
+    if sqlite and long and all(type(v) is str for v in values):
         listed = func.json_each(orjson.dumps(list(values)).decode()).table_valued("value")
         return column.in_(select(listed.c.value))
     return member_of(conn, column, values)

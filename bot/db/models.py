@@ -534,8 +534,13 @@ class AccountSweepState(Base):
             postgresql_where=text("changes <> swept_changes"),
             sqlite_where=text("changes <> swept_changes"),
         ),
-        # … and those never swept or swept later than the sweep's time
-        Index("ix_account_sweep_state_swept_at", "swept_at"),
+        # … and those never swept (a sweep later than now is looked for in sweep_runs)
+        Index(
+            "ix_account_sweep_state_unswept",
+            "account_id",
+            postgresql_where=text("swept_at IS NULL"),
+            sqlite_where=text("swept_at IS NULL"),
+        ),
     )
 
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)

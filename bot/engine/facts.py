@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
-from bot.db.bulk import id_chunks, member_of
+from bot.db.bulk import id_chunks, many_chunks, member_of, member_of_many
 from bot.db.models import (
     Account,
     AccountRollup,
@@ -410,7 +410,10 @@ class Scope:
     def narrow(self, conn: Connection, q: Any, column: Any) -> list[Any]:
         """``q`` for each chunk of the scope (one statement unless it lists many ids)."""
         if self.ids is not None:
-            return [q.where(member_of(conn, column, part)) for part in id_chunks(conn, self.ids)]
+            return [
+                q.where(member_of_many(conn, column, part, any_length=True))
+                for part in many_chunks(conn, self.ids)
+            ]
         if self.id_range is not None:
             return [q.where(column.between(*self.id_range))]
         return [q]

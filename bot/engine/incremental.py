@@ -21,6 +21,7 @@ are due, it runs the full sweep instead (same result, cheaper).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +31,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from bot.db.locks import serialized
 from bot.db.models import Account, QueueCard, SweepRun
 from bot.engine.alerts import alert_key, apply_changes
-from bot.engine.facts import NEVER_FLAGGED_STATUSES, Scope, load_portfolio
+from bot.engine.facts import NEVER_FLAGGED_STATUSES
 from bot.engine.queue import card_rank, store_queue
 from bot.engine.results import Card, Suppression
 from bot.engine.sweep import (
@@ -38,10 +39,9 @@ from bot.engine.sweep import (
     SweepResult,
     fallback_csm,
     sweep_in,
-    sweep_portfolio,
 )
+from bot.engine.sweep_pool import SweepPool, sweep_ids
 from bot.engine.sweep_state import due_accounts, record_checks
-from bot.engine.writer import RulesWriter
 from bot.gc_pause import gc_paused
 
 FULL_FROM = 0.5  # share of the accounts due from which a full sweep is cheaper
@@ -60,13 +60,18 @@ class IncrementalResult:
 
 
 def run_incremental_sweep(
-    engine: Engine, now: datetime, *, full_from: float = FULL_FROM
+    engine: Engine,
+    now: datetime,
+    *,
+    full_from: float = FULL_FROM,
+    pool: SweepPool | None = None,
 ) -> IncrementalResult:
     """Re-evaluate the accounts that are due at ``now`` and record what they give (see the
-    module). Takes its turn with the other recording sweeps."""
+    module). Takes its turn with the other recording sweeps. ``pool``: a worker to share
+    the accounts with (:mod:`bot.engine.sweep_pool`)."""
     url = engine.url.render_as_string(hide_password=False)
     with gc_paused(), serialized(engine, RECORDING_SWEEP_LOCK) as conn:
-        return incremental_sweep_in(conn, now, url=url, full_from=full_from)
+        return incremental_sweep_in(conn, now, url=url, full_from=full_from, pool=pool)
 
 
 def _accounts_in_scope(conn: Connection) -> int:
@@ -79,7 +84,12 @@ def _accounts_in_scope(conn: Connection) -> int:
 
 
 def incremental_sweep_in(
-    conn: Connection, now: datetime, *, url: str | None = None, full_from: float = FULL_FROM
+    conn: Connection,
+    now: datetime,
+    *,
+    url: str | None = None,
+    full_from: float = FULL_FROM,
+    pool: SweepPool | None = None,
 ) -> IncrementalResult:
     started = datetime.now(now.tzinfo)
     due = due_accounts(conn, now)  # (their counters read before anything is loaded)
@@ -95,10 +105,30 @@ def incremental_sweep_in(
             full.alerts_cleared,
             full.suppressed,
         )
+    return sweep_due(conn, now, due, accounts=total, started=started, pool=pool)
+
+
+def sweep_due(
+    conn: Connection,
+    now: datetime,
+    due: Mapping[str, int],
+    *,
+    accounts: int,
+    started: datetime,
+    pool: SweepPool | None = None,
+) -> IncrementalResult:
+    """Re-evaluate the accounts ``due`` (with the change counters read before loading them)
+    and record what they give; ``accounts``: how many are in scope. With a ``pool``, its
+    worker sweeps its share of them meanwhile (:meth:`SweepPool.share`)."""
     ids = sorted(due)
-    portfolio = load_portfolio(conn, now, account_ids=ids)
-    swept = sweep_portfolio(conn, portfolio, RulesWriter(), Scope(ids), checks=True)
-    new_ids = apply_changes(conn, swept.changes, now)
+    theirs = pool.share(ids) if pool is not None else []
+    future = pool.submit(now, theirs) if pool is not None and theirs else None
+    swept = sweep_ids(conn, now, ids[: len(ids) - len(theirs)])
+    new_ids = apply_changes(conn, swept.changes, now)  # (while the worker finishes)
+    if pool is not None and future is not None:
+        part = pool.collect(future, conn, now, theirs)
+        swept.extend(part)
+        new_ids.update(apply_changes(conn, part.changes, now))
     for card in swept.cards:
         for r in card.reasons:
             alert_id = new_ids.get(alert_key(card.account, r))
@@ -122,7 +152,7 @@ def incremental_sweep_in(
     return IncrementalResult(
         now,
         len(ids),
-        total,
+        accounts,
         False,
         len(swept.changes.inserts),
         len(swept.changes.cleared),

@@ -131,6 +131,14 @@ class Swept:
     # with ``checks``: each account's next_check_at (bot.engine.horizons), by id
     checks: dict[str, datetime | None]
 
+    def extend(self, other: Swept) -> None:
+        """Add another share of the same sweep (other accounts)."""
+        self.cards.extend(other.cards)
+        self.suppressed.extend(other.suppressed)
+        self.accounts += other.accounts
+        self.changes.extend(other.changes)
+        self.checks.update(other.checks)
+
 
 def sweep_portfolio(
     conn: Connection,
@@ -225,11 +233,7 @@ def _sweep_in_parallel(
             new_ids.update(apply_changes(conn, swept.changes, now))
         for future in futures:
             part = future.result()
-            swept.cards.extend(part.cards)
-            swept.suppressed.extend(part.suppressed)
-            swept.accounts += part.accounts
-            swept.changes.extend(part.changes)
-            swept.checks.update(part.checks)
+            swept.extend(part)
             if record:
                 new_ids.update(apply_changes(conn, part.changes, now))
     # Alerts of accounts before the first range or after the last (out of scope now) clear.

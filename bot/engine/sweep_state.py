@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.bulk import bulk_insert, id_chunks, member_of
-from bot.db.models import Account, AccountSweepState, Exclusion, User
+from bot.db.models import Account, AccountSweepState, Exclusion, SweepRun, User
 from bot.db.types import UTCDateTime
 from bot.engine.business_time import local_date
 from bot.engine.facts import load_org
@@ -133,17 +133,12 @@ def due_accounts(conn: Connection, now: datetime) -> dict[str, int]:
     then written as skipped, so every account soon has a row): they are looked for only while
     there are fewer rows than accounts (the rows' foreign key makes them a subset)."""
     c = STATE.c
-    due = union_all(
-        *(
-            select(c.account_id, c.changes).where(where)
-            for where in (
-                c.changes != c.swept_changes,
-                c.next_check_at <= now,
-                c.swept_at.is_(None),
-                c.swept_at > now,
-            )
-        )
-    )
+    branches = [c.changes != c.swept_changes, c.next_check_at <= now, c.swept_at.is_(None)]
+    # Every sweep that writes rows records its run at the same time (swept_at = as_of): only
+    # after a sweep at a later time than ``now`` can a row have been swept later (a scan then).
+    if conn.execute(select(SweepRun.id).where(SweepRun.as_of > now).limit(1)).first():
+        branches.append(c.swept_at > now)
+    due = union_all(*(select(c.account_id, c.changes).where(where) for where in branches))
     found = {acc: n for acc, n in conn.execute(due)}
     accounts = conn.execute(select(func.count()).select_from(Account)).scalar_one()
     rows = conn.execute(select(func.count()).select_from(STATE)).scalar_one()

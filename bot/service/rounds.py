@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from bot.db.locks import try_lock
 from bot.engine.incremental import as_sweep_result, run_incremental_sweep, stored_queue
+from bot.engine.sweep_pool import SweepPool
 from bot.service.actions import ActionsReport, run_actions
 from bot.service.approvals import ApprovalsReport, post_approvals
 from bot.service.drain import DrainReport, drain
@@ -100,10 +101,12 @@ def run_round(
     pacing: Pacing | None = None,
     clock: Clock = utc_now,
     ai: AiConfig | None = None,
+    sweep_pool: SweepPool | None = None,
 ) -> RoundReport:
-    """Every job due at ``now`` (see the module docstring)."""
+    """Every job due at ``now`` (see the module docstring). ``sweep_pool``: the worker the
+    incremental sweep shares its accounts with (a long-lived scheduler keeps one)."""
     report = RoundReport(now)
-    swept = run_incremental_sweep(engine, now)
+    swept = run_incremental_sweep(engine, now, pool=sweep_pool)
     with engine.connect() as conn:
         result = as_sweep_result(swept, stored_queue(conn))
     report.accounts, report.evaluated, report.cards = (
