@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -15,9 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from bench.generate import cached_dataset
-from bot.db.models import Account, Activity, Base
+from bot.db.models import Account, AccountSweepState, Activity, Base
 from bot.db.session import alembic_config, make_engine, upgrade
-from bot.db.types import compare_type
+from bot.db.types import UTCDateTime, compare_type
+from bot.engine.sweep_state import due_accounts
 from bot.importer import import_file
 
 NOW = datetime(2026, 11, 16, 20, 0, tzinfo=UTC)
@@ -131,3 +133,53 @@ def _counts(engine: Engine) -> dict[str, int]:
             for table in Base.metadata.sorted_tables
             if table.name in present
         }
+
+
+# The sweep state as revision 0016 stored it (0017 drops swept_at; on SQLite it stores
+# next_check_at as integer microseconds).
+STATE_0016 = sa.table(
+    "account_sweep_state",
+    sa.column("account_id", sa.String),
+    sa.column("swept_at", UTCDateTime()),
+    sa.column("next_check_at", UTCDateTime()),
+    sa.column("changes", sa.Integer),
+    sa.column("swept_changes", sa.Integer),
+)
+
+
+def test_the_next_checks_keep_their_instants_through_migration_0017(engine: Engine) -> None:
+    """An account's next check reads the same instant, to the microsecond, after the upgrade
+    (which changes how SQLite stores it) and after going back."""
+    due = datetime(2026, 11, 17, 14, 30, 5, 123456, tzinfo=UTC)
+    command.downgrade(alembic_config(engine), "0016")
+    with engine.begin() as conn:
+        conn.execute(insert(Account).values(id="acc-1", name="Acme"))
+        conn.execute(insert(Account).values(id="acc-2", name="Globex"))
+        swept = {"swept_at": NOW, "changes": 2, "swept_changes": 2}
+        conn.execute(
+            insert(STATE_0016),
+            [
+                {"account_id": "acc-1", "next_check_at": due, **swept},
+                {"account_id": "acc-2", "next_check_at": None, **swept},
+            ],
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(AccountSweepState.account_id, AccountSweepState.next_check_at).order_by(
+                AccountSweepState.account_id
+            )
+        ).all()
+        assert rows == [("acc-1", due), ("acc-2", None)]
+        # due by time from that instant on, not a microsecond before
+        assert set(due_accounts(conn, due)) == {"acc-1"}
+        assert set(due_accounts(conn, due - timedelta(microseconds=1))) == set()
+    command.downgrade(alembic_config(engine), "0016")
+    with engine.connect() as conn:
+        back = conn.execute(
+            select(STATE_0016.c.account_id, STATE_0016.c.next_check_at).order_by(
+                STATE_0016.c.account_id
+            )
+        ).all()
+        assert back == [("acc-1", due), ("acc-2", None)]
+    upgrade(engine)

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.db.types import UTCDateTime
+from bot.db.types import CompactUTCDateTime, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -519,33 +519,26 @@ class QueueCard(Base):
 
 
 class AccountSweepState(Base):
-    """Per account, what the incremental sweep (``sweep --incremental``) needs to know: when a
-    recording sweep last evaluated it (``swept_at``), the earliest time its card or alerts can
-    change with time alone (``next_check_at``; None: never), and whether its data changed since:
-    every change bumps ``changes``, and a sweep records in ``swept_changes`` the value it read
-    before loading the account (see :mod:`bot.engine.sweep_state`)."""
+    """Per account, what the incremental sweep (``sweep --incremental``) needs to know: the
+    earliest time its card or alerts can change with time alone (``next_check_at``; None:
+    never), and whether its data changed since the last recording sweep evaluated it: every
+    change bumps ``changes``, and a sweep records in ``swept_changes`` the value it read before
+    loading the account (see :mod:`bot.engine.sweep_state`)."""
 
     __tablename__ = "account_sweep_state"
     __table_args__ = (
-        # what ``due_accounts`` reads, each branch from an index: the changed accounts (few) …
+        # what ``find_due`` reads, each from an index: the changed accounts (few), and those
+        # whose next check has come
         Index(
             "ix_account_sweep_state_changed",
             "account_id",
             postgresql_where=text("changes <> swept_changes"),
             sqlite_where=text("changes <> swept_changes"),
         ),
-        # … and those never swept (a sweep later than now is looked for in sweep_runs)
-        Index(
-            "ix_account_sweep_state_unswept",
-            "account_id",
-            postgresql_where=text("swept_at IS NULL"),
-            sqlite_where=text("swept_at IS NULL"),
-        ),
     )
 
     account_id: Mapped[str] = mapped_column(Id, ForeignKey("accounts.id"), primary_key=True)
-    swept_at: Mapped[datetime | None]
-    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_check_at: Mapped[datetime | None] = mapped_column(CompactUTCDateTime(), index=True)
     changes: Mapped[int] = mapped_column(Integer, default=0)
     swept_changes: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -8,13 +8,14 @@ when its time is up (and its escalation clock is paused meanwhile).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from bot.db.bulk import bulk_insert, chunks, id_chunks, member_of
 from bot.db.models import Alert, AuditLog
@@ -212,9 +213,19 @@ def apply_changes(conn: Connection, changes: AlertChanges, now: datetime) -> dic
             where = member_of(conn, ALERT_TABLE.c.key, part)
             found = conn.execute(select(Alert.key, Alert.id).where(where))
             ids.update((key, alert_id) for key, alert_id in found)
+    # The updates in one batch per set of columns (a sweep's are of a few kinds: a severity
+    # change, a snooze woken up, a clearing undone): one round trip each on PostgreSQL.
+    batches: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for values in changes.updates:
-        alert_id = values.pop("alert_id")
-        conn.execute(update(Alert).where(Alert.id == alert_id).values(**values))
+        columns = tuple(sorted(k for k in values if k != "alert_id"))
+        batches[columns].append({"target": values["alert_id"]} | {k: values[k] for k in columns})
+    for columns, rows in batches.items():
+        stmt = (
+            ALERT_TABLE.update()
+            .where(ALERT_TABLE.c.id == bindparam("target"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        conn.execute(stmt, rows)
     for part in chunks([str(i) for i in changes.cleared]):
         conn.execute(
             update(Alert).where(Alert.id.in_([int(i) for i in part])).values(cleared_at=now)

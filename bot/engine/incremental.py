@@ -21,27 +21,27 @@ are due, it runs the full sweep instead (same result, cheaper).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from bot.db.locks import serialized
-from bot.db.models import Account, QueueCard, SweepRun
+from bot.db.models import QueueCard, SweepRun
 from bot.engine.alerts import alert_key, apply_changes
-from bot.engine.facts import NEVER_FLAGGED_STATUSES
 from bot.engine.queue import card_rank, store_queue
 from bot.engine.results import Card, Suppression
 from bot.engine.sweep import (
     RECORDING_SWEEP_LOCK,
     SweepResult,
+    Swept,
     fallback_csm,
     sweep_in,
 )
 from bot.engine.sweep_pool import SweepPool, sweep_ids
-from bot.engine.sweep_state import due_accounts, record_checks
+from bot.engine.sweep_state import find_due, record_checks
 from bot.gc_pause import gc_paused
 
 FULL_FROM = 0.5  # share of the accounts due from which a full sweep is cheaper
@@ -74,15 +74,6 @@ def run_incremental_sweep(
         return incremental_sweep_in(conn, now, url=url, full_from=full_from, pool=pool)
 
 
-def _accounts_in_scope(conn: Connection) -> int:
-    """The accounts neither churned nor inactive: all of them less those (two index counts)."""
-    total = conn.execute(select(func.count()).select_from(Account)).scalar_one()
-    out = conn.execute(
-        select(func.count()).where(Account.status.in_(NEVER_FLAGGED_STATUSES))
-    ).scalar_one()
-    return int(total) - int(out)
-
-
 def incremental_sweep_in(
     conn: Connection,
     now: datetime,
@@ -92,8 +83,8 @@ def incremental_sweep_in(
     pool: SweepPool | None = None,
 ) -> IncrementalResult:
     started = datetime.now(now.tzinfo)
-    due = due_accounts(conn, now)  # (their counters read before anything is loaded)
-    total = _accounts_in_scope(conn)
+    found = find_due(conn, now)  # (the counters read before anything is loaded)
+    due, total = found.counters, found.in_scope
     if due and len(due) >= full_from * max(total, 1):
         full = sweep_in(conn, now, url=url)
         return IncrementalResult(
@@ -123,19 +114,14 @@ def sweep_due(
     ids = sorted(due)
     theirs = pool.share(ids) if pool is not None else []
     future = pool.submit(now, theirs) if pool is not None and theirs else None
-    swept = sweep_ids(conn, now, ids[: len(ids) - len(theirs)])
-    new_ids = apply_changes(conn, swept.changes, now)  # (while the worker finishes)
+    here = ids[: len(ids) - len(theirs)]
+    fallback = fallback_csm(conn)
+    swept = sweep_ids(conn, now, here)
+    _record_share(conn, now, swept, here, due, fallback)  # (while the worker works)
     if pool is not None and future is not None:
         part = pool.collect(future, conn, now, theirs)
+        _record_share(conn, now, part, theirs, due, fallback)
         swept.extend(part)
-        new_ids.update(apply_changes(conn, part.changes, now))
-    for card in swept.cards:
-        for r in card.reasons:
-            alert_id = new_ids.get(alert_key(card.account, r))
-            if alert_id is not None:
-                card.alert_ids[r.key_part] = alert_id
-    store_queue(conn, swept.cards, as_of=now, scope_ids=ids, fallback_csm_id=fallback_csm(conn))
-    record_checks(conn, now, swept.checks, due, whole=False, skipped=ids)
     conn.execute(
         insert(SweepRun).values(
             as_of=now,
@@ -159,6 +145,26 @@ def sweep_due(
         suppressed,
         ids,
     )
+
+
+def _record_share(
+    conn: Connection,
+    now: datetime,
+    swept: Swept,
+    ids: Sequence[str],
+    seen: Mapping[str, int],
+    fallback_csm_id: str | None,
+) -> None:
+    """Write what the sweep of the accounts ``ids`` found: their alerts, their stored cards
+    (with the new alerts' ids) and their next checks (``seen``: the counters read before)."""
+    new_ids = apply_changes(conn, swept.changes, now)
+    for card in swept.cards:
+        for r in card.reasons:
+            alert_id = new_ids.get(alert_key(card.account, r))
+            if alert_id is not None:
+                card.alert_ids[r.key_part] = alert_id
+    store_queue(conn, swept.cards, as_of=now, scope_ids=ids, fallback_csm_id=fallback_csm_id)
+    record_checks(conn, now, swept.checks, seen, whole=False, skipped=ids)
 
 
 def stored_queue(conn: Connection, owner_id: str | None = None) -> list[Card]:

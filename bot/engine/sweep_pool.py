@@ -40,7 +40,7 @@ from bot.gc_pause import freeze_startup_heap, gc_paused
 log = logging.getLogger(__name__)
 
 POOL_FROM = 500  # due accounts from which the worker takes a share (fewer: not worth the trip)
-WORKER_SHARE = 0.45  # of the accounts (a little under half: its result comes back pickled)
+WORKER_SHARE = 0.6  # of the accounts: this process writes its own share while the worker works
 
 
 def sweep_ids(conn: Connection, now: datetime, ids: Sequence[str]) -> Swept:

@@ -9,8 +9,10 @@ or when time has reached its ``next_check_at`` (:mod:`bot.engine.horizons`). Eac
 * ``swept_changes`` — the counter as the last recording sweep read it *before* loading the
   account. A change committed while a sweep runs leaves ``changes`` ahead, so the account stays
   due: a counter rather than a flag, which a sweep would clear over a change it never saw;
-* ``swept_at``, ``next_check_at`` — when that sweep ran, and the earliest instant at which the
-  account's card or alerts can change with time alone (None: never).
+* ``next_check_at`` — the earliest instant at which the account's card or alerts can change
+  with time alone (None: never); on SQLite as integer microseconds, which keeps the rows and
+  their index small: an incremental sweep rewrites a row of every account it evaluates, and
+  pages written cost more than anything else it does there.
 
 An account without a row (new, or never swept) is due. A mark inserts the row if missing
 (``INSERT … SELECT … ON CONFLICT DO UPDATE``, one statement per chunk of ids), so a mark that
@@ -25,6 +27,7 @@ its exclusion ends, a churned or inactive one never (until a change marks it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,15 +43,14 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.bulk import bulk_insert, id_chunks, member_of
 from bot.db.models import Account, AccountSweepState, Exclusion, SweepRun, User
-from bot.db.types import UTCDateTime
+from bot.db.types import CompactUTCDateTime
 from bot.engine.business_time import local_date
-from bot.engine.facts import load_org
+from bot.engine.facts import NEVER_FLAGGED_STATUSES, load_org
 from bot.engine.horizons import exclusion_ends_at
 
 STATE = cast(Table, AccountSweepState.__table__)
@@ -57,7 +59,7 @@ _TEMP = Table(
     "sweep_state_new",
     MetaData(),
     Column("account_id", String(64), primary_key=True),
-    Column("next_check_at", UTCDateTime()),
+    Column("next_check_at", CompactUTCDateTime()),
     Column("swept_changes", Integer),
     prefixes=["TEMPORARY"],
 )
@@ -124,27 +126,51 @@ def changes_seen(conn: Connection) -> dict[str, int]:
     return {acc: n for acc, n in conn.execute(select(STATE.c.account_id, STATE.c.changes))}
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What an incremental sweep at a given time has to do: the accounts due, with their
+    change counters, and how many accounts are in scope (neither churned nor inactive)."""
+
+    counters: dict[str, int]
+    in_scope: int
+
+
 def due_accounts(conn: Connection, now: datetime) -> dict[str, int]:
-    """The accounts an incremental sweep at ``now`` re-evaluates, with their change counters:
-    changed since their last sweep, their next check reached, swept at a later time than
-    ``now`` (time went back), or never swept. Each reads only its own rows from an index.
+    """The accounts an incremental sweep at ``now`` re-evaluates, with their change counters
+    (see :func:`find_due`)."""
+    return find_due(conn, now).counters
+
+
+def find_due(conn: Connection, now: datetime) -> Due:
+    """The accounts due at ``now``: changed since their last sweep, or their next check
+    reached, each read from an index; every account when a recording sweep ran at a later
+    time than ``now`` (time went back: the stored cards and checks are of a later time).
 
     Accounts without a row are due too, whatever their status (an account out of scope is
     then written as skipped, so every account soon has a row): they are looked for only while
     there are fewer rows than accounts (the rows' foreign key makes them a subset)."""
     c = STATE.c
-    branches = [c.changes != c.swept_changes, c.next_check_at <= now, c.swept_at.is_(None)]
-    # Every sweep that writes rows records its run at the same time (swept_at = as_of): only
-    # after a sweep at a later time than ``now`` can a row have been swept later (a scan then).
+    counts = select(
+        select(func.count()).select_from(Account).scalar_subquery(),
+        select(func.count()).where(Account.status.in_(NEVER_FLAGGED_STATUSES)).scalar_subquery(),
+        select(func.count()).select_from(STATE).scalar_subquery(),
+    )
+    accounts, out_of_scope, rows = conn.execute(counts).one()
+    in_scope = int(accounts) - int(out_of_scope)
     if conn.execute(select(SweepRun.id).where(SweepRun.as_of > now).limit(1)).first():
-        branches.append(c.swept_at > now)
-    due = union_all(*(select(c.account_id, c.changes).where(where) for where in branches))
-    found = {acc: n for acc, n in conn.execute(due)}
-    accounts = conn.execute(select(func.count()).select_from(Account)).scalar_one()
-    rows = conn.execute(select(func.count()).select_from(STATE)).scalar_one()
+        every = select(Account.id, func.coalesce(c.changes, 0)).outerjoin(
+            STATE, c.account_id == Account.id
+        )
+        return Due({acc: n for acc, n in conn.execute(every)}, in_scope)
+    # The changed ones in key order: PostgreSQL then reads them from their partial index (it
+    # guesses `changes <> swept_changes` true of most rows, and would scan the table).
+    changed = select(c.account_id, c.changes).where(c.changes != c.swept_changes)
+    found = {acc: n for acc, n in conn.execute(changed.order_by(c.account_id))}
+    ripe = select(c.account_id, c.changes).where(c.next_check_at <= now)
+    found.update((acc, n) for acc, n in conn.execute(ripe))
     if rows < accounts:
         found.update((str(acc), 0) for acc in conn.execute(_rowless()).scalars())
-    return found
+    return Due(found, in_scope)
 
 
 def _rowless() -> Select[Any]:
@@ -187,10 +213,10 @@ def record_checks(
                 rows[acc] = exclusion_ends_at(until, org_tz)
                 others.discard(acc)
     rows.update(dict.fromkeys(others))
-    _write(conn, now, [(acc, at, seen.get(acc, 0)) for acc, at in rows.items()])
+    _write(conn, [(acc, at, seen.get(acc, 0)) for acc, at in rows.items()])
 
 
-def _write(conn: Connection, now: datetime, rows: list[tuple[str, datetime | None, int]]) -> None:
+def _write(conn: Connection, rows: list[tuple[str, datetime | None, int]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -202,7 +228,7 @@ def _write(conn: Connection, now: datetime, rows: list[tuple[str, datetime | Non
     else:
         conn.exec_driver_sql(
             "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_state_new (account_id varchar(64) "
-            "PRIMARY KEY, next_check_at datetime, swept_changes integer)"
+            "PRIMARY KEY, next_check_at bigint, swept_changes integer)"
         )
     conn.execute(_TEMP.delete())
     bulk_insert(
@@ -211,10 +237,9 @@ def _write(conn: Connection, now: datetime, rows: list[tuple[str, datetime | Non
         [{"account_id": a, "next_check_at": t, "swept_changes": n} for a, t, n in rows],
     )
     ins = _insert(conn).from_select(
-        ["account_id", "swept_at", "next_check_at", "changes", "swept_changes"],
+        ["account_id", "next_check_at", "changes", "swept_changes"],
         select(
             _TEMP.c.account_id,
-            literal(now, UTCDateTime()),
             _TEMP.c.next_check_at,
             _TEMP.c.swept_changes,
             _TEMP.c.swept_changes,
@@ -224,7 +249,6 @@ def _write(conn: Connection, now: datetime, rows: list[tuple[str, datetime | Non
         ins.on_conflict_do_update(
             index_elements=["account_id"],
             set_={
-                "swept_at": ins.excluded.swept_at,
                 "next_check_at": ins.excluded.next_check_at,
                 "swept_changes": ins.excluded.swept_changes,
             },
