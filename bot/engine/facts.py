@@ -327,13 +327,23 @@ def load_portfolio(
         Account.blocker,
     )
     roll_cols = tuple(getattr(AccountRollup, c) for c in ROLLUP_COLUMNS)
-    q = _in_scope(
-        select(*acc_cols, *roll_cols).outerjoin(
-            AccountRollup, AccountRollup.account_id == Account.id
-        ),
-        org,
-        csm_id,
+
+    def accounts_with_rollups(on_account: Any, on_rollup: Any) -> Any:
+        joined = AccountRollup.account_id == Account.id
+        if on_rollup is not None:
+            joined = and_(joined, on_rollup)
+        q = _in_scope(select(*acc_cols, *roll_cols).outerjoin(AccountRollup, joined), org, csm_id)
+        return q if on_account is None else q.where(on_account)
+
+    on_accounts = scope.conditions(conn, Account.id)
+    # A list of ids is named on the rollups' side of the join too: PostgreSQL otherwise hashes
+    # every rollup to join a few accounts' (a scan of them all in each process of a sweep).
+    on_rollups = (
+        scope.conditions(conn, AccountRollup.account_id)
+        if scope.ids is not None
+        else [None] * len(on_accounts)
     )
+    statements = [accounts_with_rollups(a, r) for a, r in zip(on_accounts, on_rollups, strict=True)]
 
     n_acc = len(acc_cols)
     accounts: list[AccountFacts] = []
@@ -341,7 +351,7 @@ def load_portfolio(
     stale: list[str] = []  # accounts whose rollup includes data after `now`
     rows = (
         r
-        for statement in scope.narrow(conn, q, Account.id)
+        for statement in statements
         for part in conn.execute(statement).partitions(10_000)
         for r in part
     )
@@ -407,16 +417,21 @@ class Scope:
     ids: Sequence[str] | None = None
     id_range: tuple[str, str] | None = None  # first and last id, both included
 
-    def narrow(self, conn: Connection, q: Any, column: Any) -> list[Any]:
-        """``q`` for each chunk of the scope (one statement unless it lists many ids)."""
+    def conditions(self, conn: Connection, column: Any) -> list[Any]:
+        """The condition on ``column`` (an account id) for each chunk of the scope (one unless
+        it lists many ids); ``[None]`` for every account."""
         if self.ids is not None:
             return [
-                q.where(member_of_many(conn, column, part, any_length=True))
+                member_of_many(conn, column, part, any_length=True)
                 for part in many_chunks(conn, self.ids)
             ]
         if self.id_range is not None:
-            return [q.where(column.between(*self.id_range))]
-        return [q]
+            return [column.between(*self.id_range)]
+        return [None]
+
+    def narrow(self, conn: Connection, q: Any, column: Any) -> list[Any]:
+        """``q`` for each chunk of the scope."""
+        return [q if c is None else q.where(c) for c in self.conditions(conn, column)]
 
     def run(self, conn: Connection, q: Any, column: Any) -> Sequence[Any]:
         out: list[Any] = []
