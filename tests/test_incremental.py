@@ -457,5 +457,15 @@ def test_a_dead_sweep_worker_leaves_its_share_to_the_sweep(
             (new_worker,) = _children() - before
             assert new_worker != worker
             assert caplog.text.count("the sweep worker died") == 1  # the new one did its share
+
+            # one that dies between two sweeps is replaced too
+            os.kill(new_worker, signal.SIGKILL)
+            last = later + timedelta(days=2)
+            result = run_incremental_sweep(engine, last, full_from=1.1, pool=pool)
+            assert pool.share(result.evaluated_ids)
+            queue, alerts = _queue_rows(engine), _alert_rows(engine)
+            run_sweep(engine, last, workers=1)
+            assert (_queue_rows(engine), _alert_rows(engine)) == (queue, alerts)
+            assert len(_children() - before - {new_worker}) == 1
     finally:
         engine.dispose()

@@ -82,8 +82,8 @@ class SweepPool:
         """Start sweeping ``ids`` in the worker."""
         try:
             return self._executor.submit(_sweep_share, self.url, now, list(ids))
-        except BrokenProcessPool:
-            self._executor = self._start()
+        except BrokenProcessPool:  # (its worker died since the last sweep)
+            self._restart()
             return self._executor.submit(_sweep_share, self.url, now, list(ids))
 
     def collect(
@@ -95,9 +95,12 @@ class SweepPool:
             return future.result()
         except BrokenProcessPool:
             log.warning("the sweep worker died; its %d accounts are swept here", len(ids))
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._start()
+            self._restart()
             return sweep_ids(conn, now, ids)
+
+    def _restart(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
