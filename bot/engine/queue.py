@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select
+from sqlalchemy import Connection, Table, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.bulk import chunks, many_chunks, member_of_many
 from bot.db.models import Account, Alert, Exclusion, QueueCard, SweepRun
@@ -49,11 +50,11 @@ def store_queue(
     """Replace the stored cards of the accounts a recording sweep looked at (``scope_ids``; None:
     every account) with ``cards``, the flagged ones among them.
 
-    A sweep of some accounts (an incremental sweep, a Refresh) rewrites the cards that stay in
-    place and deletes only the gone ones: a card deleted and inserted again moves to the end of
-    the table and changes both its indexes, twice the pages written."""
-    rows = {
-        card.account: {
+    A sweep of some accounts (an incremental sweep, a Refresh) upserts its cards — one that
+    stays is rewritten in place: deleted and inserted again it would move to the end of the
+    table and change both its indexes, twice the pages written — and deletes the others'."""
+    rows = [
+        {
             "account_id": card.account,
             "owner_id": card_owner_id(card.csm, fallback_csm_id),
             "lane": card.lane.value,
@@ -63,39 +64,30 @@ def store_queue(
             "card": card.to_stored(),
         }
         for card in cards
-    }
+    ]
     if scope_ids is None:
         conn.execute(delete(QueueCard))
-        new = list(rows.values())
-    else:
-        scope = sorted(set(scope_ids) | rows.keys())
-        stored: set[str] = set()
-        for part in many_chunks(conn, scope):
-            where = member_of_many(conn, QueueCard.account_id, part, any_length=True)
-            stored.update(conn.execute(select(QueueCard.account_id).where(where)).scalars())
-        gone = sorted(stored - rows.keys())
-        for part in many_chunks(conn, gone):
-            where = member_of_many(conn, QueueCard.account_id, part, any_length=True)
-            conn.execute(delete(QueueCard).where(where))
-        # (the key under its own name: a parameter named after a column would be SET too)
-        kept: list[dict[str, Any]] = [
-            {"key": acc, **{c: row[c] for c in _REWRITTEN}}
-            for acc, row in rows.items()
-            if acc in stored
-        ]
-        if kept:
-            conn.execute(_REWRITE, kept)
-        new = [row for acc, row in rows.items() if acc not in stored]
-    for start in range(0, len(new), 2_000):
-        conn.execute(QUEUE_TABLE.insert(), new[start : start + 2_000])
+        for start in range(0, len(rows), 2_000):
+            conn.execute(QUEUE_TABLE.insert(), rows[start : start + 2_000])
+        return
+    flagged = {card.account for card in cards}
+    gone = sorted(set(scope_ids) - flagged)
+    for part in many_chunks(conn, gone):
+        where = member_of_many(conn, QueueCard.account_id, part, any_length=True)
+        conn.execute(delete(QueueCard).where(where))
+    if rows:
+        conn.execute(_upsert(conn), rows)
+
+
+def _upsert(conn: Connection) -> Any:
+    stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(QUEUE_TABLE)
+    return stmt.on_conflict_do_update(
+        index_elements=["account_id"],
+        set_={c: stmt.excluded[c] for c in _REWRITTEN},
+    )
 
 
 _REWRITTEN = ("owner_id", "lane", "severity", "action_score", "as_of", "card")
-_REWRITE = (
-    QUEUE_TABLE.update()
-    .where(QUEUE_TABLE.c.account_id == bindparam("key"))
-    .values({c: bindparam(c) for c in _REWRITTEN})
-)
 
 
 # ----------------------------------------------------------------------- reading
