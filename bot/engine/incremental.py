@@ -30,17 +30,20 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from bot.db.locks import serialized
 from bot.db.models import QueueCard, SweepRun
-from bot.engine.alerts import alert_key, apply_changes
+from bot.engine.alerts import apply_changes
+from bot.engine.facts import Scope
 from bot.engine.queue import card_rank, store_queue
 from bot.engine.results import Card, Suppression
 from bot.engine.sweep import (
     RECORDING_SWEEP_LOCK,
     SweepResult,
     Swept,
+    attach_alert_ids,
     fallback_csm,
     sweep_in,
+    sweep_scope,
 )
-from bot.engine.sweep_pool import SweepPool, sweep_ids
+from bot.engine.sweep_pool import SweepPool
 from bot.engine.sweep_state import find_due, record_checks
 from bot.gc_pause import gc_paused
 
@@ -116,7 +119,7 @@ def sweep_due(
     future = pool.submit(now, theirs) if pool is not None and theirs else None
     here = ids[: len(ids) - len(theirs)]
     fallback = fallback_csm(conn)
-    swept = sweep_ids(conn, now, here)
+    swept = sweep_scope(conn, now, Scope(here), checks=True)
     _record_share(conn, now, swept, here, due, fallback)  # (while the worker works)
     if pool is not None and future is not None:
         part = pool.collect(future, conn, now, theirs)
@@ -157,12 +160,7 @@ def _record_share(
 ) -> None:
     """Write what the sweep of the accounts ``ids`` found: their alerts, their stored cards
     (with the new alerts' ids) and their next checks (``seen``: the counters read before)."""
-    new_ids = apply_changes(conn, swept.changes, now)
-    for card in swept.cards:
-        for r in card.reasons:
-            alert_id = new_ids.get(alert_key(card.account, r))
-            if alert_id is not None:
-                card.alert_ids[r.key_part] = alert_id
+    attach_alert_ids(swept.cards, apply_changes(conn, swept.changes, now))
     store_queue(conn, swept.cards, as_of=now, scope_ids=ids, fallback_csm_id=fallback_csm_id)
     record_checks(conn, now, swept.checks, seen, whole=False, skipped=ids)
 

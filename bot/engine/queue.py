@@ -15,10 +15,10 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.bulk import chunks, many_chunks, member_of_many
 from bot.db.models import Account, Alert, Exclusion, QueueCard, SweepRun
+from bot.db.upsert import dialect_insert
 from bot.engine.alerts import AlertState, shows
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts
 from bot.engine.results import Card
@@ -80,7 +80,7 @@ def store_queue(
 
 
 def _upsert(conn: Connection) -> Any:
-    stmt = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(QUEUE_TABLE)
+    stmt = dialect_insert(conn, QUEUE_TABLE)
     return stmt.on_conflict_do_update(
         index_elements=["account_id"],
         set_={c: stmt.excluded[c] for c in _REWRITTEN},

@@ -198,16 +198,25 @@ def _sweep_range(url: str, now: datetime, id_range: tuple[str, str], checks: boo
     engine = make_engine(url)
     try:
         with gc_paused(), engine.connect() as conn:
-            return _sweep_one_range(conn, now, id_range, checks)
+            return sweep_scope(conn, now, Scope(id_range=id_range), checks=checks)
     finally:
         engine.dispose()
 
 
-def _sweep_one_range(
-    conn: Connection, now: datetime, id_range: tuple[str, str], checks: bool
-) -> Swept:
-    portfolio = load_portfolio(conn, now, id_range=id_range)
-    return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(id_range=id_range), checks=checks)
+def sweep_scope(conn: Connection, now: datetime, scope: Scope, *, checks: bool) -> Swept:
+    """Load, evaluate and card the accounts of ``scope`` (a list of ids or a range) with their
+    stored alerts, nothing written: one process's share of a sweep."""
+    portfolio = load_portfolio(conn, now, account_ids=scope.ids, id_range=scope.id_range)
+    return sweep_portfolio(conn, portfolio, RulesWriter(), scope, checks=checks)
+
+
+def attach_alert_ids(cards: Sequence[Card], new_ids: dict[str, int]) -> None:
+    """Name on each card the ids of its reasons' alerts inserted just now (by key)."""
+    for card in cards:
+        for r in card.reasons:
+            alert_id = new_ids.get(alert_key(card.account, r))
+            if alert_id is not None:
+                card.alert_ids[r.key_part] = alert_id
 
 
 def _sweep_in_parallel(
@@ -228,7 +237,7 @@ def _sweep_in_parallel(
     new_ids: dict[str, int] = {}
     with ProcessPoolExecutor(max_workers=len(others), mp_context=context) as pool:
         futures = [pool.submit(_sweep_range, url, now, id_range, record) for id_range in others]
-        swept = _sweep_one_range(conn, now, ranges[0], record)
+        swept = sweep_scope(conn, now, Scope(id_range=ranges[0]), checks=record)
         if record:
             new_ids.update(apply_changes(conn, swept.changes, now))
         for future in futures:
@@ -277,11 +286,7 @@ def sweep_in(
         new_ids = {} if dry_run else apply_changes(conn, swept.changes, now)
     cards, suppressed, changes = swept.cards, swept.suppressed, swept.changes
     if not dry_run:
-        for card in cards:
-            for r in card.reasons:
-                alert_id = new_ids.get(alert_key(card.account, r))
-                if alert_id is not None:
-                    card.alert_ids[r.key_part] = alert_id
+        attach_alert_ids(cards, new_ids)
         store_queue(
             conn,
             cards,

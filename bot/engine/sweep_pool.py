@@ -32,22 +32,14 @@ from functools import cache
 
 from sqlalchemy import Connection, Engine
 
-from bot.engine.facts import Scope, load_portfolio
-from bot.engine.sweep import Swept, sweep_portfolio
-from bot.engine.writer import RulesWriter
+from bot.engine.facts import Scope
+from bot.engine.sweep import Swept, sweep_scope
 from bot.gc_pause import freeze_startup_heap, gc_paused
 
 log = logging.getLogger(__name__)
 
 POOL_FROM = 500  # due accounts from which the worker takes a share (fewer: not worth the trip)
 WORKER_SHARE = 0.6  # of the accounts: this process writes its own share while the worker works
-
-
-def sweep_ids(conn: Connection, now: datetime, ids: Sequence[str]) -> Swept:
-    """Load, evaluate and card the accounts ``ids`` (their stored alerts reconciled, their
-    next checks found); nothing written."""
-    portfolio = load_portfolio(conn, now, account_ids=ids)
-    return sweep_portfolio(conn, portfolio, RulesWriter(), Scope(ids), checks=True)
 
 
 class SweepPool:
@@ -96,7 +88,7 @@ class SweepPool:
         except BrokenProcessPool:
             log.warning("the sweep worker died; its %d accounts are swept here", len(ids))
             self._restart()
-            return sweep_ids(conn, now, ids)
+            return sweep_scope(conn, now, Scope(ids), checks=True)
 
     def _restart(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -132,4 +124,4 @@ def _connect(url: str) -> None:
 
 def _sweep_share(url: str, now: datetime, ids: list[str]) -> Swept:
     with gc_paused(), _engine(url).connect() as conn:
-        return sweep_ids(conn, now, ids)
+        return sweep_scope(conn, now, Scope(ids), checks=True)

@@ -44,11 +44,11 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.db.bulk import bulk_insert, id_chunks, member_of
 from bot.db.models import Account, AccountSweepState, Exclusion, SweepRun, User
 from bot.db.types import CompactUTCDateTime
+from bot.db.upsert import dialect_insert
 from bot.engine.business_time import local_date
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, load_org
 from bot.engine.horizons import exclusion_ends_at
@@ -65,22 +65,13 @@ _TEMP = Table(
 )
 
 
-def _insert(conn: Connection) -> Any:
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(STATE)
-    if dialect == "sqlite":
-        return sqlite.insert(STATE)
-    raise NotImplementedError(f"sweep state on {dialect}")  # pragma: no cover
-
-
 # ----------------------------------------------------------------------- marking
 
 
 def _mark_where(conn: Connection, where: ColumnElement[bool]) -> None:
     """Bump the change counter of the accounts ``where`` selects (rows made if missing)."""
     stmt = (
-        _insert(conn)
+        dialect_insert(conn, STATE)
         .from_select(
             ["account_id", "changes", "swept_changes"],
             # (a WHERE always: SQLite needs one before ON CONFLICT in an INSERT … SELECT)
@@ -236,7 +227,7 @@ def _write(conn: Connection, rows: list[tuple[str, datetime | None, int]]) -> No
         _TEMP,
         [{"account_id": a, "next_check_at": t, "swept_changes": n} for a, t, n in rows],
     )
-    ins = _insert(conn).from_select(
+    ins = dialect_insert(conn, STATE).from_select(
         ["account_id", "next_check_at", "changes", "swept_changes"],
         select(
             _TEMP.c.account_id,

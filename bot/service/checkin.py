@@ -14,9 +14,9 @@ from sqlalchemy import Engine, Table, insert, select, update
 from bot.blocks.action_messages import checkin_sent_message
 from bot.blocks.message import SlackMessage
 from bot.db.models import Account, ActionRun, Activity, AuditLog, User
+from bot.db.upsert import insert_ignore
 from bot.engine.execution import EmailDraft
 from bot.engine.rollups import refresh_rollups
-from bot.slack.sql import insert_ignore
 from bot.slack.users import user_for_slack_id
 
 

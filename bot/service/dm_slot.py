@@ -19,9 +19,9 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, func, or_, select, update
 
 from bot.db.models import Delivery, OutboxMessage
+from bot.db.upsert import insert_ignore
 from bot.service.outbox import State
 from bot.slack.delivery import Clock
-from bot.slack.sql import insert_ignore
 
 LEASE = timedelta(minutes=10)
 # A message that may be in Slack: posted, or its post's outcome not known yet.

@@ -43,6 +43,7 @@ from bot.blocks.messages import (
 )
 from bot.blocks.values import EscalationRef
 from bot.db.models import Account, Alert, AuditLog, Escalation, OutboxMessage, QueueCard
+from bot.db.upsert import insert_ignore
 from bot.engine.alerts import AlertState
 from bot.engine.business_time import business_hours_between
 from bot.engine.facts import UserFacts
@@ -50,7 +51,6 @@ from bot.engine.results import Card
 from bot.service.escalation_scan import Due, due_escalations, rules_for, zone_for
 from bot.service.outbox import Kind, Message, enqueue
 from bot.service.people import People, load_people
-from bot.slack.sql import insert_ignore
 
 ESCALATIONS_TABLE = cast(Table, Escalation.__table__)
 ADMIN = "admin"

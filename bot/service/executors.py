@@ -31,6 +31,7 @@ from bot.db.models import (
     SequenceMembership,
     Task,
 )
+from bot.db.upsert import insert_ignore
 from bot.engine.actions import Recommendation
 from bot.engine.assessment import Assessment
 from bot.engine.execution import (
@@ -43,7 +44,6 @@ from bot.engine.execution import (
 from bot.engine.execution import Contact as DraftContact
 from bot.engine.facts import NEVER_FLAGGED_STATUSES, OrgFacts, UserFacts
 from bot.service.outbox import Kind, Message
-from bot.slack.sql import insert_ignore
 
 
 @dataclass(slots=True)

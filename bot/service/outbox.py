@@ -42,6 +42,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, insert, select, update
 
 from bot.db.models import AuditLog, OutboxMessage
+from bot.db.upsert import insert_ignore
 from bot.slack.client import error_code
 from bot.slack.delivery import Clock, Pacer
 from bot.slack.posted import (
@@ -53,7 +54,6 @@ from bot.slack.posted import (
     paced_call,
     surely_not_posted,
 )
-from bot.slack.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Connection, Engine, Table, select, update
 
 from bot.db.models import Delivery
+from bot.db.upsert import insert_ignore
 from bot.engine.schedule import Due, due_digests
 from bot.engine.sweep import SweepResult
 from bot.service.daily_dm import deliver_digests, digest_readers
@@ -32,7 +33,6 @@ from bot.slack.delivery import (
     Status,
     utc_now,
 )
-from bot.slack.sql import insert_ignore
 from bot.slack.users import resolve_users
 
 if TYPE_CHECKING:

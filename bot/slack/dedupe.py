@@ -20,7 +20,7 @@ from typing import cast
 from sqlalchemy import Engine, Table, delete, or_, true, update
 
 from bot.db.models import SlackEvent
-from bot.slack.sql import insert_ignore
+from bot.db.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 
